@@ -1,0 +1,31 @@
+"""chainrule: reverse-mode automatic differentiation on NumPy, that shows its work."""
+
+from . import linalg
+from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
+from .ops._define import defop
+from .ops.elementwise import (
+    absolute, add, arccos, arcsin, arctan, arctan2, ceil, clip, cos, cosh, divide, equal,
+    exp, expm1, floor, greater, greater_equal, isfinite, less, less_equal, log, log1p, log2,
+    log10, logical_and, logical_not, logical_or, maximum, minimum, multiply, negative,
+    not_equal, power, relu, sigmoid, sign, sin, sinh, softplus, sqrt, square, subtract, tan,
+    tanh, where,
+)
+from .ops.linalg import dot, einsum, matmul, outer, tensordot, vdot
+from .ops.nn import log_softmax, softmax
+from .ops.reduce import cumsum, logsumexp, max, mean, min, prod, std, sum, var
+from .ops.shape import (
+    astype, broadcast_to, concatenate, expand_dims, flip, getitem, moveaxis, pad, reshape,
+    split, squeeze, stack, stop_gradient, swapaxes, take, transpose,
+)
+from .tensor import (
+    Tensor, arange, eye, full, linspace, ones, ones_like, tensor, zeros, zeros_like,
+)
+from .transforms.api import (
+    grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp,
+)
+
+abs = absolute  # noqa: A001 - NumPy's name
+float32 = "float32"
+float64 = "float64"
+
+__version__ = "0.1.0"

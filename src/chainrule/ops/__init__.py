@@ -1,0 +1,3 @@
+"""The primitives, one family a module; importing this package defines them all."""
+
+from . import elementwise, linalg, nn, reduce, shape  # noqa: F401

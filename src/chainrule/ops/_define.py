@@ -1,0 +1,92 @@
+"""`defop`: one call declares a primitive's implementation and both derivative rules."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..core import Primitive, TensorBase, _new_tensor, bind
+
+EMPTY: dict = {}
+
+
+def constant(value, dtype=None) -> TensorBase:
+    """A tensor that needs no gradient, made from anything np.asarray accepts."""
+    return _new_tensor(np.asarray(value, dtype=dtype))
+
+
+def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
+    """`x` as a tensor; a Python number takes `like`'s dtype by NumPy 2's promotion rules."""
+    if isinstance(x, TensorBase):
+        return x
+    if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
+        return _new_tensor(np.asarray(x, dtype=np.result_type(like.data, x)))
+    if isinstance(x, (list, tuple)) and any(isinstance(e, TensorBase) for e in x):
+        raise TypeError("a list holding tensors is not a tensor: use cr.stack(...) to join them")
+    return _new_tensor(np.asarray(x))
+
+
+def coerce(args) -> tuple:
+    """All arguments as tensors; Python numbers adopt the dtype of the first tensor."""
+    like = None
+    for a in args:
+        if isinstance(a, TensorBase):
+            like = a
+            break
+    return tuple(as_tensor(a, like) for a in args)
+
+
+def _per_input(rule, n):
+    if rule is None or isinstance(rule, tuple) or hasattr(rule, "__getitem__"):
+        return rule
+    if n != 1:
+        raise TypeError("a rule for a primitive of several inputs must be a tuple, one per input")
+    return (rule,)
+
+
+def defop(name, impl, vjp=None, jvp=None, *, jvp_joint=None, nin=1, linear=False,
+          differentiable=True, doc=""):
+    """Declare a primitive and return the function users call.
+
+    `vjp`/`jvp`: a function (one input) or a tuple of functions, one per input, returning
+    None for "no gradient". `linear=True` derives the JVP: the op applied to the tangent.
+    """
+    if linear and jvp is None and jvp_joint is None:
+        if nin != 1:
+            raise TypeError("linear=True derives the JVP of one-input primitives only")
+        jvp = lambda t, ans, x, **params: prim(t, **params)  # noqa: E731
+    if differentiable and (vjp is None or (jvp is None and jvp_joint is None)):
+        raise TypeError(f"primitive {name!r} needs both a vjp and a jvp rule")
+    prim = Op(name, impl, _per_input(vjp, nin), _per_input(jvp, nin), jvp_joint,
+              differentiable=differentiable, doc=doc)
+    return prim
+
+
+class Op(Primitive):
+    """A primitive callable on tensors, arrays or numbers: `exp(x)`, `add(x, 1.0)`."""
+
+    __slots__ = ()
+
+    def __call__(self, *args, **params):
+        return bind(self, coerce(args), params)
+
+
+def bind_tensors(prim: Primitive, args: tuple, params: dict = EMPTY):
+    """Call a primitive on arguments already known to be tensors (the hot path)."""
+    return bind(prim, args, params)
+
+
+def normalize_axis(axis, ndim: int, op: str):
+    """`axis` (None, int or tuple) as a sorted tuple of non-negative ints, checked."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of {ndim} dims")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out))

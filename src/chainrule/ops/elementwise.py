@@ -1,0 +1,192 @@
+"""Elementwise primitives: arithmetic, powers, exp/log, trigonometric and hyperbolic, masks.
+
+Binary rules hand their cotangent to `sum_to`, the one place broadcasting is undone.
+Conventions at non-differentiable points are listed in docs/conventions.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._define import defop
+from .shape import sum_to
+
+
+def _safe_log(x):
+    """log(x) where x != 0 and 0 where x == 0: d/dy x**y at x = 0 is taken as 0."""
+    zero = x == 0
+    return where(zero, 0.0, log(where(zero, 1.0, x)))
+
+
+add = defop("add", np.add, nin=2,
+            vjp=(lambda g, ans, x, y: sum_to(g, x.shape),
+                 lambda g, ans, x, y: sum_to(g, y.shape)),
+            jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: t))
+
+subtract = defop("subtract", np.subtract, nin=2,
+                 vjp=(lambda g, ans, x, y: sum_to(g, x.shape),
+                      lambda g, ans, x, y: sum_to(-g, y.shape)),
+                 jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: -t))
+
+multiply = defop("multiply", np.multiply, nin=2,
+                 vjp=(lambda g, ans, x, y: sum_to(g * y, x.shape),
+                      lambda g, ans, x, y: sum_to(g * x, y.shape)),
+                 jvp=(lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t))
+
+divide = defop("divide", np.divide, nin=2,
+               vjp=(lambda g, ans, x, y: sum_to(g / y, x.shape),
+                    lambda g, ans, x, y: sum_to(-g * ans / y, y.shape)),
+               jvp=(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y))
+
+negative = defop("negative", np.negative, vjp=lambda g, ans, x: -g, linear=True)
+
+power = defop("power", np.power, nin=2,
+              vjp=(lambda g, ans, x, y: sum_to(g * y * x ** (y - 1), x.shape),
+                   lambda g, ans, x, y: sum_to(g * ans * _safe_log(x), y.shape)),
+              jvp=(lambda t, ans, x, y: t * y * x ** (y - 1),
+                   lambda t, ans, x, y: t * ans * _safe_log(x)))
+
+square = defop("square", np.square,
+               vjp=lambda g, ans, x: g * 2 * x, jvp=lambda t, ans, x: t * 2 * x)
+
+sqrt = defop("sqrt", np.sqrt,
+             vjp=lambda g, ans, x: g / (2 * ans), jvp=lambda t, ans, x: t / (2 * ans),
+             doc="sqrt'(0) = +inf.")
+
+sign = defop("sign", np.sign, differentiable=False, doc="Piecewise constant: derivative 0.")
+
+absolute = defop("abs", np.abs,
+                 vjp=lambda g, ans, x: g * sign(x), jvp=lambda t, ans, x: t * sign(x),
+                 doc="abs'(0) = 0.")
+
+
+def _tie_weight(x, y, above):
+    """1 where x wins, 0 where y wins, 0.5 on ties: ties split the gradient evenly."""
+    return where(x == y, 0.5, where(above(x, y), 1.0, 0.0))
+
+
+maximum = defop("maximum", np.maximum, nin=2,
+                vjp=(lambda g, ans, x, y: sum_to(g * _tie_weight(x, y, greater), x.shape),
+                     lambda g, ans, x, y: sum_to(g * _tie_weight(y, x, greater), y.shape)),
+                jvp=(lambda t, ans, x, y: t * _tie_weight(x, y, greater),
+                     lambda t, ans, x, y: t * _tie_weight(y, x, greater)))
+
+minimum = defop("minimum", np.minimum, nin=2,
+                vjp=(lambda g, ans, x, y: sum_to(g * _tie_weight(x, y, less), x.shape),
+                     lambda g, ans, x, y: sum_to(g * _tie_weight(y, x, less), y.shape)),
+                jvp=(lambda t, ans, x, y: t * _tie_weight(x, y, less),
+                     lambda t, ans, x, y: t * _tie_weight(y, x, less)))
+
+exp = defop("exp", np.exp, vjp=lambda g, ans, x: g * ans, jvp=lambda t, ans, x: t * ans)
+expm1 = defop("expm1", np.expm1,
+              vjp=lambda g, ans, x: g * (ans + 1), jvp=lambda t, ans, x: t * (ans + 1))
+log = defop("log", np.log, vjp=lambda g, ans, x: g / x, jvp=lambda t, ans, x: t / x)
+log1p = defop("log1p", np.log1p,
+              vjp=lambda g, ans, x: g / (1 + x), jvp=lambda t, ans, x: t / (1 + x))
+
+
+def log2(x):
+    """Base-2 logarithm."""
+    return log(x) / np.log(2.0)
+
+
+def log10(x):
+    """Base-10 logarithm."""
+    return log(x) / np.log(10.0)
+
+
+sin = defop("sin", np.sin, vjp=lambda g, ans, x: g * cos(x), jvp=lambda t, ans, x: t * cos(x))
+cos = defop("cos", np.cos, vjp=lambda g, ans, x: -g * sin(x),
+            jvp=lambda t, ans, x: -t * sin(x))
+tan = defop("tan", np.tan, vjp=lambda g, ans, x: g * (1 + ans * ans),
+            jvp=lambda t, ans, x: t * (1 + ans * ans))
+arcsin = defop("arcsin", np.arcsin, vjp=lambda g, ans, x: g / sqrt(1 - x * x),
+               jvp=lambda t, ans, x: t / sqrt(1 - x * x))
+arccos = defop("arccos", np.arccos, vjp=lambda g, ans, x: -g / sqrt(1 - x * x),
+               jvp=lambda t, ans, x: -t / sqrt(1 - x * x))
+arctan = defop("arctan", np.arctan, vjp=lambda g, ans, x: g / (1 + x * x),
+               jvp=lambda t, ans, x: t / (1 + x * x))
+arctan2 = defop("arctan2", np.arctan2, nin=2,
+                vjp=(lambda g, ans, y, x: sum_to(g * x / (x * x + y * y), y.shape),
+                     lambda g, ans, y, x: sum_to(-g * y / (x * x + y * y), x.shape)),
+                jvp=(lambda t, ans, y, x: t * x / (x * x + y * y),
+                     lambda t, ans, y, x: -t * y / (x * x + y * y)))
+sinh = defop("sinh", np.sinh, vjp=lambda g, ans, x: g * cosh(x),
+             jvp=lambda t, ans, x: t * cosh(x))
+cosh = defop("cosh", np.cosh, vjp=lambda g, ans, x: g * sinh(x),
+             jvp=lambda t, ans, x: t * sinh(x))
+tanh = defop("tanh", np.tanh, vjp=lambda g, ans, x: g * (1 - ans * ans),
+             jvp=lambda t, ans, x: t * (1 - ans * ans))
+
+
+def _sigmoid_impl(x):
+    # exp(-log(1 + exp(-x))) never overflows, for either sign of x.
+    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+
+
+sigmoid = defop("sigmoid", _sigmoid_impl,
+                vjp=lambda g, ans, x: g * ans * (1 - ans),
+                jvp=lambda t, ans, x: t * ans * (1 - ans),
+                doc="Logistic function, finite at +-1000.")
+softplus = defop("softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x),
+                 vjp=lambda g, ans, x: g * sigmoid(x), jvp=lambda t, ans, x: t * sigmoid(x),
+                 doc="log(1 + exp(x)), computed without overflow.")
+relu = defop("relu", lambda x: np.maximum(x, np.zeros((), x.dtype)),
+             vjp=lambda g, ans, x: g * (x > 0), jvp=lambda t, ans, x: t * (x > 0),
+             doc="max(x, 0); relu'(0) = 0.")
+
+
+def _where_impl(c, x, y):
+    return np.where(c, x, y)
+
+
+where_p = defop(
+    "where", _where_impl, nin=3,
+    vjp=(lambda g, ans, c, x, y: None,
+         lambda g, ans, c, x, y: sum_to(where(c, g, 0.0), x.shape),
+         lambda g, ans, c, x, y: sum_to(where(c, 0.0, g), y.shape)),
+    jvp=(lambda t, ans, c, x, y: None,
+         lambda t, ans, c, x, y: where(c, t, 0.0),
+         lambda t, ans, c, x, y: where(c, 0.0, t)))
+
+
+def where(condition, x, y):
+    """`np.where(condition, x, y)`; the condition is a bool tensor or array."""
+    from ._define import as_tensor, coerce
+
+    c = as_tensor(condition)
+    if c.dtype != bool:
+        c = not_equal(c, 0)
+    x, y = coerce((x, y))
+    return where_p(c, x, y)
+
+
+def clip(x, a_min=None, a_max=None):
+    """`np.clip`; one bound may be None. At a bound the gradient goes to x."""
+    if a_min is None and a_max is None:
+        raise ValueError("clip: give a_min, a_max or both")
+    if a_min is not None:
+        x = where(x < a_min, a_min, x)
+    if a_max is not None:
+        x = where(x > a_max, a_max, x)
+    return x
+
+
+def _compare(name, fn):
+    return defop(name, fn, nin=2, differentiable=False)
+
+
+less = _compare("less", np.less)
+less_equal = _compare("less_equal", np.less_equal)
+greater = _compare("greater", np.greater)
+greater_equal = _compare("greater_equal", np.greater_equal)
+equal = _compare("equal", np.equal)
+not_equal = _compare("not_equal", np.not_equal)
+logical_and = _compare("logical_and", np.logical_and)
+logical_or = _compare("logical_or", np.logical_or)
+logical_xor = _compare("logical_xor", np.logical_xor)
+logical_not = defop("logical_not", np.logical_not, differentiable=False)
+isfinite = defop("isfinite", np.isfinite, differentiable=False)
+floor = defop("floor", np.floor, differentiable=False, doc="Piecewise constant.")
+ceil = defop("ceil", np.ceil, differentiable=False, doc="Piecewise constant.")
+round_ = defop("round", np.round, differentiable=False, doc="Piecewise constant.")

@@ -1,0 +1,348 @@
+"""Products (matmul, einsum and the composites dot, outer, tensordot) and `cr.linalg`."""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from ._define import as_tensor, bind_tensors, coerce, constant, defop
+from .elementwise import where
+from .reduce import sum as _sum
+from .shape import Variadic, reshape, sum_to, swapaxes
+
+
+# ----- matmul -------------------------------------------------------------------------
+
+def _matmul_shapes_error(a, b):
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    return ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align: {ka} != {kb} "
+                      f"(axis -1 of the first, axis {-2 if b.ndim > 1 else 0} of the second)")
+
+
+def _mT(x):
+    return swapaxes(x, -1, -2)
+
+
+def _matmul_vjp_a(g, ans, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
+    if b.ndim == 1:                                     # (..., m, k) @ (k,) -> (..., m)
+        return sum_to(reshape(g, g.shape + (1,)) * b, a.shape)
+    if a.ndim == 1:                                     # (k,) @ (..., k, n) -> (..., n)
+        return sum_to(matmul(reshape(g, g.shape[:-1] + (1, g.shape[-1])), _mT(b)),
+                      (1,) * (b.ndim - 1) + a.shape).reshape(a.shape)
+    return sum_to(matmul(g, _mT(b)), a.shape)
+
+
+def _matmul_vjp_b(g, ans, a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
+    if a.ndim == 1:                                     # (k,) @ (..., k, n)
+        return sum_to(reshape(a, (a.shape[0], 1)) * reshape(g, g.shape[:-1] + (1, g.shape[-1])),
+                      b.shape)
+    if b.ndim == 1:                                     # (..., m, k) @ (k,)
+        return sum_to(matmul(_mT(a), reshape(g, g.shape + (1,))),
+                      (1,) * (a.ndim - 2) + b.shape + (1,)).reshape(b.shape)
+    return sum_to(matmul(_mT(a), g), b.shape)
+
+
+matmul_p = defop(
+    "matmul", np.matmul, nin=2, vjp=(_matmul_vjp_a, _matmul_vjp_b),
+    jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)))
+
+
+def matmul(a, b):
+    """`np.matmul` (the `@` operator) of 1-D, 2-D or batched operands."""
+    a, b = coerce((a, b))
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands need at least one dim, got shapes {a.shape} and "
+                         f"{b.shape}; use * for scalars")
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if a.shape[-1] != kb:
+        raise _matmul_shapes_error(a, b)
+    return bind_tensors(matmul_p, (a, b), {})
+
+
+# ----- einsum -------------------------------------------------------------------------
+
+def _parse_einsum(subscripts: str, shapes):
+    """Explicit subscripts ('ij,jk->ik') with '...' expanded into letters."""
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        ins, out = subscripts.split("->")
+    else:
+        ins, out = subscripts, None
+    terms = ins.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: '{subscripts}' names {len(terms)} operands, "
+                         f"got {len(shapes)}")
+    used = set(subscripts)
+    spare = [c for c in string.ascii_letters if c not in used]
+    ell_ndim = max((len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes)
+                    if "..." in t), default=0)
+    ell = "".join(spare[:ell_ndim])
+    fixed = []
+    for t, s in zip(terms, shapes):
+        if "..." in t:
+            n = len(s) - len(t.replace("...", ""))
+            t = t.replace("...", ell[ell_ndim - n:] if n else "")
+        if len(t) != len(s):
+            raise ValueError(f"einsum: subscript '{t}' has {len(t)} letters for an operand "
+                             f"of shape {s}")
+        fixed.append(t)
+    if out is None:
+        counts = {}
+        for t in fixed:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return fixed, out
+
+
+def _einsum_vjp(i, g, ans, *xs, terms, out):
+    """Cotangent of operand i: contract g with the other operands onto operand i's letters."""
+    target = terms[i]
+    sizes = {c: n for t, x in zip(terms, xs) for c, n in zip(t, x.shape)}
+    operands, specs = [g], [out]
+    for j, (t, x) in enumerate(zip(terms, xs)):
+        if j != i:
+            operands.append(x)
+            specs.append(t)
+    # A letter repeated within operand i (a diagonal) gets a fresh letter tied by an eye.
+    spare = iter(c for c in string.ascii_letters if c not in "".join(terms) + out)
+    result, seen = "", set()
+    for c in target:
+        if c in seen:
+            fresh = next(spare)
+            operands.append(constant(np.eye(sizes[c], dtype=g.dtype)))
+            specs.append(c + fresh)
+            result += fresh
+        else:
+            seen.add(c)
+            result += c
+    # A letter only operand i has (summed away inside it) is broadcast back with ones.
+    present = set("".join(specs))
+    for c in seen - present:
+        operands.append(constant(np.ones(sizes[c], dtype=g.dtype)))
+        specs.append(c)
+    return einsum(",".join(specs) + "->" + result, *operands)
+
+
+def _einsum_jvp(tangents, ans, *xs, terms, out):
+    total = None
+    for i, t in enumerate(tangents):
+        if t is not None:
+            ops = list(xs)
+            ops[i] = t
+            term = einsum(",".join(terms) + "->" + out, *ops)
+            total = term if total is None else total + term
+    return total
+
+
+einsum_p = defop(
+    "einsum", lambda *xs, terms, out: np.einsum(",".join(terms) + "->" + out, *xs,
+                                                optimize=len(xs) > 2),
+    vjp=Variadic(_einsum_vjp), jvp_joint=_einsum_jvp, nin=2)
+
+
+def einsum(subscripts: str, *operands):
+    """`np.einsum` with explicit or implicit output, '...', and repeated letters ('ii->i')."""
+    xs = coerce(operands)
+    terms, out = _parse_einsum(subscripts, [x.shape for x in xs])
+    sizes = {}
+    for t, x in zip(terms, xs):
+        for c, n in zip(t, x.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: letter '{c}' has length {sizes[c]} and {n} in "
+                                 f"'{subscripts}' (shapes {[x.shape for x in xs]})")
+    return bind_tensors(einsum_p, xs, {"terms": tuple(terms), "out": out})
+
+
+def outer(a, b):
+    """`np.outer` of the flattened inputs."""
+    a, b = coerce((a, b))
+    return einsum("i,j->ij", reshape(a, -1), reshape(b, -1))
+
+
+def tensordot(a, b, axes=2):
+    """`np.tensordot`."""
+    a, b = coerce((a, b))
+    if isinstance(axes, int):
+        axes_a, axes_b = list(range(a.ndim - axes, a.ndim)), list(range(axes))
+    else:
+        axes_a, axes_b = axes
+        axes_a = [axes_a] if isinstance(axes_a, int) else list(axes_a)
+        axes_b = [axes_b] if isinstance(axes_b, int) else list(axes_b)
+    axes_a = [x % a.ndim for x in axes_a]
+    axes_b = [x % b.ndim for x in axes_b]
+    letters = iter(string.ascii_letters)
+    ta = [next(letters) for _ in range(a.ndim)]
+    tb = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(axes_a, axes_b):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: axis {i} of {a.shape} and axis {j} of {b.shape} "
+                             "differ in length")
+        tb[j] = ta[i]
+    out = [c for k, c in enumerate(ta) if k not in axes_a] + [
+        c for k, c in enumerate(tb) if k not in axes_b]
+    return einsum("".join(ta) + "," + "".join(tb) + "->" + "".join(out), a, b)
+
+
+def dot(a, b):
+    """`np.dot`."""
+    a, b = coerce((a, b))
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if b.ndim == 1:
+        return tensordot(a, b, axes=([-1], [0]))
+    return tensordot(a, b, axes=([-1], [-2]))
+
+
+def vdot(a, b):
+    """Dot product of the flattened inputs."""
+    a, b = coerce((a, b))
+    return dot(reshape(a, -1), reshape(b, -1))
+
+
+# ----- cr.linalg ------------------------------------------------------------------------
+
+inv_p = defop(
+    "inv", np.linalg.inv,
+    vjp=lambda g, ans, x: -matmul(_mT(ans), matmul(g, _mT(ans))),
+    jvp=lambda t, ans, x: -matmul(ans, matmul(t, ans)))
+
+
+def inv(x):
+    """Matrix inverse (batched over leading axes)."""
+    x = as_tensor(x)
+    _check_square("inv", x)
+    return inv_p(x)
+
+
+def _check_square(op, x):
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"linalg.{op}: needs square matrices (..., n, n), got shape {x.shape}")
+
+
+def _expand2(x):
+    return reshape(x, x.shape + (1, 1))
+
+
+det_p = defop(
+    "det", np.linalg.det,
+    vjp=lambda g, ans, x: _expand2(g * ans) * _mT(inv(x)),
+    jvp=lambda t, ans, x: ans * einsum("...ij,...ji->...", inv(x), t))
+
+
+def det(x):
+    """Determinant (batched); its gradient needs an invertible matrix."""
+    x = as_tensor(x)
+    _check_square("det", x)
+    return det_p(x)
+
+
+def _as_matrix_rhs(a, b):
+    """NumPy 2: b is a vector only when it is 1-D; then treat it as one column."""
+    return reshape(b, b.shape + (1,)) if b.ndim == 1 else b
+
+
+def _solve_vector(a, v):
+    """solve(a, v) for a stack of vectors v (..., n), however NumPy would read v's rank."""
+    x = solve(a, reshape(v, v.shape + (1,)))
+    return reshape(x, x.shape[:-1])
+
+
+def _solve_grad_b(a, g, b_ndim):
+    """solve(a^T, g) shaped like the right-hand side."""
+    return _solve_vector(_mT(a), g) if b_ndim == 1 else solve(_mT(a), g)
+
+
+def _solve_vjp_a(g, ans, a, b):
+    gb = _solve_grad_b(a, g, b.ndim)
+    if b.ndim == 1:
+        return sum_to(-reshape(gb, gb.shape + (1,)) * reshape(ans, ans.shape[:-1] + (1,)
+                                                              + ans.shape[-1:]), a.shape)
+    return sum_to(-matmul(gb, _mT(ans)), a.shape)
+
+
+def _solve_jvp(tangents, ans, a, b):
+    ta, tb = tangents
+    rhs = tb
+    if ta is not None:
+        prod = einsum("...ij,...j->...i", ta, ans) if b.ndim == 1 else matmul(ta, ans)
+        rhs = -prod if rhs is None else rhs - prod
+    return _solve_vector(a, rhs) if b.ndim == 1 else solve(a, rhs)
+
+
+solve_p = defop(
+    "solve", np.linalg.solve, nin=2,
+    vjp=(_solve_vjp_a, lambda g, ans, a, b: sum_to(_solve_grad_b(a, g, b.ndim), b.shape)),
+    jvp_joint=_solve_jvp)
+
+
+def solve(a, b):
+    """Solve a @ x = b (NumPy 2 semantics: b is a vector only when 1-D)."""
+    a, b = coerce((a, b))
+    _check_square("solve", a)
+    n = a.shape[-1]
+    if (b.shape[0] if b.ndim == 1 else b.shape[-2]) != n:
+        raise ValueError(f"linalg.solve: a of shape {a.shape} and b of shape {b.shape} do not "
+                         f"align: b needs {n} rows")
+    return solve_p(a, b)
+
+
+def _safe_divide(x, n):
+    """x / n where n != 0 and 0 where n == 0: the norm's gradient at 0 is taken as 0."""
+    zero = n == 0
+    return where(zero, 0.0, x / where(zero, 1.0, n))
+
+
+def _norm_vjp(g, ans, x, axes, keepdims):
+    if not keepdims:
+        shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
+        g, ans = reshape(g, shape), reshape(ans, shape)
+    return g * _safe_divide(x, ans)
+
+
+def _norm_jvp(t, ans, x, axes, keepdims):
+    kept = ans
+    if not keepdims:
+        kept = reshape(ans, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    return _sum(t * _safe_divide(x, kept), axes, keepdims)
+
+
+norm2_p = defop(
+    "norm", lambda x, axes, keepdims: np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdims)),
+    vjp=_norm_vjp, jvp=_norm_jvp, doc="Euclidean / Frobenius norm; gradient 0 at 0.")
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """`np.linalg.norm` for vector p-norms and the Frobenius norm; gradient 0 at 0."""
+    from ._define import normalize_axis
+    from .elementwise import absolute
+    from .reduce import max as _max
+
+    x = as_tensor(x)
+    if axis is None:
+        axes = tuple(range(x.ndim))
+        if ord is not None and x.ndim != 1:
+            raise NotImplementedError(f"linalg.norm: ord={ord!r} over a tensor of shape "
+                                      f"{x.shape}; give axis=, or ord=None for Frobenius")
+    else:
+        axes = normalize_axis(axis, x.ndim, "linalg.norm")
+    matrix = len(axes) == 2
+    if ord is None or ord == "fro" or (ord == 2 and not matrix):
+        return norm2_p(x, axes=axes, keepdims=bool(keepdims))
+    if matrix:
+        raise NotImplementedError(f"linalg.norm: matrix ord={ord!r} is not supported; "
+                                  "use ord=None or 'fro'")
+    if ord == np.inf:
+        return _max(absolute(x), axes, keepdims)
+    if ord == 1:
+        return _sum(absolute(x), axes, keepdims)
+    p = float(ord)
+    return _sum(absolute(x) ** p, axes, keepdims) ** (1.0 / p)

@@ -1,0 +1,164 @@
+"""Reductions (sum, prod, max, min, cumsum) and their composites (mean, var, std, logsumexp)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._define import as_tensor, bind_tensors, constant, defop, normalize_axis
+from .elementwise import equal, exp, isfinite, log, sqrt, where
+from .shape import broadcast_to, flip, reshape, stop_gradient
+
+
+def _kept_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _unreduce(g, x, axes, keepdims):
+    """Broadcast a reduced cotangent back over the reduced axes of x."""
+    if not keepdims:
+        g = reshape(g, _kept_shape(x.shape, axes))
+    return broadcast_to(g, x.shape)
+
+
+sum_p = defop(
+    "sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
+    vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims), linear=True)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
+    """`np.sum`."""
+    x = as_tensor(x)
+    return bind_tensors(sum_p, (x,), {"axes": normalize_axis(axis, x.ndim, "sum"),
+                                      "keepdims": bool(keepdims)})
+
+
+def _count(x, axes):
+    return int(np.prod([x.shape[a] for a in axes])) if axes else 1
+
+
+def mean(x, axis=None, keepdims=False):
+    """`np.mean`."""
+    x = as_tensor(x)
+    axes = normalize_axis(axis, x.ndim, "mean")
+    return sum(x, axes, keepdims) / _count(x, axes)
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """`np.var` with `ddof`."""
+    x = as_tensor(x)
+    axes = normalize_axis(axis, x.ndim, "var")
+    n = _count(x, axes)
+    if n - ddof <= 0:
+        raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom over {n} entries")
+    centered = x - mean(x, axes, keepdims=True)
+    return sum(centered * centered, axes, keepdims) / (n - ddof)
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """`np.std` with `ddof` (its derivative is infinite where the spread is zero)."""
+    return sqrt(var(x, axis, ddof, keepdims))
+
+
+# ----- max / min: ties share the gradient evenly ----------------------------------------
+
+def _extremum_weights(x, ans, axes, keepdims):
+    hit = equal(x, ans if keepdims else reshape(ans, _kept_shape(x.shape, axes)))
+    weights = where(hit, 1.0, 0.0)
+    return weights / sum(weights, axes, keepdims=True)
+
+
+def _extremum(name, fn):
+    prim = defop(
+        name, lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims),
+        vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
+        * _extremum_weights(x, ans, axes, keepdims),
+        jvp=lambda t, ans, x, axes, keepdims: sum(
+            t * _extremum_weights(x, ans, axes, keepdims), axes, keepdims))
+
+    def reduce(x, axis=None, keepdims=False):
+        x = as_tensor(x)
+        if x.size == 0:
+            raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape}")
+        return bind_tensors(prim, (x,), {"axes": normalize_axis(axis, x.ndim, name),
+                                         "keepdims": bool(keepdims)})
+
+    reduce.__name__ = name
+    reduce.__doc__ = f"`np.{name}`; tied extremes split the gradient evenly."
+    return prim, reduce
+
+
+max_p, max = _extremum("max", np.max)  # noqa: A001
+min_p, min = _extremum("min", np.min)  # noqa: A001
+
+
+# ----- prod: exact with zeros ------------------------------------------------------------
+
+def _prod_of_others(x, axes):
+    """For each entry, the product of the other entries along `axes` (exact with zeros)."""
+    if not np.any(x.data == 0):
+        return prod(x, axes, keepdims=True) / x
+    moved = reshape(_move_to_end(x, axes), (-1, _count(x, axes)))
+    n = moved.shape[-1]
+    eye = constant(np.eye(n, dtype=bool))
+    # Row i of the (n, n) block holds the entries with entry i replaced by 1.
+    tiled = where(eye, 1.0, reshape(moved, (moved.shape[0], 1, n)))
+    others = prod(tiled, axis=-1)
+    kept = tuple(x.shape[a] for a in range(x.ndim) if a not in axes) + tuple(
+        x.shape[a] for a in axes)
+    return _move_back(reshape(others, kept), axes, x.ndim)
+
+
+def _move_to_end(x, axes):
+    from .shape import transpose
+    rest = tuple(a for a in range(x.ndim) if a not in axes)
+    return transpose(x, rest + tuple(axes))
+
+
+def _move_back(x, axes, ndim):
+    from .shape import transpose
+    rest = tuple(a for a in range(ndim) if a not in axes)
+    order = rest + tuple(axes)
+    return transpose(x, tuple(np.argsort(order)))
+
+
+prod_p = defop(
+    "prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
+    vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
+    * _prod_of_others(x, axes),
+    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes), axes, keepdims))
+
+
+def prod(x, axis=None, keepdims=False):
+    """`np.prod`; its gradient is exact where entries are zero."""
+    x = as_tensor(x)
+    return bind_tensors(prod_p, (x,), {"axes": normalize_axis(axis, x.ndim, "prod"),
+                                       "keepdims": bool(keepdims)})
+
+
+# ----- cumulative sum ---------------------------------------------------------------------
+
+cumsum_p = defop(
+    "cumsum", lambda x, axis: np.cumsum(x, axis=axis),
+    vjp=lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), linear=True)
+
+
+def cumsum(x, axis=None):
+    """`np.cumsum`; axis=None works on the flattened tensor."""
+    x = as_tensor(x)
+    if axis is None:
+        x, axis = reshape(x, -1), 0
+    return bind_tensors(cumsum_p, (x,), {"axis": normalize_axis(axis, x.ndim, "cumsum")[0]})
+
+
+# ----- stable composites ------------------------------------------------------------------
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) shifted by the max, so it is finite for inputs like +-1000."""
+    x = as_tensor(x)
+    axes = normalize_axis(axis, x.ndim, "logsumexp")
+    # The shift is a constant: its derivative contributions cancel exactly.
+    shift = stop_gradient(max(x, axes, keepdims=True))
+    shift = where(isfinite(shift), shift, 0.0)
+    out = log(sum(exp(x - shift), axes, keepdims=True)) + shift
+    return out if keepdims else reshape(out, tuple(
+        n for i, n in enumerate(x.shape) if i not in axes))

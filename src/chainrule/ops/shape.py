@@ -1,0 +1,337 @@
+"""Shape primitives (reshape, transpose, broadcast, index, concatenate, pad) and composites."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..core import TensorBase
+from ._define import EMPTY, as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
+
+
+class Variadic:
+    """Per-input rules for an op with any number of inputs: rule(i, g, ans, *inputs)."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def __getitem__(self, i):
+        rule = self.rule
+        return lambda g, ans, *xs, **params: rule(i, g, ans, *xs, **params)
+
+
+def _sum_to_impl(x, shape):
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    y = x.sum(axis=axes, keepdims=True) if axes else x
+    return y.reshape(shape) if lead or y.shape != shape else y
+
+
+sum_to_p = defop(
+    "sum_to", _sum_to_impl,
+    vjp=lambda g, ans, x, shape: broadcast_to(g, x.shape),
+    linear=True, doc="Sum a broadcast result back down to `shape` (the inverse of broadcasting).")
+
+broadcast_to_p = defop(
+    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+    vjp=lambda g, ans, x, shape: sum_to(g, x.shape), linear=True)
+
+
+def sum_to(x: TensorBase, shape: tuple) -> TensorBase:
+    """Reduce `x` to `shape` by summing the axes broadcasting added; every binary rule uses it."""
+    if x.shape == shape:
+        return x
+    return bind_tensors(sum_to_p, (x,), {"shape": tuple(shape)})
+
+
+def broadcast_to(x, shape) -> TensorBase:
+    """`np.broadcast_to`, differentiable."""
+    x = as_tensor(x)
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    if x.shape == shape:
+        return x
+    return bind_tensors(broadcast_to_p, (x,), {"shape": shape})
+
+
+reshape_p = defop(
+    "reshape", lambda x, shape: x.reshape(shape),
+    vjp=lambda g, ans, x, shape: reshape(g, x.shape), linear=True)
+
+
+def reshape(x, *shape) -> TensorBase:
+    """`np.reshape`; the shape may be given as a tuple or as separate ints, one may be -1."""
+    x = as_tensor(x)
+    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+        shape = tuple(shape[0])
+    shape = tuple(int(s) for s in shape)
+    if shape == x.shape:
+        return x
+    if -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1]))
+        if known == 0 or x.size % known:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                             f"({x.size} entries) into {shape}")
+        shape = tuple(x.size // known if s == -1 else s for s in shape)
+    if int(np.prod(shape)) != x.size:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.size} entries) into {shape}")
+    return bind_tensors(reshape_p, (x,), {"shape": shape})
+
+
+transpose_p = defop(
+    "transpose", lambda x, axes: np.transpose(x, axes),
+    vjp=lambda g, ans, x, axes: transpose(g, tuple(np.argsort(axes))), linear=True)
+
+
+def transpose(x, *axes) -> TensorBase:
+    """`np.transpose`; no axes reverses them."""
+    x = as_tensor(x)
+    if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
+        axes = axes[0]
+    axes = tuple(reversed(range(x.ndim))) if axes in (None, ()) else tuple(
+        int(a) % max(x.ndim, 1) for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of a tensor of "
+                         f"{x.ndim} dims (shape {x.shape})")
+    if axes == tuple(range(x.ndim)):
+        return x
+    return bind_tensors(transpose_p, (x,), {"axes": axes})
+
+
+def swapaxes(x, axis1: int, axis2: int) -> TensorBase:
+    """`np.swapaxes`."""
+    x = as_tensor(x)
+    axes = list(range(x.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, tuple(axes))
+
+
+def moveaxis(x, source, destination) -> TensorBase:
+    """`np.moveaxis`."""
+    x = as_tensor(x)
+    src = [int(s) % x.ndim for s in np.atleast_1d(source)]
+    dst = [int(d) % x.ndim for d in np.atleast_1d(destination)]
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination need the same number of axes")
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(x, tuple(order))
+
+
+def expand_dims(x, axis) -> TensorBase:
+    """`np.expand_dims`; `axis` may be a tuple."""
+    x = as_tensor(x)
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    out_ndim = x.ndim + len(axes)
+    axes = normalize_axis(axes, out_ndim, "expand_dims")
+    shape, it = [], iter(x.shape)
+    for i in range(out_ndim):
+        shape.append(1 if i in axes else next(it))
+    return reshape(x, tuple(shape))
+
+
+def squeeze(x, axis=None) -> TensorBase:
+    """`np.squeeze`; squeezing an axis whose length is not 1 is an error."""
+    x = as_tensor(x)
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = normalize_axis(axis, x.ndim, "squeeze")
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length "
+                                 f"{x.shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+# ----- indexing -------------------------------------------------------------------------
+
+def _normalize_index(index, ndim):
+    """Index with tensors/lists made ndarrays and bool masks made integer arrays."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    dim = 0
+    for item in index:
+        if isinstance(item, TensorBase):
+            item = item.data
+        elif isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.ndarray) and item.dtype == bool:
+            out.extend(np.nonzero(item))
+            dim += item.ndim
+            continue
+        if isinstance(item, np.ndarray) and not np.issubdtype(item.dtype, np.integer):
+            raise IndexError(f"index: arrays used as indices must be integer or bool, "
+                             f"got {item.dtype}")
+        out.append(item)
+        if item is not None and item is not Ellipsis:
+            dim += 1
+    return tuple(out)
+
+
+def _is_advanced(index) -> bool:
+    return any(isinstance(i, np.ndarray) for i in index)
+
+
+def _scatter_add_impl(g, index, shape):
+    out = np.zeros(shape, dtype=g.dtype)
+    if _is_advanced(index):
+        np.add.at(out, index, g)  # repeated indices accumulate
+    else:
+        out[index] = g
+    return out
+
+
+getitem_p = defop(
+    "getitem", lambda x, index: x[index],
+    vjp=lambda g, ans, x, index: bind_tensors(
+        scatter_add_p, (g,), {"index": index, "shape": x.shape}),
+    linear=True, doc="Indexing x[index]: ints, slices, None, Ellipsis, masks, int arrays.")
+
+scatter_add_p = defop(
+    "scatter_add", _scatter_add_impl,
+    vjp=lambda g, ans, x, index, shape: bind_tensors(getitem_p, (g,), {"index": index}),
+    linear=True, doc="zeros(shape) with x added at index (repeats accumulate): getitem's VJP.")
+
+
+def getitem(x, index) -> TensorBase:
+    """`x[index]`, differentiable; repeated integer indices accumulate in the gradient."""
+    x = as_tensor(x)
+    return bind_tensors(getitem_p, (x,), {"index": _normalize_index(index, x.ndim)})
+
+
+def take(a, indices, axis=None) -> TensorBase:
+    """`np.take`."""
+    a = as_tensor(a)
+    indices = np.asarray(indices.data if isinstance(indices, TensorBase) else indices)
+    if axis is None:
+        return getitem(reshape(a, -1), indices)
+    axis = normalize_axis(axis, a.ndim, "take")[0]
+    return getitem(a, (slice(None),) * axis + (indices,))
+
+
+def flip(x, axis=None) -> TensorBase:
+    """`np.flip`."""
+    x = as_tensor(x)
+    axes = normalize_axis(axis, x.ndim, "flip")
+    return getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None)
+                            for i in range(x.ndim)))
+
+
+# ----- joining and padding ----------------------------------------------------------------
+
+def _concat_vjp(i, g, ans, *xs, axis):
+    start = sum(x.shape[axis] for x in xs[:i])
+    index = (slice(None),) * axis + (slice(start, start + xs[i].shape[axis]),)
+    return bind_tensors(getitem_p, (g,), {"index": index})
+
+
+def _concat_jvp(tangents, ans, *xs, axis):
+    parts = [t if t is not None else constant(np.zeros(x.shape, x.dtype))
+             for t, x in zip(tangents, xs)]
+    return bind_tensors(concatenate_p, tuple(parts), {"axis": axis})
+
+
+concatenate_p = defop(
+    "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
+    vjp=Variadic(_concat_vjp), jvp_joint=_concat_jvp, nin=2)
+
+
+def concatenate(xs, axis=0) -> TensorBase:
+    """`np.concatenate` of a sequence of tensors."""
+    xs = coerce(tuple(xs))
+    if not xs:
+        raise ValueError("concatenate: need at least one tensor")
+    ndim = xs[0].ndim
+    if any(x.ndim != ndim for x in xs):
+        raise ValueError("concatenate: all inputs need the same number of dims, got shapes "
+                         + ", ".join(str(x.shape) for x in xs))
+    if ndim == 0:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated; "
+                         "use cr.stack")
+    axis = normalize_axis(axis, ndim, "concatenate")[0]
+    return bind_tensors(concatenate_p, xs, {"axis": axis})
+
+
+def stack(xs, axis=0) -> TensorBase:
+    """`np.stack`."""
+    xs = coerce(tuple(xs))
+    if not xs:
+        raise ValueError("stack: need at least one tensor")
+    if any(x.shape != xs[0].shape for x in xs):
+        raise ValueError("stack: all inputs need the same shape, got "
+                         + ", ".join(str(x.shape) for x in xs))
+    return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
+
+
+def split(x, indices_or_sections, axis=0) -> list:
+    """`np.split`: a list of tensors."""
+    x = as_tensor(x)
+    axis = normalize_axis(axis, x.ndim, "split")[0]
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, numbers.Integral):
+        if n % indices_or_sections:
+            raise ValueError(f"split: axis {axis} of length {n} does not divide into "
+                             f"{indices_or_sections} equal sections")
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0, *indices_or_sections, n]
+    lead = (slice(None),) * axis
+    return [getitem(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _pad_vjp(g, ans, x, pad_width, constant_values):
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
+    return bind_tensors(getitem_p, (g,), {"index": index})
+
+
+pad_p = defop(
+    "pad", lambda x, pad_width, constant_values: np.pad(
+        x, pad_width, mode="constant", constant_values=constant_values),
+    vjp=_pad_vjp,
+    jvp=lambda t, ans, x, pad_width, constant_values: bind_tensors(
+        pad_p, (t,), {"pad_width": pad_width, "constant_values": 0}))
+
+
+def pad(x, pad_width, mode="constant", constant_values=0) -> TensorBase:
+    """`np.pad` in constant mode (the padding is a constant, so no gradient flows to it)."""
+    x = as_tensor(x)
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode={mode!r} is not differentiable here; "
+                                  "only mode='constant' is supported")
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+    widths = tuple((int(lo), int(hi)) for lo, hi in widths)
+    return bind_tensors(pad_p, (x,), {"pad_width": widths, "constant_values": constant_values})
+
+
+identity_p = defop("identity", lambda x: x, vjp=lambda g, ans, x: g, linear=True,
+                   doc="The identity: gives a transform a fresh node to differentiate by.")
+
+stop_gradient_p = defop("stop_gradient", lambda x: x, differentiable=False,
+                        doc="Value of x, derivative zero in every mode.")
+
+
+def stop_gradient(x) -> TensorBase:
+    """The value of `x` treated as a constant by every transform."""
+    return bind_tensors(stop_gradient_p, (as_tensor(x),), EMPTY)
+
+
+cast_p = defop(
+    "cast", lambda x, dtype: x.astype(dtype),
+    vjp=lambda g, ans, x, dtype: bind_tensors(cast_p, (g,), {"dtype": x.dtype}), linear=True)
+
+
+def astype(x, dtype) -> TensorBase:
+    """`x.astype(dtype)`; casting to a float dtype keeps the gradient."""
+    x = as_tensor(x)
+    dtype = np.dtype(dtype)
+    if dtype == x.dtype:
+        return x
+    if not np.issubdtype(dtype, np.floating):
+        x = stop_gradient(x)  # an integer or bool result carries no derivative
+    return bind_tensors(cast_p, (x,), {"dtype": dtype})

@@ -1,0 +1,395 @@
+"""`Tensor`: an ndarray plus its place in the graph; operators and methods call the ops."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import core
+from .core import TensorBase, _new_tensor, bind
+from .ops import elementwise as E
+from .ops import linalg as L
+from .ops import nn as N
+from .ops import reduce as R
+from .ops import shape as S
+from .ops._define import EMPTY, as_tensor
+
+_FLOATS = (np.float16, np.float32, np.float64, np.longdouble)
+
+
+def _check_differentiable_dtype(dtype, op="tensor"):
+    if np.dtype(dtype).type not in _FLOATS:
+        raise ValueError(f"{op}: requires_grad=True needs a floating dtype, got {dtype}; "
+                         "pass dtype=np.float64 (or float32) to make it differentiable")
+
+
+def _other(self, x):
+    """The second operand of a binary operator, as a tensor (Python numbers stay weak)."""
+    if type(x) is Tensor:
+        return x
+    if isinstance(x, TensorBase):
+        return x
+    if isinstance(x, numbers.Number) and not isinstance(x, bool):
+        return _new_tensor(np.asarray(x, dtype=np.result_type(self.data, x)))
+    return as_tensor(x)
+
+
+def _binary(prim):
+    def forward(self, other):
+        return bind(prim, (self, _other(self, other)), EMPTY)
+
+    def reflected(self, other):
+        return bind(prim, (_other(self, other), self), EMPTY)
+
+    return forward, reflected
+
+
+class Tensor(TensorBase):
+    """An n-dimensional array that records the operations applied to it.
+
+    `.data` is the ndarray; `.grad` is filled by `backward()`. A tensor made by an op on
+    tensors that require grad remembers that op (`.op`) and its inputs (`.inputs`).
+    """
+
+    __slots__ = ()
+    __hash__ = object.__hash__
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        if isinstance(data, TensorBase):
+            data = data.data
+        array = np.array(data, dtype=dtype)
+        if requires_grad:
+            _check_differentiable_dtype(array.dtype)
+        self.data = array
+        self._node = None
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._trace = None
+        self._inner = None
+        self._aux = None
+        self._retains_grad = False
+
+    # ----- array facts -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def T(self):
+        return S.transpose(self)
+
+    @property
+    def mT(self):
+        return S.swapaxes(self, -1, -2)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item: only a one-element tensor has an item, got shape "
+                             f"{self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
+        return bool(self.data)
+
+    def any(self):
+        return bool(np.any(self.data))
+
+    def all(self):
+        return bool(np.all(self.data))
+
+    # ----- graph -----------------------------------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self._node is None
+
+    @property
+    def op(self):
+        """The primitive that produced this tensor (Goodfellow's op(V)), or None for a leaf."""
+        return None if self._node is None else self._node.op
+
+    @property
+    def inputs(self) -> tuple:
+        """The tensors this one was computed from (Goodfellow's get_inputs(V))."""
+        node = self._node
+        if node is None:
+            return ()
+        if node.inputs is None:
+            raise RuntimeError("inputs: the graph was freed by backward(); pass "
+                               "retain_graph=True to keep it")
+        return node.inputs
+
+    def consumers(self, within: Tensor) -> list:
+        """Tensors in the graph of `within` that use this one (Goodfellow's get_consumers)."""
+        return [t for t in core.topological_order([within])
+                if any(i is self for i in (t._node.inputs if t._node else ()))]
+
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Backpropagate from this tensor, accumulating into `.grad` of leaves (adds up)."""
+        from .transforms.reverse import backward
+        backward([self], None if grad is None else [grad], retain_graph, create_graph)
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor after backward."""
+        self._retains_grad = True
+        return self
+
+    def detach(self) -> Tensor:
+        """The same data with no graph and no tangent."""
+        return Tensor._wrap(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Mark a leaf as a variable to differentiate by; returns self."""
+        if self._node is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: a non-leaf tensor's requires_grad follows "
+                               "its inputs; use .detach()")
+        if requires_grad:
+            _check_differentiable_dtype(self.dtype, "requires_grad_")
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_grad_(self):
+        self.grad = None
+
+    @staticmethod
+    def _wrap(array) -> Tensor:
+        return _new_tensor(np.asarray(array))
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype != np.float64 and self.data.dtype != np.int64 and \
+                self.data.dtype != bool:
+            extras.append(f"dtype={self.data.dtype}")
+        if self._node is not None:
+            extras.append(f"op={self._node.op.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self._trace is not None:
+            extras.append(f"level={self._trace.level}")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    # ----- operators -------------------------------------------------------------------
+    __add__, __radd__ = _binary(E.add)
+    __sub__, __rsub__ = _binary(E.subtract)
+    __mul__, __rmul__ = _binary(E.multiply)
+    __truediv__, __rtruediv__ = _binary(E.divide)
+    __pow__, __rpow__ = _binary(E.power)
+    __lt__, _ = _binary(E.less)
+    __le__, _ = _binary(E.less_equal)
+    __gt__, _ = _binary(E.greater)
+    __ge__, _ = _binary(E.greater_equal)
+    __eq__, _ = _binary(E.equal)
+    __ne__, _ = _binary(E.not_equal)
+    __and__, __rand__ = _binary(E.logical_and)
+    __or__, __ror__ = _binary(E.logical_or)
+    __xor__, __rxor__ = _binary(E.logical_xor)
+    del _
+
+    def __matmul__(self, other):  # shapes are checked before the primitive
+        return L.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return L.matmul(other, self)
+
+    def __neg__(self):
+        return bind(E.negative, (self,), EMPTY)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return bind(E.absolute, (self,), EMPTY)
+
+    def __invert__(self):
+        return E.logical_not(self)
+
+    def __getitem__(self, index):
+        return S.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        if self.requires_grad or self._trace is not None:
+            raise RuntimeError("setitem: in-place assignment into a tensor that is part of a "
+                               "graph would change values its gradient needs; build a new "
+                               "tensor with cr.where or indexing instead")
+        self.data[index] = np.asarray(value.data if isinstance(value, TensorBase) else value)
+
+    # ----- methods mirroring the functions ----------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return R.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return R.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return R.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return R.min(self, axis, keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return R.prod(self, axis, keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return R.var(self, axis, ddof, keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return R.std(self, axis, ddof, keepdims)
+
+    def cumsum(self, axis=None):
+        return R.cumsum(self, axis)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return R.logsumexp(self, axis, keepdims)
+
+    def argmax(self, axis=None):
+        return Tensor._wrap(np.argmax(self.data, axis=axis))
+
+    def argmin(self, axis=None):
+        return Tensor._wrap(np.argmin(self.data, axis=axis))
+
+    def reshape(self, *shape):
+        return S.reshape(self, *shape)
+
+    def transpose(self, *axes):
+        return S.transpose(self, *axes)
+
+    def swapaxes(self, a, b):
+        return S.swapaxes(self, a, b)
+
+    def flatten(self):
+        return S.reshape(self, -1)
+
+    def squeeze(self, axis=None):
+        return S.squeeze(self, axis)
+
+    def astype(self, dtype):
+        return S.astype(self, dtype)
+
+    def clip(self, a_min=None, a_max=None):
+        return E.clip(self, a_min, a_max)
+
+    def dot(self, other):
+        return L.dot(self, other)
+
+    def exp(self):
+        return E.exp(self)
+
+    def log(self):
+        return E.log(self)
+
+    def sqrt(self):
+        return E.sqrt(self)
+
+    def abs(self):
+        return E.absolute(self)
+
+    def sin(self):
+        return E.sin(self)
+
+    def cos(self):
+        return E.cos(self)
+
+    def tanh(self):
+        return E.tanh(self)
+
+    def sigmoid(self):
+        return E.sigmoid(self)
+
+    def relu(self):
+        return E.relu(self)
+
+    def softmax(self, axis=-1):
+        return N.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return N.log_softmax(self, axis)
+
+
+core.set_tensor_class(Tensor)
+
+
+# ----- constructors ---------------------------------------------------------------------
+
+def tensor(data, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor (a copy of `data`); Python floats and lists become float64 like NumPy."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def _made(array, requires_grad):
+    t = Tensor._wrap(array)
+    return t.requires_grad_() if requires_grad else t
+
+
+def zeros(shape, dtype=np.float64, requires_grad=False) -> Tensor:
+    return _made(np.zeros(shape, dtype), requires_grad)
+
+
+def ones(shape, dtype=np.float64, requires_grad=False) -> Tensor:
+    return _made(np.ones(shape, dtype), requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    return _made(np.full(shape, fill_value, dtype), requires_grad)
+
+
+def eye(n, m=None, k=0, dtype=np.float64, requires_grad=False) -> Tensor:
+    return _made(np.eye(n, m, k, dtype), requires_grad)
+
+
+def arange(*args, dtype=None, requires_grad=False) -> Tensor:
+    return _made(np.arange(*args, dtype=dtype), requires_grad)
+
+
+def linspace(start, stop, num=50, endpoint=True, dtype=None, requires_grad=False) -> Tensor:
+    return _made(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype), requires_grad)
+
+
+def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
+    return _made(np.zeros_like(np.asarray(x), dtype), requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False) -> Tensor:
+    return _made(np.ones_like(np.asarray(x), dtype), requires_grad)

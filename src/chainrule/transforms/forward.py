@@ -1,0 +1,38 @@
+"""Forward mode: dual numbers as a trace; each op's JVP rule carries the tangent along."""
+
+from __future__ import annotations
+
+from ..core import Trace, bind, new_box
+from ..ops.shape import broadcast_to
+
+
+class JVPTrace(Trace):
+    """Boxes (primal, tangent) at one level; a None tangent means zero."""
+
+    __slots__ = ()
+
+    def process(self, op, args, params):
+        primals, tangents, any_tangent = [], [], False
+        for a in args:
+            if a._trace is self:
+                primals.append(a._inner)
+                tangents.append(a._aux)
+                any_tangent = any_tangent or a._aux is not None
+            else:
+                primals.append(a)
+                tangents.append(None)
+        out_primal = bind(op, tuple(primals), params)
+        out_tangent = None
+        if any_tangent and op.differentiable:
+            if op.jvp_joint is not None:
+                out_tangent = op.jvp_joint(tuple(tangents), out_primal, *primals, **params)
+            else:
+                for rule, t in zip(op.jvp, tangents):
+                    if t is None:
+                        continue
+                    part = rule(t, out_primal, *primals, **params)
+                    if part is not None:
+                        out_tangent = part if out_tangent is None else out_tangent + part
+            if out_tangent is not None and out_tangent.shape != out_primal.shape:
+                out_tangent = broadcast_to(out_tangent, out_primal.shape)
+        return new_box(self, out_primal, out_tangent)

@@ -1,0 +1,100 @@
+"""The reverse sweep (backpropagation): one pass over the graph, each rule called once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import (TensorBase, _new_tensor, differentiable_inputs, enable_grad, no_grad,
+                    topological_order)
+
+
+def _seed(out: TensorBase, grad) -> TensorBase:
+    """The cotangent a sweep starts from: given, or 1 for a one-element output."""
+    if grad is None:
+        if out.size != 1:
+            raise RuntimeError(
+                f"backward: output has shape {out.shape}; pass grad= of that shape or reduce "
+                "it to a scalar first (e.g. out.sum().backward())")
+        return _new_tensor(np.ones(out.shape, dtype=out.dtype))
+    grad = grad if isinstance(grad, TensorBase) else _new_tensor(np.asarray(grad, out.dtype))
+    if grad.shape != out.shape:
+        raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape "
+                         f"{out.shape}; they must match")
+    return grad
+
+
+def _needed(order, stop: set) -> set:
+    """Ids of tensors from which some target can be reached (the only ones worth a rule)."""
+    needed = set()
+    for t in order:  # inputs come before the tensors that use them
+        k = id(t)
+        if k in stop or any(id(a) in needed for a in differentiable_inputs(t)):
+            needed.add(k)
+    return needed
+
+
+def sweep(outputs, seeds, stop=None, retain_graph=False):
+    """Propagate cotangents from `outputs` back to leaves (or to the tensors in `stop`).
+
+    Returns {id: (tensor, cotangent)} for every leaf or stop tensor reached, and for
+    non-leaves that asked to retain their grad.
+    """
+    order = topological_order(outputs, stop)
+    needed = None if stop is None else _needed(order, stop)
+    cotangents = {}
+    for out, seed in zip(outputs, seeds):
+        k = id(out)
+        cotangents[k] = seed if k not in cotangents else cotangents[k] + seed
+    reached = {}
+    for t in reversed(order):
+        k = id(t)
+        g = cotangents.pop(k, None)
+        if g is None:
+            continue
+        node = t._node
+        if node is None or (stop is not None and k in stop):
+            reached[k] = (t, g)
+            continue
+        if t._retains_grad:
+            reached[k] = (t, g)
+        inputs = node.inputs
+        rules, params, trace = node.op.vjp, node.params, t._trace
+        for i, a in enumerate(inputs):
+            if not a.requires_grad or a._trace is not trace:
+                continue
+            ka = id(a)
+            if needed is not None and ka not in needed:
+                continue
+            ga = rules[i](g, t, *inputs, **params)
+            if ga is None:
+                continue
+            previous = cotangents.get(ka)
+            cotangents[ka] = ga if previous is None else previous + ga
+        if not retain_graph:
+            node.inputs = None  # free the saved values
+    return reached
+
+
+def backward(outputs, grads=None, retain_graph=False, create_graph=False):
+    """`Tensor.backward`: accumulate d(outputs)/d(leaf) into every leaf's `.grad`."""
+    for out in outputs:
+        if not out.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad and has no graph; create the "
+                "inputs with requires_grad=True (and not under cr.no_grad())")
+    grads = grads or [None] * len(outputs)
+    seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
+    with enable_grad() if create_graph else no_grad():
+        reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
+        for t, g in reached.values():
+            if g.dtype != t.dtype:
+                g = g.astype(t.dtype)
+            t.grad = g if t.grad is None else t.grad + g
+
+
+def grads_wrt(outputs, seeds, targets, create_graph, retain_graph):
+    """Cotangents of `targets` (None where no path leads), without touching `.grad`."""
+    stop = {id(t) for t in targets}
+    with enable_grad() if create_graph else no_grad():
+        reached = sweep(outputs, seeds, stop=stop, retain_graph=retain_graph)
+    return [reached[id(t)][1] if id(t) in reached else None for t in targets]
