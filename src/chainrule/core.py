@@ -199,10 +199,25 @@ def bind(op: Primitive, args: tuple, params: dict):
         if t is not None and (trace is None or t.level > trace.level):
             trace = t
     if trace is None:
+        # The hot path: written out by hand, it costs one NumPy call plus a few stores.
         try:
-            out = _new_tensor(op.impl(*[a.data for a in args], **params))
+            if len(args) == 1:
+                data = op.impl(args[0].data, **params) if params else op.impl(args[0].data)
+            elif len(args) == 2 and not params:
+                data = op.impl(args[0].data, args[1].data)
+            else:
+                data = op.impl(*[a.data for a in args], **params)
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as err:
             raise _op_error(op, args, params, err) from None
+        out = _tensor_class.__new__(_tensor_class)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out._node = None
+        out.requires_grad = False
+        out.grad = None
+        out._trace = None
+        out._inner = None
+        out._aux = None
+        out._retains_grad = False
     else:
         out = trace.process(op, args, params)
     if _grad_enabled and op.differentiable:
@@ -248,9 +263,14 @@ def topological_order(roots, stop=None) -> list:
             continue
         visited.add(key)
         stack.append((t, True))
-        if stop is not None and key in stop:
+        node = t._node
+        if node is None or (stop is not None and key in stop):
             continue
-        for a in reversed(differentiable_inputs(t)):
-            if id(a) not in visited:
+        inputs = node.inputs
+        if inputs is None:
+            differentiable_inputs(t)  # raises the freed-graph error
+        trace = t._trace
+        for a in reversed(inputs):
+            if a.requires_grad and a._trace is trace and id(a) not in visited:
                 stack.append((a, False))
     return order

@@ -26,10 +26,13 @@ def _check_differentiable_dtype(dtype, op="tensor"):
 
 def _other(self, x):
     """The second operand of a binary operator, as a tensor (Python numbers stay weak)."""
-    if type(x) is Tensor:
-        return x
     if isinstance(x, TensorBase):
         return x
+    kind = self.data.dtype.kind
+    # NumPy 2 promotion of a Python number, without asking np.result_type on the hot path.
+    if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
+            -2**31 <= x < 2**31:
+        return _new_tensor(np.array(x, dtype=self.data.dtype))
     if isinstance(x, numbers.Number) and not isinstance(x, bool):
         return _new_tensor(np.asarray(x, dtype=np.result_type(self.data, x)))
     return as_tensor(x)

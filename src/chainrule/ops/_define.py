@@ -69,7 +69,11 @@ class Op(Primitive):
     __slots__ = ()
 
     def __call__(self, *args, **params):
-        return bind(self, coerce(args), params)
+        for a in args:
+            if not isinstance(a, TensorBase):
+                args = coerce(args)
+                break
+        return bind(self, args, params)
 
 
 def bind_tensors(prim: Primitive, args: tuple, params: dict = EMPTY):

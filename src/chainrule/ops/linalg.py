@@ -11,7 +11,6 @@ from .elementwise import where
 from .reduce import sum as _sum
 from .shape import Variadic, reshape, sum_to, swapaxes
 
-
 # ----- matmul -------------------------------------------------------------------------
 
 def _matmul_shapes_error(a, b):

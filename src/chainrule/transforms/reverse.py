@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import (TensorBase, _new_tensor, differentiable_inputs, enable_grad, no_grad,
-                    topological_order)
+from ..core import (
+    TensorBase,
+    _new_tensor,
+    differentiable_inputs,
+    enable_grad,
+    no_grad,
+    topological_order,
+)
 
 
 def _seed(out: TensorBase, grad) -> TensorBase:
