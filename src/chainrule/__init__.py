@@ -1,6 +1,6 @@
 """chainrule: reverse-mode automatic differentiation on NumPy, that shows its work."""
 
-from . import linalg
+from . import linalg, testing
 from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
 from .ops._define import defop
 from .ops.elementwise import (
@@ -20,6 +20,7 @@ from .ops.shape import (
 from .tensor import (
     Tensor, arange, eye, full, linspace, ones, ones_like, tensor, zeros, zeros_like,
 )
+from .transforms.checkpoint import checkpoint
 from .transforms.api import (
     grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp,
 )
