@@ -274,3 +274,13 @@ def test_no_reference_cycles_per_node():
         assert ref() is None
     finally:
         gc.enable()
+
+
+def test_user_primitives_may_be_redefined_but_builtins_are_protected():
+    from chainrule.ops._define import defop
+
+    for _ in range(2):  # re-running a notebook cell redefines the same user primitive
+        twice = defop("twice_test", lambda x: 2 * x, vjp=lambda g, ans, x: 2 * g, linear=True)
+    assert cr.grad(lambda x: twice(x))(1.0).item() == 2.0
+    with pytest.raises(ValueError, match="'exp' is built into chainrule"):
+        defop("exp", np.exp, vjp=lambda g, ans, x: g, jvp=lambda t, ans, x: t)

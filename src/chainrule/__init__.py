@@ -101,3 +101,7 @@ float32 = "float32"
 float64 = "float64"
 
 __version__ = "0.1.0"
+
+from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
+
+_seal_builtins()

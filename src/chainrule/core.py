@@ -148,6 +148,18 @@ class Node:
 
 
 PRIMITIVES: dict[str, Primitive] = {}
+_builtin_names: frozenset = frozenset()
+
+
+def seal_builtins() -> None:
+    """Called at the end of `import chainrule`: the primitives defined so far are built in."""
+    global _builtin_names
+    _builtin_names = frozenset(PRIMITIVES)
+
+
+def builtin_primitives() -> dict:
+    """The primitives chainrule itself defines (the op table must cover each one)."""
+    return {name: p for name, p in PRIMITIVES.items() if name in _builtin_names}
 
 
 class Primitive:
@@ -173,9 +185,10 @@ class Primitive:
         self.differentiable = differentiable
         self.doc = doc
         if register:
-            if name in PRIMITIVES:
-                raise ValueError(f"primitive {name!r} is already defined")
-            PRIMITIVES[name] = self
+            if name in _builtin_names:
+                raise ValueError(f"primitive {name!r} is built into chainrule; choose another "
+                                 "name for your own operation")
+            PRIMITIVES[name] = self  # a user's primitive may be redefined (re-run cells)
 
     def __repr__(self):
         return f"<primitive {self.name}>"
