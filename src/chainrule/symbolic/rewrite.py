@@ -1,0 +1,134 @@
+"""Simplification by rewrite rules written as data, applied to a fixed point and logged.
+
+A rule is (name, pattern, result). A pattern is an op name with argument patterns, a
+capture letter ("X") or a number (a constant whose entries all equal it). Besides the
+rules: constant folding, common-subexpression merging and dead-code removal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import Eqn, Graph, Var
+
+RULES = [
+    ("log(exp(X)) -> X", ("log", ("exp", "X")), "X"),
+    ("-(-X) -> X", ("negative", ("negative", "X")), "X"),
+    ("X * 1 -> X", ("multiply", "X", 1.0), "X"),
+    ("1 * X -> X", ("multiply", 1.0, "X"), "X"),
+    ("X + 0 -> X", ("add", "X", 0.0), "X"),
+    ("0 + X -> X", ("add", 0.0, "X"), "X"),
+    ("X - 0 -> X", ("subtract", "X", 0.0), "X"),
+    ("X / 1 -> X", ("divide", "X", 1.0), "X"),
+    ("X ** 1 -> X", ("power", "X", 1.0), "X"),
+    ("identity(X) -> X", ("identity", "X"), "X"),
+    ("sum_to(X) -> X", ("sum_to", "X"), "X"),        # only where shapes already agree
+    ("reshape(X) -> X", ("reshape", "X"), "X"),      # likewise
+    ("broadcast_to(X) -> X", ("broadcast_to", "X"), "X"),
+]
+
+
+def _match(pattern, var, producer, binding) -> bool:
+    if isinstance(pattern, str):
+        if pattern in binding:
+            return binding[pattern] is var
+        binding[pattern] = var
+        return True
+    if isinstance(pattern, float):
+        return var.const is not None and bool(np.all(var.const == pattern))
+    eqn = producer.get(id(var))
+    if eqn is None or eqn.op.name != pattern[0] or len(eqn.inputs) != len(pattern) - 1:
+        return False
+    return all(_match(p, v, producer, binding) for p, v in zip(pattern[1:], eqn.inputs))
+
+
+def _try_rules(eqn, producer):
+    for name, pattern, result in RULES:
+        binding = {}
+        if _match(pattern, eqn.out, producer, binding):
+            target = binding[result]
+            # A rewrite must not change the value's shape or dtype (e.g. X * ones((3,))).
+            if target.shape == eqn.out.shape and target.dtype == eqn.out.dtype:
+                return name, target
+    return None
+
+
+def _fold(eqn):
+    """Evaluate an equation whose inputs are all constants."""
+    value = eqn.op.impl(*[v.const for v in eqn.inputs], **eqn.params)
+    value = np.asarray(value)
+    return Var(eqn.out.name, eqn.out.shape, eqn.out.dtype, value)
+
+
+def _key(eqn, resolve):
+    parts = []
+    for v in eqn.inputs:
+        v = resolve(v)
+        parts.append(("c", v.const.dtype.str, v.const.shape, v.const.tobytes())
+                     if v.const is not None else ("v", id(v)))
+    try:
+        params = repr(sorted(eqn.params.items()))
+    except TypeError:
+        params = repr(eqn.params)
+    return (eqn.op.name, tuple(parts), params)
+
+
+def _one_pass(graph: Graph) -> bool:
+    replaced = {}
+
+    def resolve(v):
+        while id(v) in replaced:
+            v = replaced[id(v)]
+        return v
+
+    producer, seen, eqns, changed = {}, {}, [], False
+    for eqn in graph.eqns:
+        eqn = Eqn(eqn.op, tuple(resolve(v) for v in eqn.inputs), eqn.params, eqn.out)
+        if eqn.inputs and all(v.const is not None for v in eqn.inputs):
+            replaced[id(eqn.out)] = _fold(eqn)
+            graph.log.append(f"fold constants: {eqn}")
+            changed = True
+            continue
+        producer[id(eqn.out)] = eqn
+        hit = _try_rules(eqn, producer)
+        if hit is not None:
+            replaced[id(eqn.out)] = hit[1]
+            graph.log.append(f"{hit[0]}: {eqn}")
+            changed = True
+            continue
+        key = _key(eqn, resolve)
+        if key in seen:
+            replaced[id(eqn.out)] = seen[key]
+            graph.log.append(f"merge common subexpression: {eqn} == {seen[key].name}")
+            changed = True
+            continue
+        seen[key] = eqn.out
+        eqns.append(eqn)
+    graph.outputs = [resolve(v) for v in graph.outputs]
+    graph.eqns = eqns
+    return changed
+
+
+def _remove_dead(graph: Graph) -> bool:
+    live = {id(v) for v in graph.outputs}
+    kept = []
+    for eqn in reversed(graph.eqns):
+        if id(eqn.out) in live:
+            kept.append(eqn)
+            live.update(id(v) for v in eqn.inputs)
+        else:
+            graph.log.append(f"remove dead code: {eqn}")
+    kept.reverse()
+    changed = len(kept) != len(graph.eqns)
+    graph.eqns = kept
+    return changed
+
+
+def simplify(graph: Graph, max_passes: int = 100) -> Graph:
+    """Rewrite `graph` in place to a fixed point; every step is appended to graph.log."""
+    for _ in range(max_passes):
+        changed = _one_pass(graph)
+        changed = _remove_dead(graph) or changed
+        if not changed:
+            break
+    return graph
