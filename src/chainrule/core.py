@@ -222,15 +222,7 @@ def bind(op: Primitive, args: tuple, params: dict):
                 data = op.impl(*[a.data for a in args], **params)
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as err:
             raise _op_error(op, args, params, err) from None
-        out = _tensor_class.__new__(_tensor_class)
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
-        out._node = None
-        out.requires_grad = False
-        out.grad = None
-        out._trace = None
-        out._inner = None
-        out._aux = None
-        out._retains_grad = False
+        out = _new_tensor(data)
     else:
         out = trace.process(op, args, params)
     if _grad_enabled and op.differentiable:
