@@ -212,7 +212,7 @@ def bind(op: Primitive, args: tuple, params: dict):
         if t is not None and (trace is None or t.level > trace.level):
             trace = t
     if trace is None:
-        # The hot path: written out by hand, it costs one NumPy call plus a few stores.
+        # The hot path: one or two inputs are passed without building a list.
         try:
             if len(args) == 1:
                 data = op.impl(args[0].data, **params) if params else op.impl(args[0].data)
