@@ -1,0 +1,379 @@
+"""`cr.nn.functional`: the layers and losses as functions (PyTorch's names and semantics).
+
+Hot paths (linear, conv2d, pooling, cross-entropy) are single primitives from
+`chainrule.ops.conv`; the rest are compositions of public chainrule ops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import chainrule as cr
+
+from .. import Tensor
+from ..ops import conv as P
+from ..ops.elementwise import relu, sigmoid, tanh
+from . import init as _init
+
+__all__ = [
+    "linear", "conv2d", "max_pool2d", "avg_pool2d", "flatten", "dropout", "relu",
+    "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
+    "log_softmax", "one_hot", "embedding", "layer_norm", "batch_norm", "cross_entropy",
+    "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits",
+]
+
+linear = P.linear
+conv2d = P.conv2d
+max_pool2d = P.max_pool2d
+avg_pool2d = P.avg_pool2d
+
+
+def _t(x) -> Tensor:
+    return x if isinstance(x, Tensor) else cr.tensor(x)
+
+
+def _ints(target) -> np.ndarray:
+    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(f"class targets must be integers, got dtype {target.dtype}")
+    return target
+
+
+# ----- shapes ---------------------------------------------------------------------------
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1):
+    """Merge axes start_dim..end_dim into one."""
+    x = _t(x)
+    start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
+                         f"shape {x.shape}")
+    shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
+    if x.size == 0:
+        shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+    return cr.reshape(x, shape)
+
+
+# ----- activations ----------------------------------------------------------------------
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    x = _t(x)
+    return cr.where(x > 0, x, x * negative_slope)
+
+
+def elu(x, alpha: float = 1.0):
+    x = _t(x)
+    # expm1 of the clipped input: the unused branch never overflows into the gradient.
+    return cr.where(x > 0, x, alpha * cr.expm1(cr.minimum(x, 0.0)))
+
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x, approximate: str = "none"):
+    """x * Phi(x) with the exact erf ('none') or the tanh approximation ('tanh')."""
+    x = _t(x)
+    if approximate == "none":
+        return 0.5 * x * (1.0 + P.erf(x * _SQRT_HALF))
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + cr.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(x):
+    x = _t(x)
+    return x * cr.sigmoid(x)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + exp(beta x)) / beta (computed stably; `threshold` is accepted for
+    compatibility: the result is exact everywhere)."""
+    x = _t(x)
+    if beta == 1.0:
+        return cr.softplus(x)
+    return cr.softplus(x * beta) / beta
+
+
+def softmax(x, dim: int = -1):
+    return cr.softmax(_t(x), axis=dim)
+
+
+def log_softmax(x, dim: int = -1):
+    return cr.log_softmax(_t(x), axis=dim)
+
+
+def one_hot(target, num_classes: int = -1):
+    """Integer tensor of shape target.shape + (num_classes,)."""
+    target = _ints(target)
+    n = int(target.max()) + 1 if num_classes < 0 else num_classes
+    return cr.tensor(np.eye(n, dtype=np.int64)[target])
+
+
+# ----- dropout, embedding, normalization --------------------------------------------------
+
+def dropout(x, p: float = 0.5, training: bool = True, generator=None):
+    """Zero each entry with probability p and scale the rest by 1/(1-p) (when training).
+
+    The mask comes from `generator` (a numpy Generator or a seed) or else from the
+    seeded module-level generator of cr.nn.init."""
+    x = _t(x)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must lie in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * np.zeros((), dtype=x.dtype)
+    keep = _init._gen(generator).random(x.shape) >= p
+    mask = np.where(keep, np.asarray(1.0 / (1.0 - p), dtype=x.dtype),
+                    np.zeros((), dtype=x.dtype))
+    return x * cr.tensor(mask, dtype=x.dtype)
+
+
+def embedding(indices, weight, padding_idx=None):
+    """Rows of `weight` at the integer `indices` (repeated rows accumulate gradient).
+    Rows at `padding_idx` receive no gradient."""
+    idx = _ints(indices)
+    out = cr.getitem(weight, idx)
+    if padding_idx is not None:
+        pad = idx == (padding_idx % weight.shape[0])
+        if pad.any():
+            keep = (~pad)[..., None].astype(weight.dtype)
+            out = out * cr.tensor(keep)
+    return out
+
+
+def _normalize(x, axes, eps):
+    mean = cr.mean(x, axes, keepdims=True)
+    centered = x - mean
+    var = cr.mean(centered * centered, axes, keepdims=True)
+    return centered / cr.sqrt(var + eps)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize over the trailing `normalized_shape` axes, then scale and shift."""
+    x = _t(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        normalized_shape)
+    if x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with the "
+                         f"normalized shape {shape}")
+    out = _normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps: float = 1e-5):
+    """Normalize each channel (axis 1) by batch statistics (training) or by the running
+    ones. In training, running_mean/running_var (Tensors, or None) are updated in place:
+    new = (1 - momentum) * old + momentum * batch statistic (unbiased variance)."""
+    x = _t(x)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input (N, C, ...), got shape {x.shape}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    stat_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        n = x.size // x.shape[1]
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input of shape {x.shape}")
+        mean = cr.mean(x, axes, keepdims=True)
+        centered = x - mean
+        var = cr.mean(centered * centered, axes, keepdims=True)
+        out = centered / cr.sqrt(var + eps)
+        if running_mean is not None:
+            m = momentum
+            batch_mean = mean.data.reshape(-1)
+            batch_var = var.data.reshape(-1) * (n / (n - 1))
+            running_mean.data = ((1 - m) * running_mean.data + m * batch_mean).astype(
+                running_mean.dtype)
+            running_var.data = ((1 - m) * running_var.data + m * batch_var).astype(
+                running_var.dtype)
+    else:
+        if running_mean is None:
+            return batch_norm(x, None, None, weight, bias, True, momentum, eps)
+        rm = cr.tensor(running_mean.data.reshape(stat_shape), dtype=x.dtype)
+        rv = cr.tensor(running_var.data.reshape(stat_shape), dtype=x.dtype)
+        out = (x - rm) / cr.sqrt(rv + eps)
+    if weight is not None:
+        out = out * cr.reshape(weight, stat_shape)
+    if bias is not None:
+        out = out + cr.reshape(bias, stat_shape)
+    return out
+
+
+# ----- losses -----------------------------------------------------------------------
+
+def _reduce(loss, reduction: str, denominator=None):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return cr.sum(loss)
+    if reduction == "mean":
+        if denominator is None:
+            return cr.mean(loss)
+        return cr.sum(loss) / denominator
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same_shape(name, input, target):
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: input of shape {input.shape} and target of shape "
+                         f"{target.shape} must have the same shape")
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean squared error."""
+    input, target = _t(input), _t(target)
+    _check_same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    input, target = _t(input), _t(target)
+    _check_same_shape("l1_loss", input, target)
+    return _reduce(cr.abs(input - target), reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    input, target = _t(input), _t(target)
+    _check_same_shape("huber_loss", input, target)
+    diff = cr.abs(input - target)
+    small = cr.minimum(diff, delta)
+    return _reduce(0.5 * small * small + delta * (diff - small), reduction)
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+    """Huber loss scaled by 1/beta (quadratic below beta, linear above)."""
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return _reduce(huber_loss(input, target, "none", beta) / beta, reduction)
+
+
+def _class_weights(weight, target, dtype):
+    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
+    return w, w[target]
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """-input[n, target[n]] (input holds log-probabilities along axis 1)."""
+    input = _t(input)
+    target = _ints(target)
+    if input.ndim < 2 or target.shape != input.shape[:1] + input.shape[2:]:
+        raise ValueError(f"nll_loss: input of shape {input.shape} needs targets of shape "
+                         f"{input.shape[:1] + input.shape[2:]}, got {target.shape}")
+    ignored = target == ignore_index
+    safe = np.where(ignored, 0, target)
+    if safe.size and (safe.min() < 0 or safe.max() >= input.shape[1]):
+        raise ValueError(f"nll_loss: targets must lie in [0, {input.shape[1]}) (or equal "
+                         f"ignore_index), got values from {target.min()} to {target.max()}")
+    moved = cr.moveaxis(input, 1, -1)
+    picked = cr.getitem(cr.reshape(moved, (-1, input.shape[1])),
+                        (np.arange(safe.size), safe.reshape(-1)))
+    loss = -cr.reshape(picked, target.shape)
+    return _weighted(loss, safe, ignored, weight, input.dtype, reduction)
+
+
+def _weighted(loss, safe, ignored, weight, dtype, reduction):
+    """Scale per-sample losses by class weights and zero ignored ones; the mean divides by
+    the total weight of the samples kept (PyTorch's convention)."""
+    scale = np.ones(safe.shape, dtype=dtype)
+    if weight is not None:
+        scale = _class_weights(weight, safe, dtype)[1]
+    if ignored.any():
+        scale = np.where(ignored, np.zeros((), dtype), scale)
+    if weight is None and not ignored.any():
+        return _reduce(loss, reduction)
+    loss = loss * cr.tensor(scale)
+    return _reduce(loss, reduction, float(scale.sum()))
+
+
+def cross_entropy(input, target, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0):
+    """Cross-entropy of logits `input` (N, C, ...) against integer class `target`
+    (N, ...) — or against class probabilities of input's shape."""
+    input = _t(input)
+    tgt = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if np.issubdtype(tgt.dtype, np.floating):
+        if tgt.shape != input.shape:
+            raise ValueError(f"cross_entropy: float targets are class probabilities and need "
+                             f"the input's shape {input.shape}, got {tgt.shape}; pass class "
+                             f"indices as integers (e.g. y.astype(np.int64))")
+        return _cross_entropy_soft(input, cr.tensor(tgt, dtype=input.dtype), weight,
+                                   reduction, label_smoothing)
+    target = _ints(tgt)
+    ignored = target == ignore_index
+    safe = np.where(ignored, 0, target) if ignored.any() else target
+    loss = P.cross_entropy_per_sample(input, safe)
+    if label_smoothing:
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got "
+                             f"{label_smoothing}")
+        logp = cr.log_softmax(input, axis=1)
+        if weight is not None:
+            w = np.asarray(weight.data if isinstance(weight, Tensor) else weight,
+                           dtype=input.dtype)
+            logp = logp * cr.tensor(w.reshape((1, -1) + (1,) * (input.ndim - 2)))
+        smooth = -cr.sum(logp, 1)
+        if ignored.any():
+            smooth = smooth * cr.tensor((~ignored).astype(input.dtype))
+        c = input.shape[1]
+        if reduction == "none":
+            return (1 - label_smoothing) * _weighted(loss, safe, ignored, weight, input.dtype,
+                                                     "none") + label_smoothing / c * smooth
+        scale = np.ones(safe.shape, input.dtype)
+        if weight is not None:
+            scale = _class_weights(weight, safe, input.dtype)[1]
+        denom = float(np.where(ignored, 0, scale).sum()) if reduction == "mean" else None
+        main = _weighted(loss, safe, ignored, weight, input.dtype, reduction)
+        return (1 - label_smoothing) * main + label_smoothing / c * _reduce(
+            smooth, reduction, denom)
+    return _weighted(loss, safe, ignored, weight, input.dtype, reduction)
+
+
+def _cross_entropy_soft(input, target, weight, reduction, label_smoothing):
+    _check_same_shape("cross_entropy", input, target)
+    c = input.shape[1]
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / c
+    logp = cr.log_softmax(input, axis=1)
+    if weight is not None:
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight,
+                       dtype=input.dtype)
+        logp = logp * cr.tensor(w.reshape((1, -1) + (1,) * (input.ndim - 2)))
+    return _reduce(-cr.sum(logp * target, 1), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None):
+    """-[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], computed stably from logits."""
+    input, target = _t(input), _t(target)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    if pos_weight is None:
+        loss = cr.softplus(input) - input * target
+    else:
+        pw = _t(pos_weight)
+        loss = (1 - target) * input + (1 + (pw - 1) * target) * cr.softplus(-input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+    """-[y log p + (1 - y) log(1 - p)] of probabilities p; logs are clamped at -100."""
+    input, target = _t(input), _t(target)
+    _check_same_shape("binary_cross_entropy", input, target)
+    log_p = cr.maximum(cr.log(input), -100.0)
+    log_q = cr.maximum(cr.log(1 - input), -100.0)
+    loss = -(target * log_p + (1 - target) * log_q)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)

@@ -1,0 +1,443 @@
+"""`Module`: parameters, buffers and child modules, registered by attribute assignment.
+
+Names, order and semantics follow PyTorch: `named_parameters()` walks the module tree in
+pre-order (a module's own parameters, then each child's, in assignment order), and
+`state_dict()` keys are the dotted paths (`0.weight`, `encoder.bias`, ...). Walks over the
+tree use an explicit stack, never recursion.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .. import Tensor
+from .parameter import Parameter
+
+__all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "functional_call"]
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    """Base class of every layer: subclass it, assign parameters and layers in `__init__`,
+    and compute in `forward`. Calling the module calls `forward`."""
+
+    training: bool
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ----- registration ----------------------------------------------------------------
+    def _check_init(self):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
+                                 "assigning parameters or submodules")
+
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            self._check_init()
+            self._forget(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._check_init()
+            self._forget(name)
+            self._modules[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} to parameter '{name}' "
+                                "of a module (a cr.nn.Parameter or None is required)")
+            params[name] = None
+        elif params is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} to submodule '{name}' "
+                                "(a cr.nn.Module or None is required)")
+            self._modules[name] = None
+        elif params is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                value = Tensor(value)
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        for d in (self._parameters, self._buffers, self._modules):
+            d.pop(name, None)
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            store = d.get(key)
+            if store is not None and name in store:
+                return store[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for key in ("_parameters", "_buffers", "_modules"):
+            store = self.__dict__.get(key)
+            if store is not None and name in store:
+                del store[name]
+                self._non_persistent.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param):
+        """Register `param` (a Parameter or None) under `name`."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: '{name}' must be a cr.nn.Parameter or None, "
+                            f"got {type(param).__name__}")
+        self._check_init()
+        self._forget(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor, persistent: bool = True):
+        """Register a non-trainable tensor (e.g. running statistics) saved in state_dict."""
+        self._check_init()
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = Tensor(tensor)
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module):
+        """Register a child module under `name`."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: '{name}' must be a cr.nn.Module, got "
+                            f"{type(module).__name__}")
+        self._check_init()
+        self._forget(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # ----- calling -------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ----- walking the tree --------------------------------------------------------------
+    def named_modules(self, prefix: str = ""):
+        """(dotted name, module) for this module and every descendant, in pre-order."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m)
+                        for n, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store: str, prefix: str, recurse: bool):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_name, module in modules:
+            for name, value in getattr(module, store).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{mod_name}.{name}" if mod_name else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        """(dotted name, Parameter) pairs, each parameter once, in registration order."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        """Call fn on every descendant (children before parents) and on self; returns self."""
+        for m in reversed(list(self.modules())):
+            fn(m)
+        return self
+
+    # ----- modes and gradients ---------------------------------------------------------
+    def train(self, mode: bool = True):
+        """Training mode (Dropout drops, BatchNorm uses batch statistics); returns self."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Evaluation mode: same as train(False)."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True):
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True):
+        """Clear the gradients of every parameter (to None, or to zeros)."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor._wrap(np.zeros_like(p.data))
+
+    def num_parameters(self) -> int:
+        """Total number of scalar parameters."""
+        return int(sum(p.size for p in self.parameters()))
+
+    # ----- dtype ---------------------------------------------------------------------
+    def to(self, *args, dtype=None, **kwargs):
+        """Cast floating parameters and buffers to `dtype` in place (the same Parameter
+        objects keep their identity, so optimizers built before still see them). Device
+        strings such as "cpu" are accepted and ignored."""
+        for a in args:
+            if isinstance(a, str) and a.split(":")[0] in ("cpu",):
+                continue
+            dtype = a
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"Module.to: only floating dtypes are supported, got {dtype}")
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is not None and np.issubdtype(t.dtype, np.floating):
+                        t.data = t.data.astype(dtype)
+                        if t.grad is not None:
+                            t.grad = Tensor._wrap(t.grad.data.astype(dtype))
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
+
+    # ----- state ---------------------------------------------------------------------
+    def state_dict(self, prefix: str = "") -> OrderedDict:
+        """Ordered dict: dotted name -> ndarray copy, parameters and persistent buffers."""
+        out = OrderedDict()
+        for mod_name, module in self.named_modules(prefix.rstrip(".")):
+            head = f"{mod_name}." if mod_name else ""
+            for name, p in module._parameters.items():
+                if p is not None:
+                    out[head + name] = p.data.copy()
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent:
+                    out[head + name] = b.data.copy()
+        return out
+
+    def _state_targets(self) -> OrderedDict:
+        targets = OrderedDict()
+        for mod_name, module in self.named_modules():
+            head = f"{mod_name}." if mod_name else ""
+            for name, p in module._parameters.items():
+                if p is not None:
+                    targets[head + name] = p
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent:
+                    targets[head + name] = b
+        return targets
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy values into the parameters and buffers, checking names and shapes.
+
+        Values keep each parameter's dtype. With strict=True (default) a missing or
+        unexpected name is an error; returns (missing_keys, unexpected_keys).
+        """
+        targets = self._state_targets()
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys: {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys: {unexpected}")
+            raise KeyError(f"load_state_dict: {type(self).__name__} state does not match: "
+                           + "; ".join(parts))
+        mismatched = []
+        values = {}
+        for k, t in targets.items():
+            if k not in state_dict:
+                continue
+            v = state_dict[k]
+            v = np.asarray(v.data if isinstance(v, Tensor) else v)
+            if v.shape != t.shape:
+                mismatched.append(f"'{k}': expected shape {t.shape}, got {v.shape}")
+            values[k] = v
+        if mismatched:
+            raise ValueError("load_state_dict: shape mismatch for " + "; ".join(mismatched))
+        for k, v in values.items():
+            t = targets[k]
+            t.data = np.array(v, dtype=t.dtype)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ----- repr ----------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The arguments shown inside the parentheses of the repr."""
+        return ""
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        children = [(n, m) for n, m in self._modules.items()]
+        if not children:
+            return f"{type(self).__name__}({extra})"
+        lines = [extra] if extra else []
+        for name, m in children:
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {body}")
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+
+class Sequential(Module):
+    """Modules applied one after another: `Sequential(Linear(4, 8), ReLU(), Linear(8, 2))`
+    or `Sequential(OrderedDict(name=module, ...))`."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        return items[index][1]
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (named 0, 1, ...)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        values = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(values[index])
+        return values[index]
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered under the keys."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        for name, m in (modules or {}).items():
+            self.add_module(name, m)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+
+def functional_call(module: Module, params: dict, *args, **kwargs):
+    """Call `module(*args)` with some parameters (or buffers) replaced by the tensors in
+    `params` (dotted names), like torch.func.functional_call. Lets transforms such as
+    cr.grad or check_grads differentiate a module with respect to its weights."""
+    owners = dict(module.named_modules())
+    saved = []
+    try:
+        for name, value in params.items():
+            mod_name, _, leaf = name.rpartition(".")
+            owner = owners.get(mod_name)
+            if owner is None:
+                raise KeyError(f"functional_call: no submodule '{mod_name}' for '{name}'")
+            store = owner._parameters if leaf in owner._parameters else owner._buffers
+            if leaf not in store:
+                raise KeyError(f"functional_call: '{name}' is not a parameter or buffer")
+            saved.append((store, leaf, store[leaf]))
+            store[leaf] = value
+        return module(*args, **kwargs)
+    finally:
+        for store, leaf, old in reversed(saved):
+            store[leaf] = old
