@@ -95,7 +95,10 @@ min_p, min = _extremum("min", np.min)  # noqa: A001
 
 def _prod_of_others(x, axes):
     """For each entry, the product of the other entries along `axes` (exact with zeros)."""
-    if not np.any(x.data == 0):
+    values = x
+    while values._inner is not None:  # a transform's box shows one example: see them all
+        values = values._inner
+    if not np.any(values.data == 0):
         return prod(x, axes, keepdims=True) / x
     moved = reshape(_move_to_end(x, axes), (-1, _count(x, axes)))
     n = moved.shape[-1]

@@ -11,10 +11,19 @@ import numbers
 
 import numpy as np
 
-from ..core import (TensorBase, _new_tensor, active, bind, enable_grad, innermost_trace,
-                    new_box, new_level)
+from ..core import (
+    TensorBase,
+    _new_tensor,
+    active,
+    bind,
+    enable_grad,
+    innermost_trace,
+    new_box,
+    new_level,
+)
 from ..ops._define import EMPTY
-from ..ops.shape import identity_p, reshape, stack
+from ..ops.shape import identity_p, reshape
+from .batching import vmap
 from .forward import JVPTrace
 from .reverse import grads_wrt
 
@@ -203,26 +212,26 @@ def jvp(f, primals, tangents, has_aux=False):
 
 
 # ----- Jacobians --------------------------------------------------------------------------
+# One batched sweep per Jacobian: the identity basis rides through the rules on a batch
+# axis (vmap), instead of one Python-level sweep per basis vector.
 
-def _basis(x):
-    eye = np.eye(x.size, dtype=x.dtype)
-    return [_new_tensor(row.reshape(x.shape)) for row in eye]
+def _identity_basis(x):
+    """The n standard basis vectors of x's space, stacked: shape (n, *x.shape)."""
+    return _new_tensor(np.eye(x.size, dtype=x.dtype).reshape((x.size,) + x.shape))
+
+
+def _with(args, i, value):
+    a = list(args)
+    a[i] = value
+    return a
 
 
 def _jac_fwd_one(f, args, i):
-    """Jacobian of f with respect to args[i], one forward sweep per input entry."""
+    """Jacobian of f with respect to args[i]: one forward sweep carrying all n tangents."""
     x = as_input(args[i], "jacfwd", i)
-
-    def f_i(xi):
-        a = list(args)
-        a[i] = xi
-        return f(*a)
-
-    columns = [jvp(f_i, (x,), (e,))[1] for e in _basis(x)]
-    out = columns[0] if columns else None
-    if out is None:
-        raise ValueError("jacfwd: the input has no entries")
-    return reshape(stack(columns, axis=-1), out.shape + x.shape)
+    column = lambda t: jvp(lambda xi: f(*_with(args, i, xi)), (x,), (t,))[1]  # noqa: E731
+    columns = vmap(column, out_axes=-1)(_identity_basis(x))
+    return _map(columns, lambda c: reshape(c, c.shape[:-1] + x.shape))
 
 
 def jacfwd(f, argnums=0):
@@ -248,35 +257,56 @@ def jacrev(f, argnums=0):
             return f(*a)
 
         out, vjp_fn = vjp(f_sel, *[args[i] for i in nums])
-        rows = [vjp_fn(e) for e in _basis(out)]
-        jacs = tuple(reshape(stack([r[k] for r in rows], axis=0), out.shape + rows[0][k].shape)
-                     for k in range(len(nums)))
-        return jacs[0] if isinstance(argnums, numbers.Integral) else jacs
+        leaves, rebuild = _flatten(out, "jacrev")
+        inputs = [as_input(args[i], "jacrev", i) for i in nums]
+        per_leaf = []
+        for k, leaf in enumerate(leaves):
+            def row(e, k=k):  # one cotangent per output leaf: e on leaf k, zeros elsewhere
+                cts = [e if j == k else _zeros_for(o) for j, o in enumerate(leaves)]
+                return vjp_fn(tuple(cts) if len(leaves) > 1 else cts[0])
+            rows = vmap(row)(_identity_basis(leaf))
+            jac = tuple(reshape(r, leaf.shape + x.shape) for r, x in zip(rows, inputs))
+            per_leaf.append(jac[0] if isinstance(argnums, numbers.Integral) else jac)
+        return rebuild(per_leaf)
 
     return wrapped
 
 
 def jacobian(f, argnums=0, mode=None):
-    """The Jacobian in the cheaper mode: forward when outputs outnumber inputs, else reverse."""
+    """The Jacobian in the cheaper mode: forward when outputs outnumber inputs, else reverse.
+
+    The choice needs the output's size: it is found once per argument shapes and remembered
+    (a wrong guess would only cost time, never correctness).
+    """
     if mode not in (None, "fwd", "rev"):
         raise ValueError(f"jacobian: mode must be None, 'fwd' or 'rev', got {mode!r}")
+    chosen_for = {}
 
     def wrapped(*args):
         chosen = mode
         if chosen is None:
-            chosen = choose_mode(f, args, argnums)
+            key = tuple((np.shape(a), np.asarray(a).dtype.str) for a in args)
+            chosen = chosen_for.get(key)
+            if chosen is None:
+                chosen = chosen_for[key] = choose_mode(f, args, argnums)
         return (jacfwd if chosen == "fwd" else jacrev)(f, argnums)(*args)
 
+    wrapped.choose_mode = lambda *args: choose_mode(f, args, argnums)
     return wrapped
 
 
 def choose_mode(f, args, argnums=0) -> str:
     """'fwd' when the output has more entries than the inputs, 'rev' otherwise."""
     from ..core import no_grad
+    args = list(args)
+    for i in _argnums(argnums):
+        args[i] = as_input(args[i], "jacobian", i)
     with no_grad():
         out = f(*args)
-    n_in = sum(np.size(args[i]) for i in _argnums(argnums))
-    return "fwd" if np.size(out) > n_in else "rev"
+    leaves, _ = _flatten(out, "jacobian")
+    n_out = sum(leaf.size for leaf in leaves)
+    n_in = sum(args[i].size for i in _argnums(argnums))
+    return "fwd" if n_out > n_in else "rev"
 
 
 def hessian(f, argnums=0):
