@@ -1,7 +1,8 @@
 """chainrule: reverse-mode automatic differentiation on NumPy, that shows its work."""
 
-from . import linalg, testing
+from . import data, linalg, optim, testing
 from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
+from .io import load, save
 from .ops._define import defop
 from .ops.elementwise import (
     absolute,
@@ -94,7 +95,9 @@ from .transforms.api import (
     value_and_grad,
     vjp,
 )
+from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint
+from .transforms.custom import custom_jvp, custom_vjp
 
 abs = absolute  # noqa: A001 - NumPy's name
 float32 = "float32"
@@ -102,6 +105,7 @@ float64 = "float64"
 
 __version__ = "0.1.0"
 
+from . import explain, nn  # noqa: E402 - nn builds on the names above; explain sits on top
 from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
 
 _seal_builtins()

@@ -3,7 +3,7 @@
 import numpy as np
 
 import chainrule as cr
-from chainrule.ops.elementwise import round_
+from chainrule.ops.elementwise import relu_grad, round_, sigmoid_grad, tanh_grad
 
 from . import OpCase, normal, positive
 
@@ -57,6 +57,12 @@ CASES = [
     OpCase("softplus", cr.softplus, normal((3,))),
     OpCase("relu", lambda x: cr.relu(x) * x, lambda rng: (
         rng.uniform(0.2, 1, 6) * rng.choice([-1, 1], 6),)),
+    OpCase("tanh_grad", lambda g, y: tanh_grad(g, y), normal((3,), (3,))),
+    OpCase("tanh_grad", lambda g, y: tanh_grad(g, y), normal((2, 3), (3,)), "broadcast"),
+    OpCase("sigmoid_grad", lambda g, y: sigmoid_grad(g, y), normal((3,), (2, 3)), "broadcast"),
+    OpCase("sigmoid_grad", lambda g, y: sigmoid_grad(g, y), normal((3,), (3,))),
+    OpCase("relu_grad", lambda g, x: relu_grad(g, x) * x, lambda rng: (
+        rng.standard_normal(6), rng.uniform(0.2, 1, 6) * rng.choice([-1, 1], 6))),
     OpCase("where", lambda x, y: cr.where(x > 0, x * y, y), lambda rng: (
         rng.uniform(0.2, 1, 6) * rng.choice([-1, 1], 6), rng.standard_normal(6))),
     OpCase("where", lambda x: cr.clip(x, -0.5, 0.5) * x, lambda rng: (

@@ -10,6 +10,13 @@ class CommandError(Exception):
     """A user mistake reported as one line and a non-zero exit, never a traceback."""
 
 
+def _one_line_errors(parser, command):
+    """argparse mistakes as one line (no usage block), exit status 2 like CommandError."""
+    def error(message):
+        parser.exit(2, f"{command}: error: {message} (see {command} --help)\n")
+    parser.error = error
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import explain, train
 
@@ -18,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train.add_parsers(sub)
     explain.add_parser(sub)
+    _one_line_errors(parser, "chainrule")
+    for name, command in sub.choices.items():
+        _one_line_errors(command, f"chainrule {name}")
     return parser
 
 

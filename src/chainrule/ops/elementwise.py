@@ -115,8 +115,28 @@ sinh = defop("sinh", np.sinh, vjp=lambda g, ans, x: g * cosh(x),
              jvp=lambda t, ans, x: t * cosh(x))
 cosh = defop("cosh", np.cosh, vjp=lambda g, ans, x: g * sinh(x),
              jvp=lambda t, ans, x: t * sinh(x))
-tanh = defop("tanh", np.tanh, vjp=lambda g, ans, x: g * (1 - ans * ans),
-             jvp=lambda t, ans, x: t * (1 - ans * ans))
+# Fused derivative primitives: one op per backward step of the commonest activations.
+# Each is linear in its first argument, and has rules of its own for higher orders.
+tanh_grad = defop(
+    "tanh_grad", lambda g, y: g * (1 - y * y), nin=2,
+    vjp=(lambda c, ans, g, y: sum_to(tanh_grad(c, y), g.shape),
+         lambda c, ans, g, y: sum_to(-2 * c * g * y, y.shape)),
+    jvp=(lambda t, ans, g, y: tanh_grad(t, y), lambda t, ans, g, y: -2 * g * y * t),
+    doc="g * (1 - y**2): the VJP of tanh in terms of its output y.")
+sigmoid_grad = defop(
+    "sigmoid_grad", lambda g, y: g * y * (1 - y), nin=2,
+    vjp=(lambda c, ans, g, y: sum_to(sigmoid_grad(c, y), g.shape),
+         lambda c, ans, g, y: sum_to(c * g * (1 - 2 * y), y.shape)),
+    jvp=(lambda t, ans, g, y: sigmoid_grad(t, y), lambda t, ans, g, y: g * (1 - 2 * y) * t),
+    doc="g * y * (1 - y): the VJP of sigmoid in terms of its output y.")
+relu_grad = defop(
+    "relu_grad", lambda g, x: np.where(x > 0, g, np.zeros((), g.dtype)), nin=2,
+    vjp=(lambda c, ans, g, x: sum_to(relu_grad(c, x), g.shape), lambda c, ans, g, x: None),
+    jvp=(lambda t, ans, g, x: relu_grad(t, x), lambda t, ans, g, x: None),
+    doc="g where x > 0, else 0: the VJP of relu (piecewise constant in x).")
+
+tanh = defop("tanh", np.tanh, vjp=lambda g, ans, x: tanh_grad(g, ans),
+             jvp=lambda t, ans, x: tanh_grad(t, ans))
 
 
 def _sigmoid_impl(x):
@@ -125,14 +145,14 @@ def _sigmoid_impl(x):
 
 
 sigmoid = defop("sigmoid", _sigmoid_impl,
-                vjp=lambda g, ans, x: g * ans * (1 - ans),
-                jvp=lambda t, ans, x: t * ans * (1 - ans),
+                vjp=lambda g, ans, x: sigmoid_grad(g, ans),
+                jvp=lambda t, ans, x: sigmoid_grad(t, ans),
                 doc="Logistic function, finite at +-1000.")
 softplus = defop("softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x),
                  vjp=lambda g, ans, x: g * sigmoid(x), jvp=lambda t, ans, x: t * sigmoid(x),
                  doc="log(1 + exp(x)), computed without overflow.")
 relu = defop("relu", lambda x: np.maximum(x, np.zeros((), x.dtype)),
-             vjp=lambda g, ans, x: g * (x > 0), jvp=lambda t, ans, x: t * (x > 0),
+             vjp=lambda g, ans, x: relu_grad(g, x), jvp=lambda t, ans, x: relu_grad(t, x),
              doc="max(x, 0); relu'(0) = 0.")
 
 
