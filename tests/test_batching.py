@@ -183,3 +183,18 @@ def test_image_ops_fold_the_batch_into_samples_and_match_the_loop(monkeypatch):
 
 
 _original_loop = batching._loop_rule
+
+
+def test_python_control_flow_on_mapped_values_is_refused():
+    def branchy(x):
+        return x * 2 if x.sum() > 0 else -x
+
+    with pytest.raises(TypeError, match="one value per example of cr.vmap"):
+        cr.vmap(branchy)(np.array([[1.0, 2.0], [-3.0, -4.0]]))
+    with pytest.raises(TypeError, match="item: this tensor holds one value per example"):
+        cr.vmap(lambda x: x * x.sum().item())(np.ones((2, 3)))
+    # the same function without vmap, and cr.where under vmap, are fine
+    assert branchy(cr.tensor([1.0, 2.0])).data.tolist() == [2.0, 4.0]
+    out = cr.vmap(lambda x: cr.where(x.sum() > 0, x * 2, -x))(np.array([[1.0, 2.0],
+                                                                          [-3.0, -4.0]]))
+    assert out.data.tolist() == [[2.0, 4.0], [3.0, 4.0]]

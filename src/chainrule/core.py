@@ -122,6 +122,16 @@ def new_box(trace: Trace, inner: TensorBase, aux) -> TensorBase:
     return t
 
 
+def is_mapped(t: TensorBase) -> bool:
+    """True when some transform box of t holds several values per value shown (vmap):
+    then `.data` is only the first example's and must not steer Python control flow."""
+    while t._inner is not None:
+        if t._inner.shape != t.shape:
+            return True
+        t = t._inner
+    return False
+
+
 _tensor_class = TensorBase
 
 

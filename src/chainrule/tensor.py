@@ -110,8 +110,15 @@ class Tensor(TensorBase):
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
+    def _concrete(self, what: str):
+        if core.is_mapped(self):
+            raise TypeError(f"{what}: this tensor holds one value per example of cr.vmap, so "
+                            "Python control flow on it would see only the first example; "
+                            "use cr.where (or compute outside vmap)")
+
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        self._concrete("item")
         if self.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item, got shape "
                              f"{self.shape}")
@@ -131,6 +138,7 @@ class Tensor(TensorBase):
         return int(self.item())
 
     def __bool__(self):
+        self._concrete("bool")
         if self.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                              "use .any() or .all()")

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..core import TensorBase
+from ..core import TensorBase, is_mapped
 from ._define import EMPTY, as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
 
 
@@ -157,13 +157,10 @@ def _normalize_index(index, ndim):
     dim = 0
     for item in index:
         if isinstance(item, TensorBase):
-            box = item
-            while box._inner is not None:  # a vmap box shows only one example as .data
-                if box._inner.shape != box.shape:
-                    raise IndexError("index: an index or mask computed from values mapped "
-                                     "by vmap differs per example (a data-dependent shape); "
-                                     "use cr.where instead")
-                box = box._inner
+            if is_mapped(item):  # a vmap box shows only one example as .data
+                raise IndexError("index: an index or mask computed from values mapped "
+                                 "by vmap differs per example (a data-dependent shape); "
+                                 "use cr.where instead")
             item = item.data
         elif isinstance(item, list):
             item = np.asarray(item)
