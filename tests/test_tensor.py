@@ -97,3 +97,8 @@ def test_inplace_assignment_into_graph_tensor_is_refused():
     y = cr.tensor([1.0, 2.0])
     y[0] = 5.0
     assert y.data.tolist() == [5.0, 2.0]
+
+
+def test_dtype_names_are_numpy_types():
+    x = cr.ones(3, dtype=cr.float32)
+    assert x.dtype == cr.float32 and cr.tensor([1.0], dtype=cr.float64).dtype == np.float64

@@ -1,5 +1,7 @@
 """chainrule: reverse-mode automatic differentiation on NumPy, that shows its work."""
 
+import numpy as _np
+
 from . import data, linalg, optim, testing
 from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
 from .io import load, save
@@ -100,8 +102,8 @@ from .transforms.checkpoint import checkpoint
 from .transforms.custom import custom_jvp, custom_vjp
 
 abs = absolute  # noqa: A001 - NumPy's name
-float32 = "float32"
-float64 = "float64"
+float32 = _np.float32  # so that x.dtype == cr.float32 and dtype=cr.float32 both work
+float64 = _np.float64
 
 __version__ = "0.1.0"
 
