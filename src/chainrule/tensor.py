@@ -201,9 +201,6 @@ class Tensor(TensorBase):
         self.requires_grad = requires_grad
         return self
 
-    def zero_grad_(self):
-        self.grad = None
-
     @staticmethod
     def _wrap(array) -> Tensor:
         return _new_tensor(np.asarray(array))
