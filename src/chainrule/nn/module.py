@@ -322,23 +322,12 @@ class Module:
                       | set(self._modules))
 
 
-class Sequential(Module):
-    """Modules applied one after another: `Sequential(Linear(4, 8), ReLU(), Linear(8, 2))`
-    or `Sequential(OrderedDict(name=module, ...))`."""
+class _ModuleSequence(Module):
+    """Children kept in order: len, iteration, indexing, slicing and append."""
 
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
-            for name, m in modules[0].items():
-                self.add_module(name, m)
-        else:
-            for i, m in enumerate(modules):
-                self.add_module(str(i), m)
-
-    def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
 
     def __len__(self):
         return len(self._modules)
@@ -349,42 +338,48 @@ class Sequential(Module):
     def __getitem__(self, index):
         items = list(self._modules.items())
         if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
+            return self._from_items(items[index])
         return items[index][1]
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
+
+class Sequential(_ModuleSequence):
+    """Modules applied one after another: `Sequential(Linear(4, 8), ReLU(), Linear(8, 2))`
+    or `Sequential(OrderedDict(name=module, ...))`."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for m in modules:
+                self.append(m)
+
+    @staticmethod
+    def _from_items(items):
+        return Sequential(OrderedDict(items))  # a slice keeps its children's names
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters are registered (named 0, 1, ...)."""
 
     def __init__(self, modules=()):
         super().__init__()
-        for m in modules:
-            self.append(m)
+        self.extend(modules)
 
-    def append(self, module):
-        self.add_module(str(len(self._modules)), module)
-        return self
+    @staticmethod
+    def _from_items(items):
+        return ModuleList(m for _, m in items)  # a slice is renumbered from 0
 
     def extend(self, modules):
         for m in modules:
             self.append(m)
         return self
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        values = list(self._modules.values())
-        if isinstance(index, slice):
-            return ModuleList(values[index])
-        return values[index]
 
 
 class ModuleDict(Module):
