@@ -102,7 +102,13 @@ class TensorBase:
 def _new_tensor(data) -> TensorBase:
     """Wraps an ndarray result of an impl into a fresh tensor (no node, no box)."""
     t = _tensor_class.__new__(_tensor_class)
-    t.data = data if type(data) is np.ndarray else np.asarray(data)
+    init_slots(t, data if type(data) is np.ndarray else np.asarray(data))
+    return t
+
+
+def init_slots(t: TensorBase, data: np.ndarray) -> None:
+    """Every slot of a plain tensor: the one place that lists them."""
+    t.data = data
     t._node = None
     t.requires_grad = False
     t.grad = None
@@ -110,7 +116,6 @@ def _new_tensor(data) -> TensorBase:
     t._inner = None
     t._aux = None
     t._retains_grad = False
-    return t
 
 
 def new_box(trace: Trace, inner: TensorBase, aux) -> TensorBase:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from . import core
@@ -33,9 +31,7 @@ def _other(self, x):
     if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
             -2**31 <= x < 2**31:
         return _new_tensor(np.array(x, dtype=self.data.dtype))
-    if isinstance(x, numbers.Number) and not isinstance(x, bool):
-        return _new_tensor(np.asarray(x, dtype=np.result_type(self.data, x)))
-    return as_tensor(x)
+    return as_tensor(x, like=self)
 
 
 def _binary(prim):
@@ -64,14 +60,8 @@ class Tensor(TensorBase):
         array = np.array(data, dtype=dtype)
         if requires_grad:
             _check_differentiable_dtype(array.dtype)
-        self.data = array
-        self._node = None
+        core.init_slots(self, array)
         self.requires_grad = bool(requires_grad)
-        self.grad = None
-        self._trace = None
-        self._inner = None
-        self._aux = None
-        self._retains_grad = False
 
     # ----- array facts -------------------------------------------------------------------
     @property
