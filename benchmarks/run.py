@@ -29,15 +29,16 @@ N_OPS = 1000
 
 # ----- (a) chain of elementwise ops --------------------------------------------------------
 
+def chain(lib, y):
+    """The benchmark's forward ops, for any library with sin and tanh (chainrule, torch)."""
+    for _ in range(N_OPS // 4):
+        y = lib.tanh(lib.sin(y) * 1.001) + 0.1
+    return y
+
+
 def chain_chainrule(x0):
     x = cr.tensor(x0, requires_grad=True)
-    y = x
-    for _ in range(N_OPS // 4):
-        y = cr.sin(y)
-        y = y * 1.001
-        y = cr.tanh(y)
-        y = y + 0.1
-    y.sum().backward()
+    chain(cr, x).sum().backward()
     return x.grad.data
 
 
@@ -62,13 +63,7 @@ def chain_numpy(x0):
 
 def chain_torch(x0):
     x = torch.tensor(x0, requires_grad=True)
-    y = x
-    for _ in range(N_OPS // 4):
-        y = torch.sin(y)
-        y = y * 1.001
-        y = torch.tanh(y)
-        y = y + 0.1
-    y.sum().backward()
+    chain(torch, x).sum().backward()
     return x.grad.numpy()
 
 
@@ -76,13 +71,8 @@ def compiled_chain_gradient(x0):
     """The chain's gradient as a symbolic graph compiled to plain NumPy (symbol-to-symbol)."""
     from chainrule import symbolic
 
-    def f(x):
-        y = x
-        for _ in range(N_OPS // 4):
-            y = cr.tanh(cr.sin(y) * 1.001) + 0.1
-        return cr.sum(y)
-
-    graph = symbolic.simplify(symbolic.grad_graph(symbolic.trace(f)(x0)))
+    graph = symbolic.simplify(symbolic.grad_graph(symbolic.trace(
+        lambda x: cr.sum(chain(cr, x)))(x0)))
     fn = symbolic.compile_graph(graph)
     assert np.allclose(fn(x0), chain_numpy(x0), rtol=1e-10)
     return fn
