@@ -184,19 +184,22 @@ class Primitive:
     - `vjp`: one function per input, `(g, ans, *inputs, **params) -> cotangent or None`.
     - `jvp`: one function per input, `(t, ans, *inputs, **params) -> contribution or None`
       (contributions of all inputs are summed), or `jvp_joint(tangents, ans, *inputs)`.
+    - `batch`: how `vmap` carries a batch axis through it: a kind (`"elementwise"`, ...)
+      or `rule(size, op, values, batched, params) -> value with the batch axis first`.
     Rules are written with chainrule ops so that one engine serves every order.
     """
 
-    __slots__ = ("name", "impl", "vjp", "jvp", "jvp_joint", "differentiable", "doc",
+    __slots__ = ("name", "impl", "vjp", "jvp", "jvp_joint", "batch", "differentiable", "doc",
                  "__weakref__")
 
     def __init__(self, name, impl, vjp=None, jvp=None, jvp_joint=None,
-                 differentiable=True, register=True, doc=""):
+                 differentiable=True, register=True, doc="", batch=None):
         self.name = name
         self.impl = impl
         self.vjp = vjp
         self.jvp = jvp
         self.jvp_joint = jvp_joint
+        self.batch = batch
         self.differentiable = differentiable
         self.doc = doc
         if register:

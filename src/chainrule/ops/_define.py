@@ -46,11 +46,13 @@ def _per_input(rule, n):
 
 
 def defop(name, impl, vjp=None, jvp=None, *, jvp_joint=None, nin=1, linear=False,
-          differentiable=True, doc=""):
+          differentiable=True, doc="", batch=None):
     """Declare a primitive and return the function users call.
 
     `vjp`/`jvp`: a function (one input) or a tuple of functions, one per input, returning
     None for "no gradient". `linear=True` derives the JVP: the op applied to the tangent.
+    `batch`: the vmap rule, a kind (`"elementwise"`) or a function
+    `(size, op, values, batched, params) -> value with the batch axis first`.
     """
     if linear and jvp is None and jvp_joint is None:
         if nin != 1:
@@ -59,7 +61,7 @@ def defop(name, impl, vjp=None, jvp=None, *, jvp_joint=None, nin=1, linear=False
     if differentiable and (vjp is None or (jvp is None and jvp_joint is None)):
         raise TypeError(f"primitive {name!r} needs both a vjp and a jvp rule")
     prim = Op(name, impl, _per_input(vjp, nin), _per_input(jvp, nin), jvp_joint,
-              differentiable=differentiable, doc=doc)
+              differentiable=differentiable, doc=doc, batch=batch)
     return prim
 
 

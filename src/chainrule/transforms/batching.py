@@ -50,7 +50,7 @@ class BatchTrace(Trace):
                 batched.append(False)
         if not any(batched):
             return new_box(self, bind(op, tuple(vals), params), None)
-        rule = BATCH_RULES.get(op.name, _loop_rule)
+        rule = _rule_of(op)
         return self.box(rule(self.size, op, vals, batched, params))
 
 
@@ -280,6 +280,17 @@ BATCH_RULES.update({
 })
 
 
+BATCH_KINDS = {"elementwise": _elementwise, "axes": _shift_axes}
+
+
+def _rule_of(op):
+    """The op's own batch rule (a kind or a function), else the table, else the loop."""
+    rule = op.batch
+    if rule is None:
+        return BATCH_RULES.get(op.name, _loop_rule)
+    return BATCH_KINDS[rule] if isinstance(rule, str) else rule
+
+
 def batch_rule(name: str):
     """Decorator registering `rule(size, op, values, batched, params)` for primitive `name`."""
     def register(rule):
@@ -339,5 +350,5 @@ def vmap(f, in_axes=0, out_axes=0):
 
 def unbatched_primitives() -> list:
     """Names of registered primitives that fall back to the per-example loop."""
-    return sorted(n for n in PRIMITIVES if n not in BATCH_RULES)
+    return sorted(n for n, p in PRIMITIVES.items() if p.batch is None and n not in BATCH_RULES)
 
