@@ -307,8 +307,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
             raise ValueError(f"cross_entropy: float targets are class probabilities and need "
                              f"the input's shape {input.shape}, got {tgt.shape}; pass class "
                              f"indices as integers (e.g. y.astype(np.int64))")
-        return _cross_entropy_soft(input, cr.tensor(tgt, dtype=input.dtype), weight,
-                                   reduction, label_smoothing)
+        # A tensor target keeps its graph: the loss is differentiable in the probabilities.
+        soft = target if isinstance(target, Tensor) else cr.tensor(tgt)
+        return _cross_entropy_soft(input, soft.astype(input.dtype) if soft.dtype != input.dtype
+                                   else soft, weight, reduction, label_smoothing)
     target = _ints(tgt)
     ignored = target == ignore_index
     safe = np.where(ignored, 0, target) if ignored.any() else target

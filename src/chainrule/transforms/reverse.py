@@ -57,6 +57,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         g = cotangents.pop(k, None)
         if g is None:
             continue
+        if g.dtype != t.dtype:
+            g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
         node = t._node
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
@@ -93,8 +95,6 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
         for t, g in reached.values():
-            if g.dtype != t.dtype:
-                g = g.astype(t.dtype)
             t.grad = g if t.grad is None else t.grad + g
 
 
