@@ -61,3 +61,58 @@ def test_cross_entropy_differentiates_probability_targets():
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     np.testing.assert_allclose(g.data, -logp / 4, rtol=1e-12)
     cr.testing.check_grads(lambda t: F.cross_entropy(cr.tensor(logits), t), (p,), order=2)
+
+
+_BAD_ARGUMENTS = {
+    "transpose": (lambda x: cr.transpose(x, (0, 5)), ValueError, "transpose: axis 5"),
+    "swapaxes": (lambda x: cr.swapaxes(x, 0, 7), ValueError, "swapaxes: axis 7"),
+    "moveaxis": (lambda x: cr.moveaxis(x, 5, 0), ValueError, "moveaxis: axis 5"),
+    "tensordot": (lambda x: cr.tensordot(x, x, axes=([5], [0])), ValueError, "tensordot"),
+    "flatten": (lambda x: F.flatten(x, 5), ValueError, "flatten: axis 5"),
+    "cumsum tuple": (lambda x: cr.cumsum(x, axis=(0, 1)), TypeError, "cumsum: an axis"),
+    "cumsum bool": (lambda x: cr.cumsum(x, axis=True), TypeError, "cumsum: an axis"),
+    "mask length": (lambda x: x[np.array([True, False, True])], IndexError, "boolean mask"),
+    "argnums repeated": (lambda x: cr.grad(lambda a: (a * a).sum(), argnums=(0, 0))(x),
+                         ValueError, "argnums"),
+    "grad of None": (lambda x: cr.grad(lambda a: a)(None), TypeError, "grad: argument 0"),
+    "grad of str": (lambda x: cr.grad(lambda a: a * a)("1.5"), TypeError, "grad: argument 0"),
+    "str operand": (lambda x: x + "a", TypeError, "add: expected a number"),
+    "ufunc without loop": (lambda x: cr.sign(np.array([True])), TypeError, "sign: cannot"),
+    "one_hot negative": (lambda x: F.one_hot(np.array([-1, 2]), 3), ValueError, "one_hot"),
+}
+
+
+@pytest.mark.parametrize("name", _BAD_ARGUMENTS)
+def test_bad_arguments_raise_errors_naming_the_function(name):
+    fn, error, words = _BAD_ARGUMENTS[name]
+    x = cr.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(error, match=words):
+        fn(x)
+
+
+def test_sigmoid_of_integers_is_float_as_in_numpy():
+    np.testing.assert_allclose(cr.sigmoid(np.array([0, 2])).data, [0.5, 1 / (1 + np.exp(-2))])
+
+
+def test_an_ndarray_operand_mutated_after_the_forward_pass_does_not_change_the_gradient():
+    a = np.ones(3)
+    y = cr.tensor(np.ones(3), requires_grad=True)
+    z = (y * a).sum() + cr.multiply(a, y).sum()
+    a[0] = 100.0
+    z.backward()
+    np.testing.assert_array_equal(y.grad.data, [2.0, 2.0, 2.0])
+
+
+def test_vjp_keeps_its_own_copy_of_an_ndarray_primal():
+    x = np.array([1.0, 2.0])
+    _, vjp_fn = cr.vjp(lambda t: t * t, x)
+    x[0] = 100.0
+    np.testing.assert_array_equal(vjp_fn(np.ones(2))[0].data, [2.0, 4.0])
+
+
+def test_a_vjp_rule_returning_the_wrong_shape_is_an_error():
+    bad = cr.defop("test_reliability.bad_rule", lambda x: x * 2,
+                   vjp=lambda g, ans, x: cr.sum(g), jvp=lambda t, ans, x: t * 2)
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(ValueError, match="vjp rule for input 0 returned a cotangent of shape"):
+        bad(x).sum().backward()

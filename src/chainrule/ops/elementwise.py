@@ -153,7 +153,9 @@ tanh = defop("tanh", np.tanh, vjp=lambda g, ans, x: tanh_grad(g, ans),
 
 def _sigmoid_impl(x):
     # exp(-log(1 + exp(-x))) never overflows, for either sign of x.
-    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+    out = np.exp(-np.logaddexp(0, -x))
+    # Float input keeps its dtype; integer input becomes float, as in NumPy's ufuncs.
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
 sigmoid = defop("sigmoid", _sigmoid_impl,

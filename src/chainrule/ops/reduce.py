@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._define import as_tensor, bind_tensors, constant, defop, normalize_axis
+from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
 from .elementwise import equal, exp, log, sqrt, where
 from .shape import astype, broadcast_to, flip, reshape
 
@@ -150,7 +150,7 @@ def cumsum(x, axis=None):
     x = as_tensor(x)
     if axis is None:
         x, axis = reshape(x, -1), 0
-    return bind_tensors(cumsum_p, (x,), {"axis": normalize_axis(axis, x.ndim, "cumsum")[0]})
+    return bind_tensors(cumsum_p, (x,), {"axis": axis_index(axis, x.ndim, "cumsum")})
 
 
 # ----- stable composites ------------------------------------------------------------------
