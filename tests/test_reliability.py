@@ -116,3 +116,11 @@ def test_a_vjp_rule_returning_the_wrong_shape_is_an_error():
     x = cr.tensor(np.ones(3), requires_grad=True)
     with pytest.raises(ValueError, match="vjp rule for input 0 returned a cotangent of shape"):
         bad(x).sum().backward()
+
+
+def test_python_numbers_take_the_dtype_of_ndarray_and_numpy_scalar_operands():
+    # Found by tests/test_fuzz.py: NumPy 2 treats Python numbers as weak next to arrays.
+    x32 = np.array(0.4, np.float32)
+    assert cr.clip(x32, -0.5, 0.5).dtype == np.float32
+    assert cr.maximum(np.float32(1.0), 0.2).dtype == np.float32
+    assert cr.where(x32 > 0, x32, 0.0).dtype == np.float32

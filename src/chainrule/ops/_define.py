@@ -31,13 +31,19 @@ def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
     return _new_tensor(array)
 
 
-def coerce(args) -> tuple:
-    """All arguments as tensors; Python numbers adopt the dtype of the first tensor."""
-    like = None
+def _like(args):
+    """The tensor or array whose dtype Python numbers adopt (NumPy 2: numbers are weak)."""
     for a in args:
         if isinstance(a, TensorBase):
-            like = a
-            break
+            return a
+        if isinstance(a, (np.ndarray, np.generic)):
+            return _new_tensor(np.asarray(a))
+    return None
+
+
+def coerce(args) -> tuple:
+    """All arguments as tensors; Python numbers adopt the dtype of the first tensor or array."""
+    like = _like(args)
     return tuple(as_tensor(a, like) for a in args)
 
 
@@ -82,9 +88,9 @@ class Op(Primitive):
         return bind(self, args, params)
 
     def _coerce(self, args):
-        tensors = [a for a in args if isinstance(a, TensorBase)]
-        like = tensors[0] if tensors else None
-        recording = is_grad_enabled() and any(t.requires_grad for t in tensors)
+        like = _like(args)
+        recording = is_grad_enabled() and any(
+            isinstance(a, TensorBase) and a.requires_grad for a in args)
         return tuple(a if isinstance(a, TensorBase) else operand(self, a, like, recording)
                      for a in args)
 

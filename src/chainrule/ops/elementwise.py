@@ -199,6 +199,9 @@ def clip(x, a_min=None, a_max=None):
     """`np.clip`; one bound may be None. At a bound the gradient goes to x."""
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
+    from ._define import as_tensor
+
+    x = as_tensor(x)
     if a_min is not None:
         x = where(x < a_min, a_min, x)
     if a_max is not None:
