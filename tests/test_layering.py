@@ -18,7 +18,7 @@ ALLOWED = {
     "ops": {"core"},
     "linalg": {"ops"},
     "tensor": {"core", "ops"},
-    "transforms": {"core", "ops"},
+    "transforms": {"core", "ops", "tensor"},
     "testing": {"core", "ops", "tensor", "transforms"},
     "symbolic": {"core", "ops", "tensor", "transforms"},
     "explain": {"core", "ops", "tensor", "transforms", "symbolic", "testing", PUBLIC},

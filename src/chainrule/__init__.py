@@ -19,6 +19,7 @@ from .ops.elementwise import (
     cosh,
     divide,
     equal,
+    erf,
     exp,
     expm1,
     floor,
