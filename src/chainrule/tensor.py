@@ -198,8 +198,6 @@ class Tensor(TensorBase):
             extras.append(f"op={self._node.op.name}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        if self._trace is not None:
-            extras.append(f"level={self._trace.level}")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ----- operators -------------------------------------------------------------------

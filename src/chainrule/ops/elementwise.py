@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._define import defop
+from ._define import as_tensor, coerce, defop
 from .shape import sum_to
 
 
@@ -181,8 +181,6 @@ where_p = defop(
 
 def where(condition, x, y):
     """`np.where(condition, x, y)`; the condition is a bool tensor or array."""
-    from ._define import as_tensor, coerce
-
     c = as_tensor(condition)
     if c.dtype != bool:
         c = not_equal(c, 0)

@@ -7,8 +7,9 @@ import string
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, bind_tensors, coerce, constant, defop
-from .elementwise import where
+from ._define import as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
+from .elementwise import absolute, where
+from .reduce import max as _max
 from .reduce import sum as _sum
 from .shape import Variadic, example_ndim, lead_ones, moveaxis, reshape, sum_to, swapaxes
 
@@ -379,10 +380,6 @@ norm2_p = defop(
 
 def norm(x, ord=None, axis=None, keepdims=False):
     """`np.linalg.norm` for vector p-norms and the Frobenius norm; gradient 0 at 0."""
-    from ._define import normalize_axis
-    from .elementwise import absolute
-    from .reduce import max as _max
-
     x = as_tensor(x)
     if axis is None:
         axes = tuple(range(x.ndim))

@@ -7,7 +7,7 @@ import numpy as np
 from ..core import ground
 from ._define import as_tensor, bind_tensors, constant, defop, normalize_axis
 from .elementwise import equal, exp, isfinite, log, sqrt, where
-from .shape import broadcast_to, flip, reshape, stop_gradient
+from .shape import broadcast_to, flip, reshape, stop_gradient, transpose
 
 
 def _kept_shape(shape, axes):
@@ -111,13 +111,11 @@ def _prod_of_others(x, axes):
 
 
 def _move_to_end(x, axes):
-    from .shape import transpose
     rest = tuple(a for a in range(x.ndim) if a not in axes)
     return transpose(x, rest + tuple(axes))
 
 
 def _move_back(x, axes, ndim):
-    from .shape import transpose
     rest = tuple(a for a in range(ndim) if a not in axes)
     order = rest + tuple(axes)
     return transpose(x, tuple(np.argsort(order)))
