@@ -174,7 +174,7 @@ def run_train(args):
         print(_header(recipe, args), file=sys.stderr)
     progress = Progress(args.quiet)
     try:
-        history = recipe.run(out, callbacks=[progress])
+        history = recipe.run(out, callbacks=[progress], overwrite=args.force)
     except lib.TrainingDiverged as err:
         progress.close()
         kept = (f"{checkpoint} holds epoch {err.epoch - 1}" if err.epoch > 1

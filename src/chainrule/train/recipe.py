@@ -17,7 +17,7 @@ from chainrule.nn.models import MODELS, build_model, check_config
 
 from .checkpoint import CHECKPOINT, Checkpoint
 from .loop import fit
-from .report import CURVES, METRICS, MetricsFile, plot_curves
+from .report import CURVES, METRICS, MetricsFile, plot_curves, prepare_folder
 
 __all__ = ["DEFAULTS", "LEARNING_RATES", "OPTIMIZERS", "Recipe", "make_optimizer",
            "single_threaded_blas"]
@@ -99,11 +99,13 @@ class Recipe:
         self.loader = cr.data.DataLoader((self.x_train, self.y_train), self.batch_size,
                                          shuffle=True, seed=seed)
 
-    def run(self, out=None, callbacks=()) -> list[dict]:
-        """Train; with `out` (an existing folder), write `model.npz` and `metrics.json`
-        after every epoch and `curves.png` at the end. Returns the history."""
+    def run(self, out=None, callbacks=(), overwrite: bool = False) -> list[dict]:
+        """Train; with `out` (a folder, created if needed; FileExistsError if it holds a
+        run, unless `overwrite`), write `model.npz` and `metrics.json` after every epoch
+        and `curves.png` at the end. Returns the history."""
         callbacks = list(callbacks)
         if out is not None:
+            prepare_folder(out, overwrite)
             callbacks += [Checkpoint(os.path.join(out, CHECKPOINT), self.config),
                           MetricsFile(os.path.join(out, METRICS), self.config)]
         with single_threaded_blas():
