@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint bench fuzz system-deps clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: $(DEMO_STAMP)
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/pytest -n 2
+
+# The long profile of the property-based engine tests (make test runs a small one).
+fuzz: $(STAMP)
+	CHAINRULE_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest -q tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
