@@ -74,18 +74,19 @@ def clean_stale_temporaries(folder) -> list[str]:
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode: str = "wb", encoding: str | None = None):
+def atomic_write(path, mode: str = "wb", encoding: str | None = None, who: str = "write"):
     """Open a temporary beside `path` for writing; on success it replaces `path`
     (flushed to disk first); on any error or interrupt it is deleted and `path` is
-    untouched. `mode` is "wb" or "w" (text, UTF-8 unless `encoding` says otherwise)."""
+    untouched. `mode` is "wb" or "w" (text, UTF-8 unless `encoding` says otherwise);
+    `who` (the function the user called) starts the error messages."""
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write: mode must be 'wb' or 'w', got {mode!r}")
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"the folder {folder} does not exist (writing {path})")
+        raise FileNotFoundError(f"{who}: the folder {folder} does not exist (writing {path})")
     if os.path.isdir(path):
-        raise IsADirectoryError(f"{path} is a folder; give a file name")
+        raise IsADirectoryError(f"{who}: {path} is a folder; give a file name")
     clean_stale_temporaries(folder)
     tmp = _temporary_name(os.path.join(folder, os.path.basename(path)))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

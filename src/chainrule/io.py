@@ -99,13 +99,7 @@ def save(state, path) -> None:
     `path` as an `.npz` file, atomically (temporary file + rename)."""
     arrays: dict = {}
     meta = json.dumps({"format": _FORMAT, "tree": _encode(state, arrays)}, allow_nan=True)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: the folder {folder} does not exist")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"save: {path} is a folder; give a file name like model.npz")
-    with atomic_write(path) as f:
+    with atomic_write(path, who="save") as f:
         np.savez(f, **{_META: np.array(meta)}, **arrays)
 
 
