@@ -98,7 +98,11 @@ def save(state, path) -> None:
     e.g. {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}) to
     `path` as an `.npz` file, atomically (temporary file + rename)."""
     arrays: dict = {}
-    meta = json.dumps({"format": _FORMAT, "tree": _encode(state, arrays)}, allow_nan=True)
+    tree = _encode(state, arrays)
+    try:
+        meta = json.dumps({"format": _FORMAT, "tree": tree})
+    except ValueError as err:  # e.g. an int of more than 4,300 digits
+        raise ValueError(f"save: {err}") from None
     with atomic_write(path, who="save") as f:
         np.savez(f, **{_META: np.array(meta)}, **arrays)
 
