@@ -39,6 +39,20 @@ def default_collate(samples: list):
                     "pass collate_fn=... to DataLoader")
 
 
+def _check_shard(shard):
+    if shard is None:
+        return None
+    try:
+        rank, world = (int(v) for v in shard)
+    except (TypeError, ValueError):
+        raise ValueError(f"DataLoader: shard must be (rank, world_size), got {shard!r}") \
+            from None
+    if not 0 <= rank < world:
+        raise ValueError(f"DataLoader: shard=(rank, world_size) needs 0 <= rank < world_size, "
+                         f"got {shard!r}")
+    return rank, world
+
+
 def _is_array(x) -> bool:
     return isinstance(x, (np.ndarray, cr.Tensor))
 
@@ -53,11 +67,14 @@ class DataLoader:
     through `collate_fn` (default `default_collate`). With `shuffle=True` every epoch
     visits the samples in a new order drawn from a generator seeded by `seed`, so two
     loaders with the same seed give the same batches, epoch after epoch. `drop_last=True`
-    drops a final batch smaller than `batch_size`.
+    drops a final batch smaller than `batch_size`. `shard=(rank, world_size)` gives this
+    process every world_size-th sample of each epoch's order, starting at `rank` (all
+    ranks must use the same seed); the order is first cut to a multiple of world_size, so
+    every rank runs the same number of batches, as data-parallel training needs.
     """
 
     def __init__(self, data, batch_size: int = 1, shuffle: bool = False, seed=None,
-                 drop_last: bool = False, collate_fn=None):
+                 drop_last: bool = False, collate_fn=None, shard=None):
         self._single = _is_array(data)
         if _is_array(data) or isinstance(data, tuple) or (
                 isinstance(data, list) and data and all(_is_array(a) for a in data)):
@@ -80,7 +97,9 @@ class DataLoader:
                              f"{batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError("DataLoader: collate_fn must be a function of a list of samples")
-        self.n = len(self.dataset)
+        self.total = len(self.dataset)
+        self.shard = _check_shard(shard)
+        self.n = self.total // self.shard[1] if self.shard else self.total  # this rank's
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -97,7 +116,11 @@ class DataLoader:
 
     def batch_indices(self) -> list:
         """The sample indices of each batch of the next epoch (advances the generator)."""
-        order = self.generator.permutation(self.n) if self.shuffle else np.arange(self.n)
+        order = self.generator.permutation(self.total) if self.shuffle else \
+            np.arange(self.total)
+        if self.shard is not None:
+            rank, world = self.shard
+            order = order[:self.n * world][rank::world]
         stop = len(self) * self.batch_size
         return [order[i:min(i + self.batch_size, self.n)]
                 for i in range(0, min(stop, self.n), self.batch_size)]
