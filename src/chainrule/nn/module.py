@@ -20,6 +20,14 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "functional_call"
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+class StateDictError(KeyError, ValueError):
+    """A state dict whose names do not match the module's (a KeyError, as before, and a
+    ValueError, as every other bad-value error; printed without KeyError's quotes)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
 class Module:
     """Base class of every layer: subclass it, assign parameters and layers in `__init__`,
     and compute in `forward`. Calling the module calls `forward`."""
@@ -40,6 +48,11 @@ class Module:
                                  "assigning parameters or submodules")
 
     def __setattr__(self, name, value):
+        """The PyTorch compatibility layer: `self.fc = Linear(...)` or `self.w =
+        Parameter(...)` registers a child module or a parameter by plain assignment, as in
+        PyTorch, so that `parameters()`, `state_dict()` and `to()` find them; assigning
+        anything else to a registered name is refused, and other values are ordinary
+        attributes."""
         params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
             self._check_init()
@@ -268,22 +281,28 @@ class Module:
         return targets
 
     def load_state_dict(self, state_dict, strict: bool = True):
-        """Copy values into the parameters and buffers, checking names and shapes.
+        """Copy values into the parameters and buffers, checking names, shapes and dtypes.
 
         Values keep each parameter's dtype. With strict=True (default) a missing or
-        unexpected name is an error; returns (missing_keys, unexpected_keys).
+        unexpected name is an error; returns (missing_keys, unexpected_keys). Nothing is
+        copied unless every value fits (the state often comes from a file: trust nothing).
         """
+        name = type(self).__name__
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"load_state_dict: expected a dict of arrays (name -> array), got "
+                            f"{type(state_dict).__name__}")
         targets = self._state_targets()
+        keys = list(state_dict.keys())
         missing = [k for k in targets if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in targets]
+        unexpected = [k for k in keys if k not in targets]
         if strict and (missing or unexpected):
             parts = []
             if missing:
                 parts.append(f"missing keys: {missing}")
             if unexpected:
-                parts.append(f"unexpected keys: {unexpected}")
-            raise KeyError(f"load_state_dict: {type(self).__name__} state does not match: "
-                           + "; ".join(parts))
+                parts.append(f"unexpected keys: {[str(k)[:60] for k in unexpected[:10]]}")
+            raise StateDictError(f"load_state_dict: {name} state does not match: "
+                                 + "; ".join(parts))
         mismatched = []
         values = {}
         for k, t in targets.items():
@@ -291,11 +310,13 @@ class Module:
                 continue
             v = state_dict[k]
             v = np.asarray(v.data if isinstance(v, Tensor) else v)
-            if v.shape != t.shape:
+            if v.dtype.kind not in "biuf":
+                mismatched.append(f"'{k}': expected numbers, got an array of dtype {v.dtype}")
+            elif v.shape != t.shape:
                 mismatched.append(f"'{k}': expected shape {t.shape}, got {v.shape}")
             values[k] = v
         if mismatched:
-            raise ValueError("load_state_dict: shape mismatch for " + "; ".join(mismatched))
+            raise ValueError(f"load_state_dict: {name}: " + "; ".join(mismatched))
         for k, v in values.items():
             t = targets[k]
             t.data = np.array(v, dtype=t.dtype)
