@@ -93,9 +93,6 @@ ALLOWED_CYCLE_EDGES = {
     ("chainrule.explain.graph", "chainrule.explain.html"),
     ("chainrule.explain.graph", "chainrule.explain.paths"),
     ("chainrule.explain.graph", "chainrule.explain.report"),
-    # cli/main.py <-> its sub-commands (CommandError in its own module breaks it)
-    ("chainrule.cli.main", "chainrule.cli.explain"),
-    ("chainrule.cli.main", "chainrule.cli.train"),
 }
 
 
