@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP) $(DEMO_STAMP)
 
-# graphviz (the `dot` program) for pictures and chromium + chromedriver for the HTML page test.
+# graphviz (the `dot` program) for pictures, chromium + chromedriver for the HTML page test,
+# Open MPI (mpirun) for the data-parallel tests.
 system-deps:
 	@bash scripts/system-deps.sh
 

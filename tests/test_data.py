@@ -224,22 +224,3 @@ def test_dataset_mistakes_are_clear():
         list(cr.data.DataLoader([np.ones(2), np.ones(3), 1.0], 3))
     with pytest.raises(NotImplementedError, match="must define __getitem__"):
         cr.data.Dataset()[0]
-
-
-def test_shards_split_each_epoch_between_ranks():
-    x = np.arange(11)
-    loaders = [cr.data.DataLoader(x, 2, shuffle=True, seed=3, shard=(r, 3)) for r in range(3)]
-    for _ in range(2):  # two epochs: a fresh shared order each time
-        parts = [[int(v) for b in loader for v in b.data] for loader in loaders]
-        assert [len(p) for p in parts] == [3, 3, 3] and [len(lo) for lo in loaders] == [2] * 3
-        seen = sorted(v for p in parts for v in p)
-        assert len(set(seen)) == 9 and set(seen) <= set(range(11))  # disjoint, 2 left out
-    full = cr.data.DataLoader(x, 2, shuffle=True, seed=3)
-    order = full.batch_indices()
-    assert np.concatenate(order)[:9][1::3].tolist() == [
-        int(v) for b in cr.data.DataLoader(x, 2, shuffle=True, seed=3, shard=(1, 3))
-        for v in b.data]
-    with pytest.raises(ValueError, match="0 <= rank < world_size"):
-        cr.data.DataLoader(x, 2, shard=(3, 3))
-    with pytest.raises(ValueError, match="shard must be"):
-        cr.data.DataLoader(x, 2, shard=5)

@@ -27,7 +27,8 @@ ALLOWED = {
     "optim": {PUBLIC, "nn"},
     "data": {PUBLIC, "io", "files"},
     "io": {PUBLIC, "files"},
-    "train": {PUBLIC, "nn", "optim", "data", "io", "files"},
+    "train": {PUBLIC, "nn", "optim", "data", "io", "files", "distributed"},
+    "distributed": {PUBLIC},   # MPI (mpi4py) under the training library
     "__main__": {"cli"},   # `python -m chainrule` is the command
 }
 # The one sanctioned upward call: Tensor.backward must reach the reverse sweep (lazily).

@@ -22,6 +22,8 @@ examples:
   chainrule train --model rnn --optimizer sgd --lr 0.05
   chainrule train --data mnist/            # a folder with MNIST's four IDX files
   chainrule evaluate runs/mlp
+  mpirun -n 2 chainrule train --distributed --model cnn --out runs/cnn2
+  chainrule train --resume --out runs/cnn  # continue a stopped run from its checkpoint
 
 --data takes an .npz (arrays x_train, y_train, x_test, y_test, or x, y), an IDX images
 file whose labels file sits beside it (images -> labels, idx3 -> idx1 in the name), or a
@@ -88,6 +90,12 @@ def add_parsers(subparsers):
     p.add_argument("--force", action="store_true",
                    help="overwrite the run already in --out (its three files are replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the processes of `mpirun -n N` (needs Open MPI "
+                        "and mpi4py): the global batch is split across them")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint (the settings "
+                        "are read from it)")
     p.set_defaults(run=run_train)
 
     e = subparsers.add_parser(
@@ -137,14 +145,41 @@ class Progress(lib.Callback):
 
 def _recipe(args):
     try:
+        if args.resume:
+            return _resumed(args)
         return lib.Recipe(model=args.model, data=args.data, epochs=args.epochs,
                           batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                          seed=args.seed)
+                          seed=args.seed, distributed=args.distributed)
     except (OSError, ValueError) as err:
+        raise CommandError(str(err)) from None
+    except _distributed_error() as err:
         raise CommandError(str(err)) from None
 
 
+def _distributed_error():
+    from chainrule.distributed import DistributedError
+    return DistributedError
+
+
+def _resumed(args):
+    """The recipe stored in --out's checkpoint, restored to its last finished epoch."""
+    if not args.out:
+        raise CommandError("--resume needs --out: the folder of the run to continue")
+    try:
+        _, ckpt = lib.load_checkpoint(args.out)
+    except lib.CheckpointError as err:
+        raise CommandError(str(err)) from None
+    c = ckpt["config"]
+    data = None if c.get("data", "digits") == "digits" else c["data"]
+    recipe = lib.Recipe(model=c["model"], data=data, epochs=args.epochs or c["epochs"],
+                        batch_size=c["batch_size"], lr=c["lr"], optimizer=c["optimizer"],
+                        seed=c["seed"], distributed=args.distributed)
+    return recipe.resume(ckpt, lib.read_history(os.path.join(args.out, lib.METRICS)))
+
+
 def _folder(args) -> str:
+    if args.resume:
+        return args.out
     out = args.out or lib.free_folder(os.path.join("runs", args.model))
     try:
         return lib.prepare_folder(out, overwrite=args.force)
@@ -168,11 +203,12 @@ def _header(recipe, args) -> str:
 
 def run_train(args):
     recipe = _recipe(args)
-    out = _folder(args)
+    out = _agreed_folder(args) if recipe.distributed else _folder(args)
     checkpoint = os.path.join(out, lib.CHECKPOINT)
-    if not args.quiet:
+    quiet = args.quiet or not recipe.is_main  # only rank 0 prints
+    if not quiet:
         print(_header(recipe, args), file=sys.stderr)
-    progress = Progress(args.quiet)
+    progress = Progress(quiet)
     try:
         history = recipe.run(out, callbacks=[progress], overwrite=args.force)
     except lib.TrainingDiverged as err:
@@ -190,12 +226,31 @@ def run_train(args):
         raise
     except OSError as err:
         raise CommandError(f"cannot write to {out}: {err.strerror or err}") from None
+    except _distributed_error() as err:
+        progress.close()
+        raise CommandError(str(err), code=1) from None
+    if not recipe.is_main:
+        return 0
     acc, n_test = history[-1]["test_accuracy"], len(recipe.x_test)
     seconds = sum(h["seconds"] for h in history)
     print(f"test accuracy: {acc:.4f} ({round(acc * n_test)}/{n_test}) after "
           f"{plural(len(history), 'epoch')} in {seconds:.1f} s; wrote {checkpoint}, "
           f"{os.path.join(out, lib.METRICS)}, {os.path.join(out, lib.CURVES)}")
     return 0
+
+
+def _agreed_folder(args) -> str:
+    """Rank 0 prepares --out; every rank learns whether it could, so all stop together."""
+    from chainrule import distributed as dist
+    out, error = args.out or "", None
+    if dist.is_main():
+        try:
+            out = _folder(args)
+        except CommandError as err:
+            error = err
+    if not dist.all_ranks_ok(error is None):
+        raise error or CommandError("rank 0 could not prepare --out (it says why)")
+    return out
 
 
 def _finished_epoch(checkpoint):

@@ -39,20 +39,6 @@ def default_collate(samples: list):
                     "pass collate_fn=... to DataLoader")
 
 
-def _check_shard(shard):
-    if shard is None:
-        return None
-    try:
-        rank, world = (int(v) for v in shard)
-    except (TypeError, ValueError):
-        raise ValueError(f"DataLoader: shard must be (rank, world_size), got {shard!r}") \
-            from None
-    if not 0 <= rank < world:
-        raise ValueError(f"DataLoader: shard=(rank, world_size) needs 0 <= rank < world_size, "
-                         f"got {shard!r}")
-    return rank, world
-
-
 def _is_array(x) -> bool:
     return isinstance(x, (np.ndarray, cr.Tensor))
 
@@ -67,10 +53,13 @@ class DataLoader:
     through `collate_fn` (default `default_collate`). With `shuffle=True` every epoch
     visits the samples in a new order drawn from a generator seeded by `seed`, so two
     loaders with the same seed give the same batches, epoch after epoch. `drop_last=True`
-    drops a final batch smaller than `batch_size`. `shard=(rank, world_size)` gives this
-    process every world_size-th sample of each epoch's order, starting at `rank` (all
-    ranks must use the same seed); the order is first cut to a multiple of world_size, so
-    every rank runs the same number of batches, as data-parallel training needs.
+    drops a final batch smaller than `batch_size`.
+
+    `shard=(rank, world_size)` (data-parallel training, see `cr.distributed`): every rank
+    draws the same global batches (give every rank the same `seed`) and takes its own
+    contiguous part of each, so every sample is seen once per epoch across the ranks and
+    the order changes every epoch. A final global batch with fewer samples than ranks is
+    dropped. `last_batch_size` is the size of the part this rank yielded last.
     """
 
     def __init__(self, data, batch_size: int = 1, shuffle: bool = False, seed=None,
@@ -97,9 +86,7 @@ class DataLoader:
                              f"{batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError("DataLoader: collate_fn must be a function of a list of samples")
-        self.total = len(self.dataset)
-        self.shard = _check_shard(shard)
-        self.n = self.total // self.shard[1] if self.shard else self.total  # this rank's
+        self.n = len(self.dataset)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -107,27 +94,33 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.generator = np.random.default_rng(seed)
         self._rows = None if collate_fn is not None else row_reader(self.dataset)
+        self.shard = _check_shard(shard)
+        self.last_batch_size = None
 
     def __len__(self) -> int:
         """Number of batches per epoch."""
         if self.drop_last:
             return self.n // self.batch_size
-        return math.ceil(self.n / self.batch_size)
+        count = math.ceil(self.n / self.batch_size)
+        if self.shard and count and self.n - (count - 1) * self.batch_size < self.shard[1]:
+            count -= 1  # a final batch too small to give every rank a sample
+        return count
 
     def batch_indices(self) -> list:
         """The sample indices of each batch of the next epoch (advances the generator)."""
-        order = self.generator.permutation(self.total) if self.shuffle else \
-            np.arange(self.total)
-        if self.shard is not None:
-            rank, world = self.shard
-            order = order[:self.n * world][rank::world]
+        order = self.generator.permutation(self.n) if self.shuffle else np.arange(self.n)
         stop = len(self) * self.batch_size
-        return [order[i:min(i + self.batch_size, self.n)]
-                for i in range(0, min(stop, self.n), self.batch_size)]
+        batches = [order[i:min(i + self.batch_size, self.n)]
+                   for i in range(0, min(stop, self.n), self.batch_size)]
+        if self.shard:
+            rank, world = self.shard
+            batches = [np.array_split(b, world)[rank] for b in batches]
+        return batches
 
     def __iter__(self):
         collate = self.collate_fn or default_collate
         for idx in self.batch_indices():
+            self.last_batch_size = len(idx)
             if self._rows is not None:
                 batch = tuple(cr.tensor(a) for a in self._rows(idx))
                 yield batch[0] if self._single else batch
@@ -135,5 +128,20 @@ class DataLoader:
                 yield collate([self.dataset[int(i)] for i in idx])
 
     def __repr__(self):
+        shard = f", shard={self.shard}" if self.shard else ""
         return (f"DataLoader(samples={self.n}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last})")
+                f"shuffle={self.shuffle}, seed={self.seed}, drop_last={self.drop_last}{shard})")
+
+
+def _check_shard(shard):
+    """`shard` as a (rank, world_size) pair of ints, checked; None stays None."""
+    if shard is None:
+        return None
+    try:
+        rank, world = (int(v) for v in shard)
+    except (TypeError, ValueError):
+        raise ValueError(f"DataLoader: shard must be a pair (rank, world_size), got "
+                         f"{shard!r}") from None
+    if not 0 <= rank < world:
+        raise ValueError(f"DataLoader: shard=({rank}, {world}) needs 0 <= rank < world_size")
+    return (rank, world)

@@ -36,10 +36,11 @@ from .report import (
     metrics,
     plot_curves,
     prepare_folder,
+    read_history,
 )
 
 __all__ = ["CHECKPOINT", "CURVES", "DEFAULTS", "FORMAT", "LEARNING_RATES", "METRICS",
            "OPTIMIZERS", "RUN_FILES", "Callback", "Checkpoint", "CheckpointError", "FitState",
            "MetricsFile", "Recipe", "TrainingDiverged", "evaluate", "fit", "free_folder",
            "holds_a_run", "load_checkpoint", "make_optimizer", "metrics", "plot_curves",
-           "prepare_folder", "save_checkpoint", "single_threaded_blas"]
+           "prepare_folder", "read_history", "save_checkpoint", "single_threaded_blas"]

@@ -80,22 +80,24 @@ def _split(batch):
 
 
 def fit(model, loader, optimizer, loss_fn, epochs: int = 1, callbacks=(), scheduler=None,
-        eval_data=None, divergence: float | None = 1e3) -> list[dict]:
+        eval_data=None, divergence: float | None = 1e3, start_epoch: int = 0,
+        history=()) -> list[dict]:
     """Train `model` for `epochs` passes over `loader` (batches of (inputs, targets)) and
     return the history: per epoch `epoch`, `train_loss` (mean over samples), `seconds`,
     `train_accuracy` for classifiers, and `test_loss`/`test_accuracy` on `eval_data`
-    ((inputs, targets) arrays or a loader). `scheduler.step()` runs after each epoch."""
+    ((inputs, targets) arrays or a loader). `scheduler.step()` runs after each epoch.
+    To resume, pass the epochs already done as `start_epoch` and their `history`."""
     if int(epochs) != epochs or epochs < 1:
         raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}")
     callbacks = list(callbacks)
-    state = FitState(model, optimizer, loader, int(epochs), scheduler)
+    state = FitState(model, optimizer, loader, int(epochs), scheduler, history=list(history))
     first_loss = None
     for cb in callbacks:
         cb.on_train_begin(state)
     # NumPy's overflow/invalid warnings are not shown: the loss check below reports what
     # they would have meant (a loss that is no longer finite), once, with a remedy.
     with np.errstate(all="ignore"):
-        for epoch in range(1, state.epochs + 1):
+        for epoch in range(int(start_epoch) + 1, state.epochs + 1):
             state.epoch, state.batch, started = epoch, 0, time.perf_counter()
             total, seen, correct = 0.0, 0, 0
             state.record = {"epoch": epoch}

@@ -16,7 +16,7 @@ import chainrule as cr
 from chainrule.nn.models import MODELS, build_model, check_config
 
 from .checkpoint import CHECKPOINT, Checkpoint
-from .loop import fit
+from .loop import Callback, fit
 from .report import CURVES, METRICS, MetricsFile, plot_curves, prepare_folder
 
 __all__ = ["DEFAULTS", "LEARNING_RATES", "OPTIMIZERS", "Recipe", "make_optimizer",
@@ -67,7 +67,7 @@ class Recipe:
     and loader (seeded by `seed`); `run` trains. ValueError for unusable settings."""
 
     def __init__(self, model: str = "mlp", data=None, epochs=None, batch_size=None, lr=None,
-                 optimizer: str = "adam", seed: int = 0):
+                 optimizer: str = "adam", seed: int = 0, distributed: bool = False):
         name, opt_name = str(model).lower(), str(optimizer).lower()
         if name not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -96,23 +96,63 @@ class Recipe:
         self.optimizer = make_optimizer(opt_name, self.model.parameters(), self.lr)
         self.scheduler = cr.optim.lr_scheduler.CosineAnnealingLR(self.optimizer,
                                                                  T_max=self.epochs)
+        self.start_epoch, self.history = 0, []
+        self.distributed = bool(distributed)
+        shard = None
+        if self.distributed:
+            from chainrule import distributed as dist
+            dist.init()
+            shard = (dist.rank(), dist.world_size())
+        # With a shard, every rank draws the same global batches (same seed) and takes
+        # its part of each: the global batch is `batch_size`, split across the ranks.
         self.loader = cr.data.DataLoader((self.x_train, self.y_train), self.batch_size,
-                                         shuffle=True, seed=seed)
+                                         shuffle=True, seed=seed, shard=shard)
+        if self.distributed:
+            dist.broadcast_parameters(self.model)
+            self.optimizer = dist.DistributedOptimizer(self.optimizer, self.loader)
+
+    @property
+    def is_main(self) -> bool:
+        """True where files are written and progress shown (rank 0, or not distributed)."""
+        if not self.distributed:
+            return True
+        from chainrule import distributed as dist
+        return dist.is_main()
+
+    def resume(self, checkpoint: dict, history=()) -> Recipe:
+        """Continue from a checkpoint of this recipe (see `load_checkpoint`): its weights,
+        optimizer and schedule states and epoch; `history` holds the epochs already done."""
+        self.model.load_state_dict(checkpoint["model"])
+        if "optimizer" in checkpoint:
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+        if "scheduler" in checkpoint:
+            self.scheduler.load_state_dict(checkpoint["scheduler"])
+        self.start_epoch = int(checkpoint["epoch"])
+        self.history = [h for h in history if h.get("epoch", 0) <= self.start_epoch]
+        # The data order continues too: replay the shuffles of the epochs already done.
+        for _ in range(self.start_epoch):
+            self.loader.batch_indices()
+        return self
 
     def run(self, out=None, callbacks=(), overwrite: bool = False) -> list[dict]:
         """Train; with `out` (a folder, created if needed; FileExistsError if it holds a
         run, unless `overwrite`), write `model.npz` and `metrics.json` after every epoch
         and `curves.png` at the end. Returns the history."""
         callbacks = list(callbacks)
-        if out is not None:
-            prepare_folder(out, overwrite)
+        if self.distributed:
+            callbacks.insert(0, _AverageAcrossRanks())  # before anything reads the record
+        writes = out is not None and self.is_main
+        if writes:
+            if not self.start_epoch:  # a resumed run continues in its own folder
+                prepare_folder(out, overwrite)
             callbacks += [Checkpoint(os.path.join(out, CHECKPOINT), self.config),
                           MetricsFile(os.path.join(out, METRICS), self.config)]
         with single_threaded_blas():
             history = fit(self.model, self.loader, self.optimizer, cr.nn.CrossEntropyLoss(),
                           self.epochs, callbacks, scheduler=self.scheduler,
-                          eval_data=(self.x_test, self.y_test))
-        if out is not None:
+                          eval_data=(self.x_test, self.y_test),
+                          start_epoch=self.start_epoch, history=self.history)
+        if writes:
             plot_curves(history, os.path.join(out, CURVES), title=self.title())
         return history
 
@@ -126,3 +166,17 @@ class Recipe:
                 f"batch_size={self.batch_size}, lr={self.lr:g}, optimizer={c['optimizer']!r}, "
                 f"seed={c['seed']})")
 
+
+
+class _AverageAcrossRanks(Callback):
+    """Data-parallel runs: each epoch's figures become the means over all ranks' samples."""
+
+    def on_epoch_begin(self, state):
+        self.samples = 0
+
+    def on_batch_end(self, state):
+        self.samples += state.loader.last_batch_size
+
+    def on_epoch_end(self, state):
+        from chainrule import distributed as dist
+        state.record.update(dist.average_metrics(state.record, weight=self.samples))

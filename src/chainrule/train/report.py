@@ -12,7 +12,7 @@ from ..files import atomic_write
 from .loop import Callback
 
 __all__ = ["CURVES", "METRICS", "RUN_FILES", "MetricsFile", "free_folder", "holds_a_run", "metrics",
-           "plot_curves", "prepare_folder"]
+           "plot_curves", "prepare_folder", "read_history"]
 
 METRICS = "metrics.json"
 CURVES = "curves.png"
@@ -25,6 +25,18 @@ def metrics(config: dict, history: list, seconds: float) -> dict:
     return {"config": config, "epochs": history,
             "final_test_accuracy": last.get("test_accuracy"),
             "final_test_loss": last.get("test_loss"), "seconds": seconds}
+
+
+def read_history(path) -> list[dict]:
+    """The per-epoch records of a metrics.json (to resume a run); [] when unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            epochs = json.load(f).get("epochs", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    if not isinstance(epochs, list):
+        return []
+    return [e for e in epochs if isinstance(e, dict) and isinstance(e.get("epoch"), int)]
 
 
 class MetricsFile(Callback):
