@@ -3,7 +3,7 @@
 import numpy as _np
 
 from . import data, linalg, optim, testing
-from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
+from .core import PRIMITIVES, RemovableHandle, enable_grad, is_grad_enabled, no_grad
 from .io import load, save
 from .ops._define import defop
 from .ops.elementwise import (
