@@ -176,8 +176,9 @@ def test_console_script_errors_have_no_traceback(tmp_path):
     result = subprocess.run([CHAINRULE, "train", "--model", "nope"], capture_output=True,
                             text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("chainrule train: error: unknown model 'nope'; choose one "
-                                     "of mlp, cnn, rnn")
+    assert result.stderr.strip() == ("chainrule train: error: argument --model: unknown model "
+                                     "'nope'; choose one of mlp, cnn, rnn (see chainrule "
+                                     "train --help)")
 
 
 def test_default_train_reaches_97_percent_in_under_a_minute(tmp_path):

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from .main import CommandError
+from .errors import CommandError
 
 EXAMPLES = """\
 examples:
@@ -40,13 +40,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dot", metavar="FILE", help="write the graph as DOT text (no install)")
     p.add_argument("--html", metavar="FILE",
                    help="write a self-contained page stepping through both sweeps")
-    p.add_argument("--max-paths", type=int, default=20, metavar="N",
+    p.add_argument("--max-paths", type=_count, default=20, metavar="N",
                    help="list at most N paths per input (they are always counted exactly)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--chain", metavar="D0,D1,...",
                    help="print the Jacobian-chain cost table for these layer widths")
     p.set_defaults(run=run)
     return p
+
+
+def _count(text) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, got {text!r}")
+    return value
 
 
 def parse_values(items) -> dict:
@@ -71,8 +82,6 @@ def parse_values(items) -> dict:
 def run(args) -> int:
     from .. import explain
 
-    if args.max_paths < 0:
-        raise CommandError("--max-paths must be 0 or more")
     out = {}
     if args.chain:
         try:
