@@ -128,3 +128,25 @@ def test_embedding_max_norm_renormalizes_the_rows_it_reads():
     np.testing.assert_allclose(emb.weight.data[1], [0.1, 0.0, 0.0])   # small rows untouched
     np.testing.assert_allclose(emb.weight.data[2], [0.0, 2.0, 0.0])   # unread rows untouched
     np.testing.assert_allclose(out.data[0], [0.6, 0.8, 0.0], rtol=1e-6)
+
+
+def test_the_transformer_model_of_the_zoo_counts_its_parameters_and_learns():
+    from chainrule.nn.models import RowTransformer, build_model, parameter_count
+
+    config = {"model": "transformer", "height": 8, "width": 8, "classes": 10, "hidden": 16}
+    model = build_model(config)
+    assert isinstance(model, RowTransformer)
+    assert model.num_parameters() == parameter_count(config)
+    x = RNG.standard_normal((12, 8, 8))
+    y = np.arange(12) % 10
+    opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(15):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(cr.tensor(x)), y)
+        loss.backward()
+        opt.step()
+        first = first or loss.item()
+    assert loss.item() < 0.5 * first
+    with pytest.raises(ValueError, match="divisible by 4 heads"):
+        build_model({**config, "hidden": 18})
