@@ -101,8 +101,8 @@ def test_train_on_idx_and_npz_files(tmp_path, capsys):
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     out = str(tmp_path / "o")
-    _assert_one_line_error(*_run(capsys, "train", "--model", "transformer", "--out", out)[::2],
-                           "unknown model", "mlp, cnn, rnn")
+    _assert_one_line_error(*_run(capsys, "train", "--model", "resnet", "--out", out)[::2],
+                           "unknown model", "mlp, cnn, rnn, transformer")
     _assert_one_line_error(*_run(capsys, "train", "--optimizer", "lbfgs", "--out", out)[::2],
                            "unknown optimizer")
     _assert_one_line_error(*_run(capsys, "train", "--data", str(tmp_path / "nope.npz"),
@@ -177,7 +177,8 @@ def test_console_script_errors_have_no_traceback(tmp_path):
                             text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == ("chainrule train: error: argument --model: unknown model "
-                                     "'nope'; choose one of mlp, cnn, rnn (see chainrule "
+                                     "'nope'; choose one of mlp, cnn, rnn, transformer "
+                                     "(see chainrule "
                                      "train --help)")
 
 

@@ -65,7 +65,8 @@ def _one_of(names, what):
 
 def add_parsers(subparsers):
     p = subparsers.add_parser(
-        "train", help="train an MLP, CNN or RNN on the digits (or your IDX / .npz images)",
+        "train",
+        help="train an MLP, CNN, RNN or transformer on the digits (or your IDX / .npz images)",
         description="Train a classifier with backpropagation. Shows a progress bar per epoch, "
                     "writes the model (checkpointed after every epoch), metrics.json and "
                     "a PNG of the curves to --out.",
@@ -73,12 +74,14 @@ def add_parsers(subparsers):
     p.add_argument("--model", default="mlp", type=_one_of(MODELS, "model"), metavar="NAME",
                    help=f"one of {', '.join(MODELS)} (default mlp)")
     p.add_argument("--epochs", type=_number(int, 1), metavar="N",
-                   help="passes over the training set (default: 30 mlp, 20 cnn, 30 rnn)")
+                   help="passes over the training set (default: 30 mlp, 20 cnn, 30 rnn, "
+                        "30 transformer)")
     p.add_argument("--batch-size", type=_number(int, 1), metavar="N",
                    help="samples per step (default 32)")
     p.add_argument("--lr", type=_number(float, 0.0), metavar="RATE",
-                   help="learning rate (default for adam/adamw 2e-3 mlp, 3e-3 cnn and rnn; "
-                        "1e-3 rmsprop, 0.05 sgd), annealed to 0 by a cosine schedule")
+                   help="learning rate (default for adam/adamw 2e-3 mlp and transformer, "
+                        "3e-3 cnn and rnn; 1e-3 rmsprop, 0.05 sgd), annealed to 0 by a cosine "
+                        "schedule")
     p.add_argument("--optimizer", default="adam", type=_one_of(lib.OPTIMIZERS, "optimizer"),
                    metavar="NAME", help=f"one of {', '.join(lib.OPTIMIZERS)} (sgd: Nesterov "
                                         "momentum 0.9; default adam)")

@@ -1,20 +1,37 @@
-"""`cr.nn.models`: the three image classifiers `chainrule train` builds, an MLP, a small CNN
-and an RNN that reads an image row by row. Each takes images (N, H, W) and returns logits
-(N, classes); `build_model(config)` rebuilds one from its `config` dict (the one stored in
-a checkpoint), after checking it, and `parameter_count(config)` says how big it would be
-without allocating anything."""
+"""`cr.nn.models`: the image classifiers `chainrule train` builds, an MLP, a small CNN, an
+RNN that reads an image row by row and a transformer encoder over the rows as tokens.
+Each takes images (N, H, W) and returns logits (N, classes); `build_model(config)`
+rebuilds one from its `config` dict (the one stored in a checkpoint), after checking it,
+and `parameter_count(config)` says how big it would be without allocating anything."""
 
 from __future__ import annotations
 
 import numbers
 
-from .layers import RNN, Conv2d, Flatten, Linear, MaxPool2d, ReLU
-from .module import Module, Sequential
+import numpy as np
 
-__all__ = ["MODELS", "MLP", "CNN", "RowRNN", "build_model", "check_config", "min_size",
+import chainrule as cr
+
+from . import init
+from .layers import (
+    RNN,
+    Conv2d,
+    Flatten,
+    LayerNorm,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from .module import Module, Sequential
+from .parameter import Parameter
+
+__all__ = ["MODELS", "MLP", "CNN", "RowRNN", "RowTransformer", "build_model", "check_config",
+           "min_size",
            "parameter_count"]
 
-MODELS = ("mlp", "cnn", "rnn")
+MODELS = ("mlp", "cnn", "rnn", "transformer")
 _LIMIT = 1 << 16  # the largest height, width, class count or width of a hidden layer
 
 
@@ -80,7 +97,42 @@ class RowRNN(Module):
         return self.head(out[:, -1])
 
 
-_CLASSES = {"mlp": MLP, "cnn": CNN, "rnn": RowRNN}
+class RowTransformer(Module):
+    """The H rows of an image as H tokens: Linear(W, hidden) plus a learned position
+    embedding, two pre-norm TransformerEncoderLayers (4 heads, feed-forward 2 * hidden),
+    a LayerNorm, the mean over tokens, Linear(hidden, classes)."""
+
+    HEADS, LAYERS = 4, 2
+
+    def __init__(self, height, width, classes, hidden=32):
+        super().__init__()
+        if hidden % self.HEADS:
+            raise ValueError(f"transformer: hidden {hidden} must be divisible by "
+                             f"{self.HEADS} heads")
+        self.embed = Linear(width, hidden)
+        self.position = Parameter(np.zeros((height, hidden), init.get_default_dtype()))
+        init.normal_(self.position, std=0.02)
+        layer = TransformerEncoderLayer(hidden, self.HEADS, 2 * hidden, dropout=0.0,
+                                        batch_first=True, norm_first=True)
+        self.encoder = TransformerEncoder(layer, self.LAYERS)
+        self.norm = LayerNorm(hidden)
+        self.head = Linear(hidden, classes)
+
+    @staticmethod
+    def parameter_count(height, width, classes, hidden):
+        """Embedding and positions, per layer attention (4 d^2 + 4 d), feed-forward
+        (4 d^2 + 3 d) and two norms (4 d), the final norm and the head."""
+        d = hidden
+        per_layer = 4 * d * d + 4 * d + 4 * d * d + 3 * d + 4 * d
+        return ((width + 1) * d + height * d + RowTransformer.LAYERS * per_layer + 2 * d
+                + (d + 1) * classes)
+
+    def forward(self, x):
+        tokens = self.embed(x) + self.position
+        return self.head(cr.mean(self.norm(self.encoder(tokens)), axis=1))
+
+
+_CLASSES = {"mlp": MLP, "cnn": CNN, "rnn": RowRNN, "transformer": RowTransformer}
 
 
 def min_size(model: str) -> int:

@@ -26,11 +26,13 @@ OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 
 # Per model: epochs, batch size, width and Adam's learning rate (the other optimizers use
 # LEARNING_RATES), chosen so that each clears its accuracy target on the digits for every
-# seed we tried (mlp 97.8-98.3 %, cnn 98.3-98.9 %, rnn 96.7-97.8 % over seeds 0-4).
+# seed we tried (mlp 97.8-98.3 %, cnn 98.3-98.9 %, rnn 96.7-97.8 % over seeds 0-4;
+# transformer 97.8-98.1 % over seeds 0-2).
 DEFAULTS = {
     "mlp": {"epochs": 30, "batch_size": 32, "hidden": 256, "lr": 2e-3},
     "cnn": {"epochs": 20, "batch_size": 32, "hidden": 16, "lr": 3e-3},
     "rnn": {"epochs": 30, "batch_size": 32, "hidden": 128, "lr": 3e-3},
+    "transformer": {"epochs": 30, "batch_size": 32, "hidden": 64, "lr": 2e-3},
 }
 LEARNING_RATES = {"rmsprop": 1e-3, "sgd": 0.05}
 
