@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.explain import program, trace
+from chainrule.explain import program, record
 from chainrule.explain.report import paths_text
 from chainrule.explain.sweeps import engine_gradient
 
@@ -56,7 +56,7 @@ def test_chain_of_100000_nodes_has_no_recursion_limit():
         for _ in range(100_000):
             x = x * 1.0
         return x
-    g = trace(f, 2.0)
+    g = record(f, 2.0)
     assert len(g) == 100_001
     s = g.paths(max_paths=3)
     assert s.count == 1 and len(s.paths[0].edges) == 100_000 and s.total == 1.0
@@ -70,7 +70,7 @@ def test_constants_are_not_paths():
 
 
 def test_repeated_input_edges_are_separate_paths():
-    g = trace(lambda x: x * x * x, 2.0)
+    g = record(lambda x: x * x * x, 2.0)
     s = g.paths("x")
     assert s.count == 3 and s.total == pytest.approx(12.0)
     assert sum(p.product for p in s.paths) == pytest.approx(12.0)
@@ -82,7 +82,7 @@ def test_tensor_path_products_sum_to_the_gradient():
 
     def f(W, x):
         return cr.sum(cr.tanh(W @ x) * x[:2])
-    g = trace(f, W, x)
+    g = record(f, W, x)
     gx = cr.grad(f, argnums=1)(W, x).data
     s = g.paths("x")
     assert s.count == 2
@@ -103,7 +103,7 @@ def test_work_counts_for_colah():
 
 def test_big_jacobians_are_not_formed_but_the_sum_still_matches():
     x = np.linspace(-1, 1, 20)
-    g = trace(lambda x: cr.sum(cr.tanh(x) * x), x)
+    g = record(lambda x: cr.sum(cr.tanh(x) * x), x)
     s = g.paths("x")
     assert s.count == 2 and all(p.product is None for p in s.paths)
     np.testing.assert_allclose(s.total, cr.grad(lambda x: cr.sum(cr.tanh(x) * x))(x).data)

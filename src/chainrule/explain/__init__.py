@@ -1,6 +1,6 @@
 """The glass box: see backpropagation work on any function, with chainrule's own engine.
 
-    g = cr.explain.program("(a + b) * (b + 1)", a=2, b=1)   # or trace(f, *args), graph_of(t)
+    g = cr.explain.program("(a + b) * (b + 1)", a=2, b=1)   # or record(f, *args), graph_of(t)
     print(g)                       # nodes: operation, inputs, consumers, value; edge partials
     g.forward_sweep("b")           # d node / d b for every node (cr.jvp)
     g.reverse_sweep()              # d e / d node for every node (the VJP rules)
@@ -12,7 +12,7 @@ Renderers import graphviz lazily; nothing here is imported by the rest of the pa
 """
 
 from .chain import ChainCosts, brute_force_cost, chain_costs, parse_widths, widths_from_graph
-from .graph import Edge, Graph, Node, graph_of, trace
+from .graph import Edge, Graph, Node, graph_of, record
 from .paths import Path, PathSums, Work, count_paths, path_sums, work_counts
 from .program import ProgramError, parse_program, run_program
 from .render import GraphvizMissing
@@ -23,7 +23,7 @@ __all__ = [
     "ChainCosts", "Edge", "ForwardSweep", "Graph", "GraphvizMissing", "Node", "Path",
     "PathSums", "ProgramError", "ReverseSweep", "Work", "brute_force_cost", "chain_costs",
     "count_paths", "explain_json", "explain_text", "forward_sweep", "graph_of", "parse_program",
-    "path_sums", "program", "reverse_sweep", "run_program", "trace", "widths_from_graph",
+    "path_sums", "program", "record", "reverse_sweep", "run_program", "widths_from_graph",
     "work_counts",
 ]
 

@@ -4,7 +4,7 @@ bytes every time (node ids follow the topological order)."""
 
 from __future__ import annotations
 
-from .graph import fmt
+from .format import fmt
 
 __all__ = ["to_dot"]
 

@@ -9,43 +9,18 @@ calculator. Walks are iterative (`core.topological_order`), so deep graphs are f
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core import TensorBase, _new_tensor, no_grad, topological_order
 from ..tensor import tensor as make_tensor
+from .format import fmt
 
-__all__ = ["Edge", "Graph", "Node", "count_text", "fmt", "graph_of", "trace"]
+__all__ = ["Edge", "Graph", "Node", "graph_of", "record"]
 
 # Local Jacobians with more entries than this are described by their shape only.
 MAX_JACOBIAN_ENTRIES = 256
-
-
-def fmt(x, width: int = 60) -> str:
-    """A short, stable text for a number or array (6 significant digits)."""
-    if x is None:
-        return "-"
-    a = np.asarray(x)
-    if a.ndim == 0:
-        v = a.item()
-        if isinstance(v, float) and math.isfinite(v) and v == int(v) and abs(v) < 1e15:
-            return str(int(v)) if v != 0 or not np.signbit(v) else "0"
-        return f"{v:.6g}"
-    text = np.array2string(a, precision=4, separator=", ", suppress_small=True,
-                           max_line_width=10_000, threshold=20, edgeitems=3)
-    text = " ".join(text.split())
-    return text if len(text) <= width else f"array of shape {a.shape}"
-
-
-def count_text(n: int) -> str:
-    """An exact count, readable: 1,234 or, when huge, 2^1000 ≈ 1.07e+301 (302 digits)."""
-    if n < 10**12:
-        return f"{n:,}"
-    digits = str(n)
-    power = f"2^{n.bit_length() - 1} ≈ " if n & (n - 1) == 0 else ""
-    return f"{power}{digits[0]}.{digits[1:3]}e+{len(digits) - 1} ({len(digits)} digits)"
 
 
 @dataclass(eq=False)
@@ -144,7 +119,7 @@ def local_partial(t: TensorBase, position: int, limit: int = MAX_JACOBIAN_ENTRIE
 class Graph:
     """A function's graph, ready to be shown: nodes, edges, sweeps, paths, pictures.
 
-    Build one with `trace(f, *args)`, `graph_of(out)` or `chainrule.explain.program(...)`.
+    Build one with `record(f, *args)`, `graph_of(out)` or `chainrule.explain.program(...)`.
     """
 
     def __init__(self, output: TensorBase, names: dict | None = None,
@@ -303,7 +278,7 @@ def graph_of(output: TensorBase, names: dict | None = None, **kwargs) -> Graph:
     return Graph(output, names, **kwargs)
 
 
-def trace(f, *args, names=None, **kwargs) -> Graph:
+def record(f, *args, names=None, **kwargs) -> Graph:
     """Call `f` on fresh input tensors made from `args` and return the recorded graph.
 
     Inputs are named after f's parameters (or `names`); f must return one tensor.

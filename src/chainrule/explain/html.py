@@ -12,7 +12,7 @@ import html as _html
 import json
 import pathlib
 
-from .graph import fmt
+from .format import fmt
 
 __all__ = ["MAX_NODES", "page_data", "to_html"]
 

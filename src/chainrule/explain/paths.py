@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import count_text
+from .format import count_text
 
 __all__ = ["Path", "PathSums", "Work", "count_paths", "path_sums", "work_counts"]
 

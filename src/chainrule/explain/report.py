@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import count_text, fmt
+from .format import count_text, fmt
 from .sweeps import engine_gradient
 
 __all__ = ["chain_table", "explain_json", "explain_text", "forward_table", "graph_table",

@@ -3,9 +3,9 @@
 - Forward sweep: d(node)/d(x) for every node and one chosen input x. The recorded graph is
   replayed (each node's primitive re-applied with `core.bind`) inside `cr.jvp`, so every
   tangent comes from the primitives' JVP rules, one sweep per entry of x.
-- Reverse sweep: d(output)/d(node) for every node. Cotangents flow from the output in
-  reverse topological order through each primitive's VJP rule, exactly as
-  `transforms.reverse.sweep` does, and every edge's contribution is logged as a step.
+- Reverse sweep: d(output)/d(node) for every node. It *is* the engine's backward sweep
+  (`transforms.reverse.sweep`), run with an `on_edge` observer that logs every edge's
+  contribution as a step.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core import _new_tensor, bind, no_grad
 from ..transforms.api import jvp
+from ..transforms.reverse import sweep as engine_sweep
 
 __all__ = ["ForwardSweep", "ReverseStep", "ReverseSweep", "engine_gradient", "forward_sweep",
            "reverse_sweep", "replay"]
@@ -154,23 +155,19 @@ def reverse_sweep(graph, seed=None) -> ReverseSweep:
     if seed.shape != out.shape:
         raise ValueError(f"reverse sweep: seed has shape {seed.shape} but the output has "
                          f"shape {out.shape}")
-    cotangents = {out.index: _new_tensor(seed.astype(out.value.dtype))}
+    edges = {(id(e.dst.tensor), e.position): e for e in graph.edges}
+    totals = {out.index: _new_tensor(seed.astype(out.value.dtype))}
     steps = []
+
+    def log(t, position, g, contribution, total):
+        e = edges[(id(t), position)]
+        totals[e.src.index] = total
+        steps.append(ReverseStep(e, _array(g, e.dst.shape), _array(contribution, e.src.shape),
+                                 _array(total, e.src.shape)))
+
     with no_grad():
-        for n in reversed(graph.nodes):
-            g = cotangents.get(n.index)
-            if g is None or n.kind != "op":
-                continue
-            rec = n.tensor._node
-            for e in n.edges_in:
-                ga = rec.op.vjp[e.position](g, n.tensor, *rec.inputs, **rec.params)
-                if ga is None:
-                    continue
-                previous = cotangents.get(e.src.index)
-                cotangents[e.src.index] = ga if previous is None else previous + ga
-                steps.append(ReverseStep(e, _array(g, n.shape), _array(ga, e.src.shape),
-                                         _array(cotangents[e.src.index], e.src.shape)))
-    adjoints = [_array(cotangents[n.index], n.shape) if n.index in cotangents
+        engine_sweep([out.tensor], [totals[out.index]], retain_graph=True, on_edge=log)
+    adjoints = [_array(totals[n.index], n.shape) if n.index in totals
                 else np.zeros(n.shape) for n in graph.nodes]
     return ReverseSweep(graph, seed, adjoints, steps)
 
