@@ -21,7 +21,7 @@ ALLOWED = {
     "transforms": {"core", "ops"},
     "testing": {"core", "ops", "tensor", "transforms"},
     "symbolic": {"core", "ops", "tensor", "transforms"},
-    "explain": {"core", "ops", "tensor", "transforms", "symbolic", "testing", PUBLIC},
+    "explain": {"core", "ops", "tensor", "transforms", "symbolic", "testing", "nn", PUBLIC},
     "nn": {PUBLIC, "ops"},
     "optim": {PUBLIC, "nn"},
     "data": {PUBLIC, "io"},

@@ -17,13 +17,14 @@ from .paths import Path, PathSums, Work, count_paths, path_sums, work_counts
 from .program import ProgramError, parse_program, run_program
 from .render import GraphvizMissing
 from .report import explain_json, explain_text
+from .scopes import Scopes, scopes
 from .sweeps import ForwardSweep, ReverseSweep, forward_sweep, reverse_sweep
 
 __all__ = [
     "ChainCosts", "Edge", "ForwardSweep", "Graph", "GraphvizMissing", "Node", "Path",
-    "PathSums", "ProgramError", "ReverseSweep", "Work", "brute_force_cost", "chain_costs",
+    "PathSums", "ProgramError", "ReverseSweep", "Scopes", "Work", "brute_force_cost", "chain_costs",
     "count_paths", "explain_json", "explain_text", "forward_sweep", "graph_of", "parse_program",
-    "path_sums", "program", "record", "reverse_sweep", "run_program", "widths_from_graph",
+    "path_sums", "program", "record", "reverse_sweep", "run_program", "scopes", "widths_from_graph",
     "work_counts",
 ]
 

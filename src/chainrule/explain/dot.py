@@ -20,9 +20,10 @@ def _adjoint_list(graph, adjoints):
     return list(values)
 
 
-def to_dot(graph, adjoints=None, title: str | None = None) -> str:
+def to_dot(graph, adjoints=None, title: str | None = None, dpi: int | None = None) -> str:
     """The graph as DOT. `adjoints`: a ReverseSweep (grad on every node); by default
-    each tensor's `.grad` is shown where a backward() has set it."""
+    each tensor's `.grad` is shown where a backward() has set it. `dpi` sets the PNG
+    resolution (graphviz's default is 96)."""
     grads = _adjoint_list(graph, adjoints)
     out = graph.output.name
     lines = ["digraph chainrule {",
@@ -31,6 +32,10 @@ def to_dot(graph, adjoints=None, title: str | None = None) -> str:
              '  edge [fontname="Helvetica", fontsize=10];']
     if title:
         lines.append(f"  label={_quote(title)}; labelloc=t;")
+    if dpi is not None:
+        if not isinstance(dpi, int) or dpi <= 0:
+            raise ValueError(f"to_dot: dpi must be a positive int (e.g. 200), got {dpi!r}")
+        lines.append(f"  dpi={dpi};")
     for n in graph.constants:
         lines.append(f"  c{-1 - n.index} [label={_quote(n.name)}, shape=plaintext, "
                      'fontcolor="gray40"];')

@@ -37,6 +37,7 @@ class Node:
     inputs: list = field(default_factory=list)  # Nodes, in the operation's argument order
     consumers: list = field(default_factory=list)  # Nodes that use this one, in order
     edges_in: list = field(default_factory=list)  # differentiable Edges into this node
+    group: int | None = None  # index into Graph.groups: the module call that made it
 
     @property
     def value(self) -> np.ndarray:
@@ -176,10 +177,14 @@ class Graph:
                     self.edges.append(edge)
         self.output = self.nodes[-1]
         self.inputs = [n for n in self.nodes if n.kind == "input"]
+        self.groups: list = []  # module boxes, set by graph_of(..., scopes=...)
         self._by_name = {n.name: n for n in self.nodes + self.constants}
 
     def _constant(self, a, names, taken, by_id) -> Node:
         name = names.get(id(a)) or fmt(a.data, width=24)
+        if name.startswith("array of shape"):
+            name = _fresh(f"const{'x'.join(map(str, a.shape))}_", taken, 1)
+            taken.add(name)
         node = Node(-1 - len(self.constants), name, "const", a, "const")
         self.constants.append(node)
         by_id[id(a)] = node
@@ -228,13 +233,14 @@ class Graph:
         from .paths import work_counts
         return work_counts(self)
 
-    def to_dot(self, adjoints=None, title: str | None = None) -> str:
+    def to_dot(self, adjoints=None, title: str | None = None, dpi: int | None = None) -> str:
         from .dot import to_dot
-        return to_dot(self, adjoints, title)
+        return to_dot(self, adjoints, title, dpi)
 
-    def render(self, path, format: str | None = None, adjoints=None):
+    def render(self, path, format: str | None = None, adjoints=None, dpi: int | None = None):
+        """Write SVG or PNG (by the suffix); `dpi` sharpens a PNG (graphviz's default 96)."""
         from .render import render_to_file
-        return render_to_file(self.to_dot(adjoints), path, format)
+        return render_to_file(self.to_dot(adjoints, dpi=dpi), path, format)
 
     def svg(self, adjoints=None) -> str:
         from .render import render
@@ -247,9 +253,21 @@ class Graph:
         except GraphvizMissing:
             return None
 
-    def to_html(self, path=None, wrt=None, title: str = "chainrule explain") -> str:
+    def to_html(self, path=None, wrt=None, title: str = "chainrule explain",
+                view: str | None = None) -> str:
+        """The interactive page as a document (written to `path` when given); `view` is
+        "operations" or "layers" (modules collapsed), by default chosen by size."""
         from .html import to_html
-        return to_html(self, path, wrt, title)
+        return to_html(self, path, wrt, title, view)
+
+    def _repr_html_(self):
+        """In Jupyter: the interactive page (scoped, so several pages work in one notebook)."""
+        from .html import fragment
+        from .render import GraphvizMissing
+        try:
+            return fragment(self)
+        except GraphvizMissing:
+            return None
 
     def table(self) -> str:
         from .report import graph_table
@@ -271,11 +289,29 @@ def _fresh(prefix: str, taken: set, k: int) -> str:
     return name
 
 
-def graph_of(output: TensorBase, names: dict | None = None, **kwargs) -> Graph:
-    """The graph recorded behind `output`; `names` maps tensors (or their ids) to names."""
-    if names:
-        names = {(k if isinstance(k, int) else id(k)): v for k, v in names.items()}
-    return Graph(output, names, **kwargs)
+def graph_of(output: TensorBase, names: dict | None = None, model=None, scopes=None,
+             **kwargs) -> Graph:
+    """The graph recorded behind `output`; `names` maps tensors (or their ids) to names.
+
+    `model`: an nn.Module whose parameters are named by `named_parameters()` ("0.weight");
+    `scopes`: the record of `with cr.explain.scopes() as calls:` around the forward pass,
+    which groups the nodes by the module call that made them (`graph.groups`).
+    """
+    names = {(k if isinstance(k, int) else id(k)): v for k, v in (names or {}).items()}
+    if model is not None:
+        for name, p in model.named_parameters():
+            names.setdefault(id(p), name)
+        names.setdefault(id(output), "loss" if output.size == 1 else "out")
+    if scopes is not None:  # what the outermost calls were given: the data
+        given = [t for c in scopes.calls if c.parent is None for t in c.inputs
+                 if t._node is None]
+        for k, t in enumerate(t for t in given if id(t) not in names):
+            names.setdefault(id(t), "input" if k == 0 else f"input{k}")
+    graph = Graph(output, names, **kwargs)
+    if scopes is not None:
+        from .scopes import assign_groups
+        graph.groups = assign_groups(graph.nodes, graph.constants, scopes, model)
+    return graph
 
 
 def record(f, *args, names=None, **kwargs) -> Graph:

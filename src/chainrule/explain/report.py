@@ -91,16 +91,38 @@ def paths_text(sums, grad=None) -> str:
     return line
 
 
+def work_rows(work) -> list:
+    """[method, multiplications, additions, how] for the three ways to the gradient."""
+    def sweeps(n, per):
+        return f"{n} sweep{'s' if n != 1 else ''}, one per {per}"
+    return [["naive path sum", count_text(work.naive), count_text(work.naive_additions),
+             f"{count_text(work.paths)} path{'s' if work.paths != 1 else ''}, each product "
+             "formed on its own, then added"],
+            ["forward sweeps", count_text(work.forward), count_text(work.forward_additions),
+             sweeps(work.forward_sweeps, "input entry")],
+            ["reverse sweeps", count_text(work.reverse), count_text(work.reverse_additions),
+             sweeps(work.reverse_sweeps, "output entry")]]
+
+
+def work_note(work) -> str:
+    """Why the counts come out as they do (and say so when path summing wins)."""
+    best = min(work.forward, work.reverse)
+    if work.naive < best:
+        return ("here summing the paths one by one is cheapest: few paths share edges, so "
+                "factoring has nothing to save; sweeps win once paths share edges (their "
+                "number grows exponentially with depth, a sweep's work only with edges)")
+    if work.naive == best:
+        return ("here all ways cost the same: no product is shared between paths, so "
+                "factoring saves nothing yet; add depth or fan-out and the paths multiply")
+    return ("each sweep multiplies once per edge it crosses; the paths repeat those products "
+            "on every path through an edge")
+
+
 def work_text(work) -> str:
-    rows = [["naive path sum", count_text(work.naive), f"{count_text(work.paths)} "
-             f"path{'s' if work.paths != 1 else ''}, each product formed separately"],
-            ["forward sweeps", count_text(work.forward), f"{work.forward_sweeps} sweep"
-             f"{'s' if work.forward_sweeps != 1 else ''}, one per input"],
-            ["reverse sweeps", count_text(work.reverse), f"{work.reverse_sweeps} sweep"
-             f"{'s' if work.reverse_sweeps != 1 else ''}, one per output"]]
-    return (f"work: multiplications for the whole gradient ({_plural(work.edges, 'edge')}, "
-            "each used once per sweep)\n"
-            + _table(["method", "multiplications", "how"], rows))
+    return (f"work: scalar operations for the whole gradient ({_plural(work.edges, 'edge')}; "
+            "products with the seed 1 are free in every method)\n"
+            + _table(["method", "multiplications", "additions", "how"], work_rows(work))
+            + f"\n  {work_note(work)}")
 
 
 def chain_table(costs) -> str:

@@ -72,55 +72,59 @@ class ReverseSweep:
         return {n.name: self.adjoints[n.index] for n in self.graph.inputs}
 
 
-def replay(graph):
+def replay(graph, only=None):
     """A function of the graph's inputs that re-applies every recorded primitive.
 
     It returns every node's value (inputs included) in graph order; running it under a
-    transform lets that transform's machinery (e.g. JVP rules) see the whole graph.
+    transform lets that transform's machinery (e.g. JVP rules) see the whole graph. With
+    `only` (an input node) it is a function of that input alone, the others held fixed.
     """
     nodes = graph.nodes
+    free = graph.inputs if only is None else [only]
 
     def run(*leaf_values):
-        env = {id(n.tensor): v for n, v in zip(graph.inputs, leaf_values)}
+        env = {id(n.tensor): v for n, v in zip(free, leaf_values)}
         values = []
         for n in nodes:
             if n.kind == "op":
                 rec = n.tensor._node
                 args = tuple(env.get(id(a), a) for a in rec.inputs)
                 env[id(n.tensor)] = bind(rec.op, args, rec.params)
-            values.append(env[id(n.tensor)])
+            values.append(env.get(id(n.tensor), n.tensor))
         return tuple(values)
 
     return run
 
 
 def forward_sweep(graph, wrt=None) -> ForwardSweep:
-    """Forward-mode sweep(s) for input `wrt` (name; default the first input) with cr.jvp."""
+    """Forward-mode sweep(s) for input `wrt` (name; default the first input) with cr.jvp.
+
+    Only `wrt` carries a tangent: the other inputs are constants of the sweep, so their
+    rules are never called (a zero tangent times an infinite partial would give NaN where
+    the reverse sweep, which never forms that product, gives a number).
+    """
     x = graph.input_node(wrt)
-    run = replay(graph)
-    primals = tuple(_new_tensor(np.array(n.value)) for n in graph.inputs)
+    run = replay(graph, only=x)
+    primal = _new_tensor(np.array(x.value))
     columns = []
     with no_grad():
         for k in range(x.size):
-            tangents = []
-            for n in graph.inputs:
-                t = np.zeros(n.shape, dtype=n.value.dtype)
-                if n is x:
-                    t.reshape(-1)[k] = 1
-                tangents.append(_new_tensor(t))
-            _, tangent_out = jvp(run, primals, tuple(tangents))
+            t = np.zeros(x.shape, dtype=x.value.dtype)
+            t.reshape(-1)[k] = 1
+            _, tangent_out = jvp(run, (primal,), (_new_tensor(t),))
             columns.append([np.asarray(t.data, dtype=np.float64) for t in tangent_out])
     derivatives = []
     for i, n in enumerate(graph.nodes):
         stacked = np.stack([c[i] for c in columns], axis=-1)
         derivatives.append(stacked.reshape(n.shape + x.shape))
-    steps = _forward_steps(graph, derivatives) if x.size == 1 else []
+    steps = _forward_steps(graph, x, derivatives) if x.size == 1 else []
     return ForwardSweep(graph, x, derivatives, steps, x.size)
 
 
-def _forward_steps(graph, derivatives) -> list:
-    """Per node, each incoming edge's JVP-rule contribution (scalar `wrt` only)."""
-    steps = []
+def _forward_steps(graph, x, derivatives) -> list:
+    """Per node, each incoming edge's JVP-rule contribution (scalar `wrt` only); an edge
+    from a node that `x` does not reach contributes 0 without calling the rule."""
+    steps, reached = [], {x.index}
     with no_grad():
         for n in graph.nodes:
             if n.kind != "op":
@@ -128,6 +132,10 @@ def _forward_steps(graph, derivatives) -> list:
             rec = n.tensor._node
             parts = []
             for e in n.edges_in:
+                if e.src.index not in reached:
+                    parts.append((e, np.zeros(n.shape)))
+                    continue
+                reached.add(n.index)
                 tangent = _new_tensor(derivatives[e.src.index].reshape(e.src.shape))
                 if rec.op.jvp is not None:
                     part = rec.op.jvp[e.position](tangent, n.tensor, *rec.inputs, **rec.params)

@@ -8,7 +8,9 @@ tree use an explicit stack, never recursion.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, namedtuple
+from types import MappingProxyType
 
 import numpy as np
 
@@ -17,7 +19,26 @@ from .parameter import Parameter
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "functional_call"]
 
+EMPTY = MappingProxyType({})
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class _Scopes(threading.local):
+    """Who watches module calls on this thread (the explainer's grouping); nobody by default."""
+
+    observer = None
+
+
+SCOPES = _Scopes()
+
+
+def call_in_scope(owner, fn, args, kwargs=EMPTY):
+    """`fn(*args, **kwargs)`, seen by the scope observer as work done by `owner` (a Module
+    or a label such as "step 3"); without an observer it is just the call."""
+    observer = SCOPES.observer
+    if observer is None:
+        return fn(*args, **kwargs)
+    return observer(owner, fn, args, kwargs)
 
 
 class Module:
@@ -123,7 +144,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        return call_in_scope(self, self.forward, args, kwargs)
 
     # ----- walking the tree --------------------------------------------------------------
     def named_modules(self, prefix: str = ""):

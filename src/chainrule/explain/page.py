@@ -1,0 +1,369 @@
+"""Everything the interactive page shows, as JSON-ready data: boxes sized to their text,
+graphviz coordinates for each view, the steps of both sweeps, the paths and the work.
+
+Numbers come from the sweeps (cr.jvp forward, the engine's backward sweep in reverse);
+step texts come from each op's own rule (`rules.rule_text`). Two views: "operations"
+(every node, modules as clusters) and "layers" (each layer collapsed to one box), the
+latter the default above COLLAPSE_ABOVE nodes; the operations view is not laid out above
+EXPAND_LIMIT nodes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .format import count_text, fmt
+from .layout import Box, Cluster, Link, layout
+from .report import work_note, work_rows
+from .rules import edge_structure, operand_name, rule_text
+
+__all__ = ["COLLAPSE_ABOVE", "EXPAND_LIMIT", "page_data"]
+
+COLLAPSE_ABOVE = 250  # nodes: above this the page opens on the layers view
+EXPAND_LIMIT = 2500  # nodes: above this only the layers view is laid out
+FORWARD_BUDGET = 400_000  # input entries x nodes: forward sweeps beyond this are left out
+SMALL = 4  # entries: a tensor this small shows its numbers, a bigger one a heatmap
+CHAR, LINE, PAD, CELL = 6.8, 14, 8, 7  # px: monospace 11px text, heatmap cells
+HEAT_ROWS, HEAT_COLS = 12, 16
+
+
+def _ident(n) -> str:
+    return f"n{n.index}" if n.kind != "const" else f"c{-1 - n.index}"
+
+
+def _finite(x):
+    """JSON has no inf/nan: they travel as strings ("inf", "-inf", "nan")."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def _numbers(a, limit: int = 4096):
+    a = np.asarray(a, dtype=np.float64)
+    if a.size > limit:
+        return None
+    return [_finite(float(v)) for v in a.reshape(-1)]
+
+
+def heat(a) -> dict | None:
+    """A small grid of block means scaled to [-1, 1] (None for a small tensor)."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.size <= SMALL:
+        return None
+    m = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
+    rows = np.array_split(np.arange(m.shape[0]), min(m.shape[0], HEAT_ROWS))
+    cols = np.array_split(np.arange(m.shape[1]), min(m.shape[1], HEAT_COLS))
+    grid = np.array([[m[np.ix_(r, c)].mean() for c in cols] for r in rows])
+    finite = np.isfinite(grid)
+    scale = float(np.abs(grid[finite]).max()) if finite.any() else 0.0
+    cells = np.where(finite, grid / scale if scale else 0.0, 0.0)
+    return {"cells": np.round(cells, 3).tolist(), "scale": fmt(scale)}
+
+
+def _shape(s) -> str:
+    return "x".join(map(str, s)) or "scalar"
+
+
+def _short(a, width: int = 30) -> str:
+    a = np.asarray(a)
+    return fmt(a, 60) if a.size <= SMALL else f"({_shape(a.shape)}) heatmap"
+
+
+class _Texts:
+    """The names a page uses: node names, named derivatives, operands of repeated inputs."""
+
+    def __init__(self, graph):
+        self.out = graph.output.name
+        self.repeated = set()
+        for n in graph.nodes:
+            srcs = [i.index for i in n.inputs]
+            self.repeated |= {(n.index, s) for s in srcs if srcs.count(s) > 1}
+
+    def operand(self, e) -> str:
+        """`∂y/∂x` or, when x is used twice (`x * x`), `∂y/∂x(as x)` / `∂y/∂x(as y)`."""
+        base = f"∂{e.dst.name}/∂{e.src.name}"
+        if (e.dst.index, e.src.index) in self.repeated:
+            return f"{base}(as {operand_name(e.dst.tensor._node.op, e.position)})"
+        return base
+
+    def edge_label(self, e) -> str:
+        label = e.label() if e.scalar else edge_structure(e)
+        if (e.dst.index, e.src.index) in self.repeated:
+            label = f"{operand_name(e.dst.tensor._node.op, e.position)}: {label}"
+        return label
+
+
+def _box_width(lines) -> float:
+    return max(len(t) for t in lines) * CHAR + 2 * PAD
+
+
+def _node(n, texts: list, with_grad: bool) -> dict:
+    """A node's static text, heatmaps and box size (room for every text it will show)."""
+    if n.kind == "const":
+        label = n.name if len(n.name) <= 24 else f"const {_shape(n.shape)}"
+        return {"id": _ident(n), "name": n.name, "kind": "const", "lines": [label],
+                "w": _box_width([label]), "h": LINE + 6, "group": n.group}
+    title = n.name if n.kind == "input" else f"{n.name} = {n.op}"
+    info = (f"value {fmt(n.value, 30)}" if n.size == 1 else
+            f"{_shape(n.shape)} {n.value.dtype}")
+    lines = [title, info]
+    if 1 < n.size <= SMALL:
+        lines.append(f"value {fmt(n.value, 40)}")
+    value_heat = heat(n.value)
+    width = _box_width(lines + texts)
+    height = LINE * (len(lines) + 2) + PAD
+    if value_heat is not None:
+        rows, cols = len(value_heat["cells"]), len(value_heat["cells"][0])
+        width = max(width, 2 * PAD + (2 if with_grad else 1) * max(cols * CELL, 40) + 12)
+        height += LINE + rows * CELL + 4
+    return {"id": _ident(n), "name": n.name, "kind": n.kind, "op": n.op, "lines": lines,
+            "shape": list(n.shape), "dtype": str(n.value.dtype), "heat": value_heat,
+            "w": round(width, 1), "h": height, "group": n.group}
+
+
+def _forward_steps(graph, x, sweep, T, edge_index) -> list:
+    """The forward sweep for input x as page steps (tangents named dn/dx)."""
+    steps = [{"phase": "forward", "node": _ident(x), "edges": [],
+              "tangent": {_ident(i): f"d{i.name}/d{x.name} = {1 if i is x else 0}"
+                          for i in graph.inputs if i.size == 1 and x.size == 1},
+              "text": f"seed the forward sweep: d{x.name}/d{x.name} = "
+                      f"{'1' if x.size == 1 else 'I (identity)'}"
+                      + (", every other input 0" if len(graph.inputs) > 1 else "")}]
+    if x.size == 1:
+        for step in sweep.steps:
+            n = step.node
+            terms = [f"{T.operand(e)}·d{e.src.name}/d{x.name}" for e, _ in step.contributions]
+            nums = [f"{T.edge_label(e).split(': ')[-1] if e.scalar else edge_structure(e)}·"
+                    f"{fmt(sweep.derivatives[e.src.index], 16)}" for e, _ in step.contributions]
+            parts = [fmt(c, 16) for _, c in step.contributions]
+            sums = f" = {' + '.join(parts)}" if len(parts) > 1 and not any(
+                c is None for _, c in step.contributions) else ""
+            total = step.total
+            value = fmt(total, 24) if np.size(total) <= SMALL else f"({_shape(np.shape(total))})"
+            text = (f"d{n.name}/d{x.name} = {' + '.join(terms)} = {' + '.join(nums)}{sums} = "
+                    f"{value}") if n.size == 1 else (
+                f"d{n.name}/d{x.name} = " + " + ".join(
+                    _rule(e, "jvp", f"d{e.src.name}/d{x.name}") for e, _ in step.contributions))
+            steps.append({"phase": "forward", "node": _ident(n),
+                          "edges": [edge_index[id(e)] for e, _ in step.contributions],
+                          "tangent": {_ident(n): f"d{n.name}/d{x.name} = "
+                                      f"{_short(total, 24)}"}, "text": text})
+        return steps
+    reached = {x.index}
+    for n in graph.nodes:
+        used = [e for e in n.edges_in if e.src.index in reached]
+        if n.kind != "op" or not used:
+            continue
+        reached.add(n.index)
+        d = sweep.derivatives[n.index]
+        text = f"d{n.name}/d{x.name} = " + " + ".join(
+            _rule(e, "jvp", f"d{e.src.name}/d{x.name}") for e in used)
+        steps.append({"phase": "forward", "node": _ident(n),
+                      "edges": [edge_index[id(e)] for e in used],
+                      "tangent": {_ident(n): f"d{n.name}/d{x.name}: {_shape(np.shape(d))}"},
+                      "text": text})
+    return steps
+
+
+def _rule(e, which: str, incoming: str) -> str:
+    """`g @ W.T`: the op's rule for this edge with the graph's names."""
+    names = {"g": "g", "t": incoming, "ans": e.dst.name,
+             "inputs": [i.name for i in e.dst.inputs]}
+    text = rule_text(e.dst.tensor._node.op, which, e.position, names)
+    if text is None:
+        return f"{incoming} through {e.dst.op}'s rule" if which == "jvp" else \
+            f"g through {e.dst.op}'s rule"
+    return text
+
+
+def _reverse_steps(graph, sweep, T, edge_index) -> list:
+    out = graph.output
+    L = out.name
+    steps = [{"phase": "reverse", "node": _ident(out), "edges": [],
+              "adjoint": {_ident(out): f"d{L}/d{L} = 1"},
+              "values": {_ident(out): _numbers(sweep.seed)},
+              "text": f"seed the reverse sweep: d{L}/d{L} = 1"}]
+    for s in sweep.steps:
+        e = s.edge
+        src, dst = e.src, e.dst
+        if e.scalar:
+            text = (f"edge {dst.name} → {src.name}: d{L}/d{src.name} += d{L}/d{dst.name} · "
+                    f"{T.operand(e)} = {fmt(s.upstream, 16)} · {e.label()} = "
+                    f"{fmt(s.contribution, 24)}; running adjoint d{L}/d{src.name} = "
+                    f"{fmt(s.running, 24)}")
+        else:
+            text = (f"edge {dst.name} → {src.name}: d{L}/d{src.name} += "
+                    f"{_rule(e, 'vjp', 'g')}, with g = d{L}/d{dst.name} "
+                    f"({_shape(dst.shape)})")
+            if src.size <= SMALL:
+                text += f"; running adjoint = {fmt(s.running, 30)}"
+        step = {"phase": "reverse", "node": _ident(src), "edges": [edge_index[id(e)]],
+                "adjoint": {_ident(src): f"d{L}/d{src.name} = {_short(s.running, 30)}"},
+                "values": {_ident(src): _numbers(s.running)}, "text": text}
+        grad_heat = heat(s.running)
+        if grad_heat is not None:
+            step["heat"] = {_ident(src): grad_heat}
+        steps.append(step)
+    grads = ", ".join(f"d{L}/d{i.name} = {_short(sweep.adjoints[i.index], 24)}"
+                      for i in graph.inputs)
+    steps.append({"phase": "done", "node": None, "edges": [], "text": f"done: {grads}"})
+    return steps
+
+
+def _paths(graph, x, T, edge_index, max_paths: int = 12) -> dict:
+    sums = graph.paths(x.name, max_paths)
+    rows = []
+    for p in sums.paths:
+        product = fmt(p.product, 24) if p.product is not None and np.size(p.product) <= SMALL \
+            else f"J {_shape(np.shape(p.product))}" if p.product is not None else "not formed"
+        rows.append({"edges": [edge_index[id(e)] for e in p.edges],
+                     "nodes": "→".join(n.name for n in p.nodes()),
+                     "factors": p.factors(), "product": product})
+    total = fmt(sums.total, 30) if np.size(sums.total) <= SMALL else \
+        f"J {_shape(np.shape(sums.total))}"
+    return {"count": count_text(sums.count), "paths": rows, "total": total,
+            "note": sums.note()}
+
+
+def _group_box(graph, g, members) -> dict:
+    """A collapsed layer: its name and the shape of its Jacobian (outputs x inputs)."""
+    inside = {id(n) for n in members}
+    ins = [i for n in members if n.kind == "op" for i in n.inputs if id(i) not in inside]
+    ins = [i for i in ins if i.kind != "const"] or ins  # data (a constant) when nothing else
+    outs = [n for n in members if n.kind == "op" and (not n.consumers or any(
+        id(c) not in inside for c in n.consumers))]
+    params = sum(1 for n in members if n.kind == "input")
+    ops = sum(1 for n in members if n.kind == "op")
+    jac = (f"Jacobian {tuple(outs[-1].shape + ins[0].shape)}" if outs and ins
+           else f"output {tuple(outs[-1].shape)}" if outs else "")
+    lines = [g.label, jac, f"{ops} ops, {params} parameters"]
+    lines = [t for t in lines if t]
+    return {"id": f"g{g.index}", "name": g.label, "kind": "layer", "lines": lines,
+            "w": round(_box_width(lines), 1), "h": LINE * len(lines) + PAD + 6,
+            "group": g.parent}
+
+
+def _views(graph, nodes, edges, expanded: bool) -> dict:
+    groups = graph.groups
+    collapsed = {g.index for g in groups if g.leaf_module}
+    rep = {}
+    for n in graph.nodes + graph.constants:
+        g = n.group
+        while g is not None and g not in collapsed:
+            g = groups[g].parent
+        rep[_ident(n)] = _ident(n) if g is None else f"g{g}"
+    views = {}
+    plans = [("layers", collapsed)] if collapsed else []
+    if expanded or not collapsed:
+        plans.insert(0, ("operations", set()))
+    extra = []
+    for name, hidden in plans:
+        if hidden:
+            members = {k: [n for n in graph.nodes + graph.constants if rep[_ident(n)] == f"g{k}"]
+                       for k in hidden}
+            extra = [_group_box(graph, groups[k], members[k]) for k in sorted(hidden)]
+            boxes_src = [v for v in nodes if rep[v["id"]] == v["id"]] + extra
+            mapping = rep
+        else:
+            boxes_src = nodes
+            mapping = {v["id"]: v["id"] for v in nodes}
+        visible_groups = {b["group"] for b in boxes_src if b.get("group") is not None}
+        keep = set()
+        for k in visible_groups:  # clusters: groups holding a visible box, and their parents
+            while k is not None and k not in keep:
+                keep.add(k)
+                k = groups[k].parent
+        keep -= hidden
+        clusters = [Cluster(str(k), groups[k].label,
+                            None if groups[k].parent is None else str(groups[k].parent))
+                    for k in sorted(keep)]
+        boxes = [Box(b["id"], b["w"], b["h"], b["kind"] == "const",
+                     None if b.get("group") is None or b["group"] not in keep
+                     else str(b["group"])) for b in boxes_src]
+        links, members_of = [], {}
+        for k, e in enumerate(edges):
+            s, d = mapping[e["src"]], mapping[e["dst"]]
+            if s == d:
+                continue
+            key = (s, d) if hidden else k
+            if key not in members_of:
+                members_of[key] = []
+                links.append(Link(f"v{len(links)}", s, d, "" if hidden else e["label"],
+                                  1 if e["differentiable"] else 0))
+            members_of[key].append(k)
+        pos = layout(boxes, links, clusters)
+        views[name] = {"boxes": pos["boxes"], "clusters": pos["clusters"], "size": pos["size"],
+                       "links": [dict(pos["links"][lk.id], src=lk.src, dst=lk.dst,
+                                      text=lk.label, members=members_of[key])
+                                 for lk, key in zip(links, members_of)],
+                       "groups": {str(k): groups[k].label for k in keep}}
+    return views, extra
+
+
+def page_data(graph, wrt=None, view: str | None = None) -> dict:
+    """Everything the page shows, as JSON-ready data (also handy for tests)."""
+    x0 = graph.input_node(wrt)
+    out = graph.output
+    T = _Texts(graph)
+    reverse = graph.reverse_sweep()
+    edges, edge_index = [], {}
+    for n in graph.nodes:
+        by_position = {e.position: e for e in n.edges_in}
+        for position, src in enumerate(n.inputs):
+            e = by_position.get(position)
+            if e is not None:
+                edge_index[id(e)] = len(edges)
+            edges.append({"id": f"e{len(edges)}", "src": _ident(src), "dst": _ident(n),
+                          "srcName": src.name, "dstName": n.name, "position": position,
+                          "label": "" if e is None else T.edge_label(e),
+                          "title": "constant: no gradient flows here" if e is None else
+                          f"{T.operand(e)} = {e.label()}",
+                          "differentiable": e is not None})
+    budget = FORWARD_BUDGET
+    forward, sweeps = {}, {}
+    for x in [x0] + [i for i in graph.inputs if i is not x0]:
+        if x.size * len(graph.nodes) > budget and forward:
+            continue
+        budget -= x.size * len(graph.nodes)
+        sweeps[x.index] = graph.forward_sweep(x.name)
+        forward[_ident(x)] = _forward_steps(graph, x, sweeps[x.index], T, edge_index)
+    chosen = [x for x in graph.inputs if x.index in sweeps]
+    reverse_steps = _reverse_steps(graph, reverse, T, edge_index)
+    texts: dict = {}
+    for steps in list(forward.values()) + [reverse_steps]:
+        for s in steps:
+            for kind in ("tangent", "adjoint"):
+                for k, t in s.get(kind, {}).items():
+                    texts.setdefault(k, []).append(t)
+    reached = {k for s in reverse_steps for k in s.get("heat", {})}
+    nodes = [_node(n, texts.get(_ident(n), []), _ident(n) in reached)
+             for n in graph.nodes + graph.constants]
+    count = len(graph.nodes) + len(graph.constants)
+    views, layer_boxes = _views(graph, nodes, edges, count <= EXPAND_LIMIT)
+    default = view or ("layers" if "layers" in views and count > COLLAPSE_ABOVE
+                       else next(iter(views)))
+    work = graph.work()
+    notes = _agreement(graph, reverse, [sweeps[x.index] for x in chosen])
+    return {"wrt": x0.name, "output": out.name, "nodes": nodes + layer_boxes, "edges": edges,
+            "inputs": [{"id": _ident(x), "name": x.name} for x in [x0] + [
+                i for i in chosen if i is not x0]],
+            "forward": forward, "reverse": reverse_steps, "views": views, "view": default,
+            "paths": {_ident(x): _paths(graph, x, T, edge_index) for x in chosen},
+            "work": {"rows": work_rows(work), "note": work_note(work)},
+            "notes": notes, "cell": CELL, "line": LINE, "pad": PAD}
+
+
+def _agreement(graph, reverse, forward_sweeps) -> list:
+    """Say so where the forward and reverse sweeps give different numbers (inf/nan)."""
+    notes = []
+    for sweep in forward_sweeps:
+        x = sweep.wrt
+        f = np.asarray(sweep.derivatives[graph.output.index])
+        r = np.asarray(reverse.adjoints[x.index])
+        if f.shape == r.shape and not np.allclose(f, r, equal_nan=True):
+            notes.append(f"d{graph.output.name}/d{x.name}: the forward sweep gives {fmt(f)} and "
+                         f"the reverse sweep {fmt(r)}: a non-finite value (inf or nan) meets a "
+                         "zero on some edge, and inf·0 has no value; see docs/conventions.md")
+    return notes
