@@ -25,8 +25,9 @@ def test_colah_example(capsys):
     assert "  b: 2 paths: 1·2 + 1·3 = 5   [engine gradient 5]" in out
     assert "  a: 1 path: 1·2 = 2" in out
     assert "naive path sum  3" in out
-    assert "forward sweeps  6                2 sweeps, one per input" in out
-    assert "reverse sweeps  5                1 sweep, one per output" in out
+    assert "forward sweeps  3                1          2 sweeps, one per input entry" in out
+    assert "reverse sweeps  3                1          1 sweep, one per output entry" in out
+    assert "no product is shared between paths, so factoring saves nothing" in out
 
 
 def test_statements_keep_their_names_and_wrt(capsys):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["count_text", "fmt"]
+__all__ = ["block_means", "count_text", "fmt"]
 
 
 def fmt(x, width: int = 60) -> str:
@@ -32,3 +32,19 @@ def count_text(n: int) -> str:
     digits = str(n)
     power = f"2^{n.bit_length() - 1} ≈ " if n & (n - 1) == 0 else ""
     return f"{power}{digits[0]}.{digits[1:3]}e+{len(digits) - 1} ({len(digits)} digits)"
+
+
+def block_means(a, rows: int, cols: int):
+    """A tensor as at most rows x cols block means scaled to [-1, 1], and the scale.
+
+    1-D tensors are one row; higher ones are (everything but the last axis) x last axis.
+    Non-finite blocks show as 0. For heatmaps.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    m = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
+    rs = np.array_split(np.arange(m.shape[0]), min(m.shape[0], rows))
+    cs = np.array_split(np.arange(m.shape[1]), min(m.shape[1], cols))
+    grid = np.array([[m[np.ix_(r, c)].mean() for c in cs] for r in rs])
+    finite = np.isfinite(grid)
+    scale = float(np.abs(grid[finite]).max()) if finite.any() else 0.0
+    return np.where(finite, grid / scale if scale else 0.0, 0.0), scale

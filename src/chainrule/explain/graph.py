@@ -233,14 +233,17 @@ class Graph:
         from .paths import work_counts
         return work_counts(self)
 
-    def to_dot(self, adjoints=None, title: str | None = None, dpi: int | None = None) -> str:
+    def to_dot(self, adjoints=None, title: str | None = None, dpi: int | None = None,
+               collapse: bool | None = None) -> str:
         from .dot import to_dot
-        return to_dot(self, adjoints, title, dpi)
+        return to_dot(self, adjoints, title, dpi, collapse)
 
-    def render(self, path, format: str | None = None, adjoints=None, dpi: int | None = None):
-        """Write SVG or PNG (by the suffix); `dpi` sharpens a PNG (graphviz's default 96)."""
+    def render(self, path, format: str | None = None, adjoints=None, dpi: int | None = None,
+               collapse: bool | None = None):
+        """Write SVG or PNG (by the suffix); `dpi` sharpens a PNG (graphviz's default 96);
+        `collapse` draws each layer as one box (default: for big graphs)."""
         from .render import render_to_file
-        return render_to_file(self.to_dot(adjoints, dpi=dpi), path, format)
+        return render_to_file(self.to_dot(adjoints, dpi=dpi, collapse=collapse), path, format)
 
     def svg(self, adjoints=None) -> str:
         from .render import render

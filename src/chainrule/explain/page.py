@@ -14,10 +14,11 @@ import math
 
 import numpy as np
 
-from .format import count_text, fmt
+from .format import block_means, count_text, fmt
 from .layout import Box, Cluster, Link, layout
 from .report import work_note, work_rows
 from .rules import edge_structure, operand_name, rule_text
+from .scopes import collapsed_owner, layer_lines
 
 __all__ = ["COLLAPSE_ABOVE", "EXPAND_LIMIT", "page_data"]
 
@@ -49,16 +50,9 @@ def _numbers(a, limit: int = 4096):
 
 def heat(a) -> dict | None:
     """A small grid of block means scaled to [-1, 1] (None for a small tensor)."""
-    a = np.asarray(a, dtype=np.float64)
-    if a.size <= SMALL:
+    if np.size(a) <= SMALL:
         return None
-    m = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
-    rows = np.array_split(np.arange(m.shape[0]), min(m.shape[0], HEAT_ROWS))
-    cols = np.array_split(np.arange(m.shape[1]), min(m.shape[1], HEAT_COLS))
-    grid = np.array([[m[np.ix_(r, c)].mean() for c in cols] for r in rows])
-    finite = np.isfinite(grid)
-    scale = float(np.abs(grid[finite]).max()) if finite.any() else 0.0
-    cells = np.where(finite, grid / scale if scale else 0.0, 0.0)
+    cells, scale = block_means(a, HEAT_ROWS, HEAT_COLS)
     return {"cells": np.round(cells, 3).tolist(), "scale": fmt(scale)}
 
 
@@ -227,51 +221,34 @@ def _paths(graph, x, T, edge_index, max_paths: int = 12) -> dict:
             "note": sums.note()}
 
 
-def _group_box(graph, g, members) -> dict:
-    """A collapsed layer: its name and the shape of its Jacobian (outputs x inputs)."""
-    inside = {id(n) for n in members}
-    ins = [i for n in members if n.kind == "op" for i in n.inputs if id(i) not in inside]
-    ins = [i for i in ins if i.kind != "const"] or ins  # data (a constant) when nothing else
-    outs = [n for n in members if n.kind == "op" and (not n.consumers or any(
-        id(c) not in inside for c in n.consumers))]
-    params = sum(1 for n in members if n.kind == "input")
-    ops = sum(1 for n in members if n.kind == "op")
-    jac = (f"Jacobian {tuple(outs[-1].shape + ins[0].shape)}" if outs and ins
-           else f"output {tuple(outs[-1].shape)}" if outs else "")
-    lines = [g.label, jac, f"{ops} ops, {params} parameters"]
-    lines = [t for t in lines if t]
+def _layer_box(g, members) -> dict:
+    lines = layer_lines(g, members)
     return {"id": f"g{g.index}", "name": g.label, "kind": "layer", "lines": lines,
             "w": round(_box_width(lines), 1), "h": LINE * len(lines) + PAD + 6,
             "group": g.parent}
 
 
-def _views(graph, nodes, edges, expanded: bool) -> dict:
+def _views(graph, nodes, edges, expanded: bool) -> tuple:
+    """The laid-out views: "operations" (unless too big) and "layers" (when modules are
+    known); each box, link and cluster positioned by graphviz."""
     groups = graph.groups
-    collapsed = {g.index for g in groups if g.leaf_module}
-    rep = {}
-    for n in graph.nodes + graph.constants:
-        g = n.group
-        while g is not None and g not in collapsed:
-            g = groups[g].parent
-        rep[_ident(n)] = _ident(n) if g is None else f"g{g}"
-    views = {}
+    owner = collapsed_owner(graph)
+    collapsed = set(owner.values())
+    everything = graph.nodes + graph.constants
+    rep = {_ident(n): (f"g{owner[id(n)]}" if id(n) in owner else _ident(n)) for n in everything}
+    layer_boxes = [_layer_box(groups[k], [n for n in everything if owner.get(id(n)) == k])
+                   for k in sorted(collapsed)]
     plans = [("layers", collapsed)] if collapsed else []
     if expanded or not collapsed:
         plans.insert(0, ("operations", set()))
-    extra = []
+    views = {}
     for name, hidden in plans:
-        if hidden:
-            members = {k: [n for n in graph.nodes + graph.constants if rep[_ident(n)] == f"g{k}"]
-                       for k in hidden}
-            extra = [_group_box(graph, groups[k], members[k]) for k in sorted(hidden)]
-            boxes_src = [v for v in nodes if rep[v["id"]] == v["id"]] + extra
-            mapping = rep
-        else:
-            boxes_src = nodes
-            mapping = {v["id"]: v["id"] for v in nodes}
-        visible_groups = {b["group"] for b in boxes_src if b.get("group") is not None}
+        mapping = rep if hidden else {v["id"]: v["id"] for v in nodes}
+        shown = [v for v in nodes if mapping[v["id"]] == v["id"]] + (layer_boxes if hidden
+                                                                      else [])
         keep = set()
-        for k in visible_groups:  # clusters: groups holding a visible box, and their parents
+        for b in shown:  # clusters: groups holding a shown box, and their parents
+            k = b.get("group")
             while k is not None and k not in keep:
                 keep.add(k)
                 k = groups[k].parent
@@ -280,8 +257,7 @@ def _views(graph, nodes, edges, expanded: bool) -> dict:
                             None if groups[k].parent is None else str(groups[k].parent))
                     for k in sorted(keep)]
         boxes = [Box(b["id"], b["w"], b["h"], b["kind"] == "const",
-                     None if b.get("group") is None or b["group"] not in keep
-                     else str(b["group"])) for b in boxes_src]
+                     str(b["group"]) if b.get("group") in keep else None) for b in shown]
         links, members_of = [], {}
         for k, e in enumerate(edges):
             s, d = mapping[e["src"]], mapping[e["dst"]]
@@ -299,7 +275,7 @@ def _views(graph, nodes, edges, expanded: bool) -> dict:
                                       text=lk.label, members=members_of[key])
                                  for lk, key in zip(links, members_of)],
                        "groups": {str(k): groups[k].label for k in keep}}
-    return views, extra
+    return views, layer_boxes
 
 
 def page_data(graph, wrt=None, view: str | None = None) -> dict:

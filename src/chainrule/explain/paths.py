@@ -59,6 +59,14 @@ class PathSums:
             return None
         return sum((p.product for p in self.paths), 0.0)
 
+    def __str__(self):
+        from .report import paths_text
+        return paths_text(self)
+
+    def _repr_html_(self):
+        from .tables import paths_html
+        return paths_html(self)
+
     def note(self) -> str:
         if not self.capped:
             return ""

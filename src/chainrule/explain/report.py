@@ -125,13 +125,18 @@ def work_text(work) -> str:
             + f"\n  {work_note(work)}")
 
 
+def chain_rows(costs) -> list:
+    """[accumulation, order, multiply-adds] for the three bracketings."""
+    return [["from the input side (forward mode)", costs.forward_order, f"{costs.forward:,}"],
+            ["from the output side (reverse mode)", costs.reverse_order, f"{costs.reverse:,}"],
+            ["optimal (matrix-chain DP)", costs.optimal_order, f"{costs.optimal:,}"]]
+
+
 def chain_table(costs) -> str:
     w = costs.widths
     k = len(w) - 1
     factors = ", ".join(f"J{i}: {w[i]}x{w[i - 1]}" for i in range(k, 0, -1))
-    rows = [["from the input side (forward mode)", costs.forward_order, f"{costs.forward:,}"],
-            ["from the output side (reverse mode)", costs.reverse_order, f"{costs.reverse:,}"],
-            ["optimal (matrix-chain DP)", costs.optimal_order, f"{costs.optimal:,}"]]
+    rows = chain_rows(costs)
     return (f"Jacobian chain for widths {' -> '.join(map(str, w))}: J{k} ... J1 ({factors})\n"
             + _table(["accumulation", "order", "multiply-adds"], rows))
 

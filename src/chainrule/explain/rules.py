@@ -200,4 +200,4 @@ def edge_structure(edge) -> str:
                                                     f"broadcast {_shape(src.shape)}")
     if kind in ("getitem", "reshape", "transpose", "concatenate", "broadcast_to"):
         return f"{kind} {_shape(src.shape)}→{_shape(dst.shape)}"
-    return f"J {_shape(dst.shape)}×{_shape(src.shape)}"
+    return f"J ({_shape(dst.shape)})×({_shape(src.shape)})"

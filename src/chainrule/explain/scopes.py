@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..core import TensorBase
 from ..nn.module import SCOPES, Module
 
-__all__ = ["Call", "Group", "Scopes", "assign_groups", "scopes"]
+__all__ = ["Call", "Group", "Scopes", "assign_groups", "collapsed_owner", "layer_lines", "scopes"]
 
 
 @dataclass(eq=False)
@@ -153,3 +153,34 @@ def assign_groups(nodes, constants, record: Scopes, model=None) -> list:
         if group is not None:
             groups[group].nodes.append(n)
     return groups
+
+
+def collapsed_owner(graph) -> dict:
+    """{id(node): index of the layer group it is drawn inside when layers are collapsed}.
+
+    Layers are the leaf-module groups; nodes outside any layer are not in the map.
+    """
+    groups = graph.groups
+    owner = {}
+    for n in graph.nodes + graph.constants:
+        g = n.group
+        while g is not None and not groups[g].leaf_module:
+            g = groups[g].parent
+        if g is not None:
+            owner[id(n)] = g
+    return owner
+
+
+def layer_lines(group, members) -> list:
+    """A collapsed layer's text (`members`: every node drawn inside it): its name, its
+    Jacobian's shape, what it holds."""
+    inside = {id(n) for n in members}
+    ins = [i for n in members if n.kind == "op" for i in n.inputs if id(i) not in inside]
+    ins = [i for i in ins if i.kind != "const"] or ins  # the data, when nothing else
+    outs = [n for n in members if n.kind == "op" and (not n.consumers or any(
+        id(c) not in inside for c in n.consumers))]
+    params = sum(1 for n in members if n.kind == "input")
+    ops = sum(1 for n in members if n.kind == "op")
+    jac = (f"Jacobian {tuple(outs[-1].shape + ins[0].shape)}" if outs and ins
+           else f"output {tuple(outs[-1].shape)}" if outs else "")
+    return [t for t in (group.label, jac, f"{ops} ops, {params} parameters") if t]

@@ -44,6 +44,14 @@ class ForwardSweep:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.derivatives[self.graph[name].index]
 
+    def __str__(self):
+        from .report import forward_table
+        return forward_table([self])
+
+    def _repr_html_(self):
+        from .tables import forward_html
+        return forward_html(self)
+
 
 @dataclass
 class ReverseStep:
@@ -66,6 +74,14 @@ class ReverseSweep:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.adjoints[self.graph[name].index]
+
+    def __str__(self):
+        from .report import reverse_table
+        return reverse_table(self)
+
+    def _repr_html_(self):
+        from .tables import reverse_html
+        return reverse_html(self)
 
     def grads(self) -> dict:
         """The gradient with respect to each input: {name: ndarray}."""
