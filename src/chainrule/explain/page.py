@@ -24,7 +24,7 @@ __all__ = ["COLLAPSE_ABOVE", "EXPAND_LIMIT", "page_data"]
 
 COLLAPSE_ABOVE = 250  # nodes: above this the page opens on the layers view
 EXPAND_LIMIT = 2500  # nodes: above this only the layers view is laid out
-FORWARD_BUDGET = 400_000  # input entries x nodes: forward sweeps beyond this are left out
+FORWARD_BUDGET = 2_000_000  # input entries x graph entries: bigger forward sweeps left out
 SMALL = 4  # entries: a tensor this small shows its numbers, a bigger one a heatmap
 CHAR, LINE, PAD, CELL = 6.8, 14, 8, 7  # px: monospace 11px text, heatmap cells
 HEAT_ROWS, HEAT_COLS = 12, 16
@@ -297,15 +297,20 @@ def page_data(graph, wrt=None, view: str | None = None) -> dict:
                           "title": "constant: no gradient flows here" if e is None else
                           f"{T.operand(e)} = {e.label()}",
                           "differentiable": e is not None})
-    budget = FORWARD_BUDGET
+    budget, entries = FORWARD_BUDGET, sum(n.size for n in graph.nodes)
     forward, sweeps = {}, {}
     for x in [x0] + [i for i in graph.inputs if i is not x0]:
-        if x.size * len(graph.nodes) > budget and forward:
+        if x.size * entries > budget:
+            forward[_ident(x)] = [{
+                "phase": "forward", "node": _ident(x), "edges": [],
+                "text": f"the forward sweep for {x.name} takes {x.size:,} sweeps (one per "
+                        "entry) and is left out of this page; the reverse sweep below gets "
+                        "every gradient in one"}]
             continue
-        budget -= x.size * len(graph.nodes)
+        budget -= x.size * entries
         sweeps[x.index] = graph.forward_sweep(x.name)
         forward[_ident(x)] = _forward_steps(graph, x, sweeps[x.index], T, edge_index)
-    chosen = [x for x in graph.inputs if x.index in sweeps]
+    chosen = graph.inputs
     reverse_steps = _reverse_steps(graph, reverse, T, edge_index)
     texts: dict = {}
     for steps in list(forward.values()) + [reverse_steps]:
@@ -321,7 +326,7 @@ def page_data(graph, wrt=None, view: str | None = None) -> dict:
     default = view or ("layers" if "layers" in views and count > COLLAPSE_ABOVE
                        else next(iter(views)))
     work = graph.work()
-    notes = _agreement(graph, reverse, [sweeps[x.index] for x in chosen])
+    notes = _agreement(graph, reverse, list(sweeps.values()))
     return {"wrt": x0.name, "output": out.name, "nodes": nodes + layer_boxes, "edges": edges,
             "inputs": [{"id": _ident(x), "name": x.name} for x in [x0] + [
                 i for i in chosen if i is not x0]],

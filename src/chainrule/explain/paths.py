@@ -122,7 +122,10 @@ def _identity(x):
 
 
 def _factored_sum(graph, x, reach):
-    """Sum over all paths by dynamic programming (forward accumulation of the products)."""
+    """Sum over all paths by dynamic programming (forward accumulation of the products);
+    None when some Jacobian on the way was too big to form."""
+    if any(e.partial is None for e in graph.edges if reach[e.src.index]):
+        return None
     sums = {x.index: np.eye(x.size)}
     for n in graph.nodes:
         if n is x or not reach[n.index]:
@@ -168,7 +171,9 @@ def path_sums(graph, wrt=None, max_paths: int = 20) -> PathSums:
             if reach[e.src.index]:
                 stack.append((e.src, (e, rest)))
     total = _factored_sum(graph, x, reach)
-    if total is None:  # Jacobians too big to print: the forward sweep is the factored sum
+    if total is None and graph.output.size == 1:  # Jacobians too big to print: the sum
+        total = graph.reverse_sweep().adjoints[x.index]  # is the gradient, one sweep away
+    elif total is None:  # ... or, for a tensor output, one forward sweep per entry of x
         total = graph.forward_sweep(x.name).derivatives[graph.output.index]
     return PathSums(graph, x, count, paths, count > len(paths), max_paths, total)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .format import count_text, fmt
@@ -167,9 +169,15 @@ def explain_text(graph, wrt=None, max_paths: int = 20) -> str:
 
 
 def _jsonable(x):
+    """Numbers and nested lists for JSON; inf, -inf and nan (which strict JSON cannot
+    hold) become the strings "inf", "-inf" and "nan"."""
     if x is None:
         return None
     a = np.asarray(x, dtype=np.float64)
+    if not np.isfinite(a).all():
+        flat = [float(v) if math.isfinite(v) else "nan" if math.isnan(v) else
+                "inf" if v > 0 else "-inf" for v in a.reshape(-1).tolist()]
+        a = np.array(flat, dtype=object).reshape(a.shape)
     return a.item() if a.ndim == 0 else a.tolist()
 
 
