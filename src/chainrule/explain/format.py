@@ -42,9 +42,10 @@ def block_means(a, rows: int, cols: int):
     """
     a = np.asarray(a, dtype=np.float64)
     m = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
-    rs = np.array_split(np.arange(m.shape[0]), min(m.shape[0], rows))
-    cs = np.array_split(np.arange(m.shape[1]), min(m.shape[1], cols))
-    grid = np.array([[m[np.ix_(r, c)].mean() for c in cs] for r in rs])
+    r0 = [r[0] for r in np.array_split(np.arange(m.shape[0]), min(m.shape[0], rows))]
+    c0 = [c[0] for c in np.array_split(np.arange(m.shape[1]), min(m.shape[1], cols))]
+    counts = np.outer(np.diff(r0 + [m.shape[0]]), np.diff(c0 + [m.shape[1]]))
+    grid = np.add.reduceat(np.add.reduceat(m, r0, axis=0), c0, axis=1) / counts
     finite = np.isfinite(grid)
     scale = float(np.abs(grid[finite]).max()) if finite.any() else 0.0
     return np.where(finite, grid / scale if scale else 0.0, 0.0), scale

@@ -178,6 +178,7 @@ class Graph:
         self.output = self.nodes[-1]
         self.inputs = [n for n in self.nodes if n.kind == "input"]
         self.groups: list = []  # module boxes, set by graph_of(..., scopes=...)
+        self._reverse = None
         self._by_name = {n.name: n for n in self.nodes + self.constants}
 
     def _constant(self, a, names, taken, by_id) -> Node:
@@ -218,8 +219,14 @@ class Graph:
         return forward_sweep(self, wrt)
 
     def reverse_sweep(self, seed=None):
+        """d output / d node for every node (the engine's sweep, logged); the default
+        seed's sweep is computed once per graph."""
         from .sweeps import reverse_sweep
-        return reverse_sweep(self, seed)
+        if seed is not None:
+            return reverse_sweep(self, seed)
+        if self._reverse is None:
+            self._reverse = reverse_sweep(self)
+        return self._reverse
 
     def paths(self, wrt=None, max_paths: int = 20):
         from .paths import path_sums

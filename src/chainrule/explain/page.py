@@ -24,7 +24,7 @@ __all__ = ["COLLAPSE_ABOVE", "EXPAND_LIMIT", "page_data"]
 
 COLLAPSE_ABOVE = 250  # nodes: above this the page opens on the layers view
 EXPAND_LIMIT = 2500  # nodes: above this only the layers view is laid out
-FORWARD_BUDGET = 2_000_000  # input entries x graph entries: bigger forward sweeps left out
+FORWARD_BUDGET = 300_000  # input entries x graph entries: bigger forward sweeps left out
 SMALL = 4  # entries: a tensor this small shows its numbers, a bigger one a heatmap
 CHAR, LINE, PAD, CELL = 6.8, 14, 8, 7  # px: monospace 11px text, heatmap cells
 HEAT_ROWS, HEAT_COLS = 12, 16
@@ -173,7 +173,10 @@ def _rule(e, which: str, incoming: str) -> str:
 
 
 def _reverse_steps(graph, sweep, T, edge_index) -> list:
+    """The reverse sweep as page steps; in a big graph only the inputs' and the output's
+    running adjoints carry numbers and heatmaps (the rest stay text)."""
     out = graph.output
+    detailed = len(graph.nodes) <= COLLAPSE_ABOVE
     L = out.name
     steps = [{"phase": "reverse", "node": _ident(out), "edges": [],
               "adjoint": {_ident(out): f"d{L}/d{L} = 1"},
@@ -192,13 +195,15 @@ def _reverse_steps(graph, sweep, T, edge_index) -> list:
                     f"{_rule(e, 'vjp', 'g')}, with g = d{L}/d{dst.name} "
                     f"({_shape(dst.shape)})")
             if src.size <= SMALL:
-                text += f"; running adjoint = {fmt(s.running, 30)}"
+                text += f"; running adjoint = {fmt(s.running, 60)}"
         step = {"phase": "reverse", "node": _ident(src), "edges": [edge_index[id(e)]],
                 "adjoint": {_ident(src): f"d{L}/d{src.name} = {_short(s.running, 30)}"},
-                "values": {_ident(src): _numbers(s.running)}, "text": text}
-        grad_heat = heat(s.running)
-        if grad_heat is not None:
-            step["heat"] = {_ident(src): grad_heat}
+                "text": text}
+        if detailed or src.kind == "input":
+            step["values"] = {_ident(src): _numbers(s.running)}
+            grad_heat = heat(s.running)
+            if grad_heat is not None:
+                step["heat"] = {_ident(src): grad_heat}
         steps.append(step)
     grads = ", ".join(f"d{L}/d{i.name} = {_short(sweep.adjoints[i.index], 24)}"
                       for i in graph.inputs)

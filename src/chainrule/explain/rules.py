@@ -26,6 +26,8 @@ _FUNCTION_RULES = {
     ("linear", "vjp", 1): "g.T @ x", ("linear", "vjp", 2): "sum(g, axis=0)",
     ("sum", "vjp", 0): "broadcast(g)", ("mean", "vjp", 0): "broadcast(g) / n",
     ("getitem", "vjp", 0): "scatter(g)", ("cross_entropy", "vjp", 0): "g * (softmax(x) - onehot)",
+    ("sum", "jvp", 0): "sum(t)", ("mean", "jvp", 0): "mean(t)", ("getitem", "jvp", 0): "t[i]",
+    ("reshape", "jvp", 0): "reshape(t)", ("transpose", "jvp", 0): "t.T",
 }
 _PARAMS = {"matmul": ("g", "ans", "a", "b"), "linear": ("g", "ans", "x", "w", "b")}
 _DROP = {"sum_to", "reshape", "broadcast_to", "astype"}
@@ -139,6 +141,27 @@ def rule_text(op, which: str, position: int, names: dict) -> str | None:
     `names` maps the rule's roles to what the page calls them: "g"/"t" (the incoming
     cotangent or tangent), "ans" (the output node), and "inputs" (a list of names).
     """
+    template = _template(op, which, position)
+    if template is None:
+        return None
+    text, roles = template
+    inputs = list(names.get("inputs", ()))
+    for k, role in enumerate(roles):  # placeholders -> the graph's names
+        if role == "ans":
+            value = names.get("ans", "ans")
+        elif role in ("g", "t"):
+            value = names.get(role, role)
+        else:
+            value = inputs[role] if role < len(inputs) else f"input{role}"
+        if "/" in value or " " in value:  # a derivative's name: keep it one operand
+            value = f"({value})"
+        text = text.replace(f"__{k}__", value)
+    return text
+
+
+@functools.lru_cache(maxsize=None)
+def _template(op, which: str, position: int):
+    """(text with placeholders __0__, __1__..., the role of each): parsed once per rule."""
     try:
         rule = getattr(op, which)[position]
     except (TypeError, IndexError, KeyError):
@@ -153,12 +176,10 @@ def rule_text(op, which: str, position: int, names: dict) -> str | None:
         if text is None:
             return None
         tree, params = ast.parse(text, mode="eval").body, _PARAMS.get(op.name, ("g", "ans", "x"))
-    inputs = list(names.get("inputs", ()))
-    mapping = {params[0]: names.get(params[0], params[0]), params[1]: names.get("ans", "ans")}
-    for p, n in zip(params[2:], inputs):
-        mapping[p] = n
+    roles = [params[0], "ans"] + list(range(len(params) - 2))
+    mapping = {p: f"__{k}__" for k, p in enumerate(params)}
     tree = _Rename(mapping).visit(ast.parse(ast.unparse(tree), mode="eval").body)
-    return ast.unparse(_Simplify().visit(tree))
+    return ast.unparse(_Simplify().visit(tree)), tuple(roles)
 
 
 def _private(tree) -> bool:
