@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench fuzz system-deps clean
+.PHONY: demo test lint bench fuzz system-deps clean docs-pictures
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,10 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/run.py
+
+# The pictures docs/explain.md shows, drawn by chainrule (a test checks they are current).
+docs-pictures: $(STAMP) system-deps
+	$(PY) scripts/docs_pictures.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
