@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.explain import program
+from chainrule.explain import examples
 from chainrule.explain.html import fragment
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,44 +45,15 @@ def browser(tmp_path_factory):
 
 
 def colah():
-    return program("c = a + b; d = b + 1; e = c * d", a=2.0, b=1.0), None
+    return examples.colah(), None
 
 
 def micrograd_neuron():
-    def neuron(x1, x2, w1, w2, b):
-        return cr.tanh(x1 * w1 + x2 * w2 + b)
-    return cr.explain.record(neuron, 2.0, 0.0, -3.0, 1.0, 6.8813735870195432), None
+    return examples.neuron(), None
 
 
-def mlp():
-    rng = np.random.default_rng(0)
-    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
-    x, y = cr.tensor(rng.normal(size=(4, 3))), cr.tensor(np.array([0, 1, 1, 0]))
-    loss_fn = cr.nn.CrossEntropyLoss()
-    with cr.explain.scopes() as calls:
-        loss = loss_fn(model(x), y)
-    return cr.explain.graph_of(loss, model=model, scopes=calls), model
-
-
-class Net(cr.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = cr.nn.LSTM(2, 3)
-        self.head = cr.nn.Linear(3, 1)
-
-    def forward(self, x):
-        out, _ = self.lstm(x)
-        return self.head(out[-1]).sum()
-
-
-def lstm():
-    net = Net()
-    with cr.explain.scopes() as calls:
-        loss = net(cr.tensor(np.random.default_rng(1).normal(size=(5, 2, 2))))
-    return cr.explain.graph_of(loss, model=net, scopes=calls), net
-
-
-PAGES = {"colah": colah, "micrograd": micrograd_neuron, "mlp": mlp, "lstm": lstm}
+PAGES = {"colah": colah, "micrograd": micrograd_neuron, "mlp": examples.mlp,
+         "lstm": examples.lstm}
 
 GEOMETRY = r"""
 var root = document.querySelector(".crx"), out = {overlaps: [], overflow: [], crossings: []};

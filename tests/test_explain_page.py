@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.explain import program, record
+from chainrule.explain import examples, program, record
 from chainrule.explain.page import page_data
 
 
@@ -46,25 +46,13 @@ def test_tensor_steps_say_what_is_multiplied_from_the_rule():
 
 
 def _lstm(steps):
-    class Net(cr.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm = cr.nn.LSTM(2, 3)
-            self.head = cr.nn.Linear(3, 1)
-
-        def forward(self, x):
-            out, _ = self.lstm(x)
-            return self.head(out[-1]).sum()
-    net = Net()
-    with cr.explain.scopes() as calls:
-        loss = net(cr.tensor(np.random.default_rng(1).normal(size=(steps, 2, 2))))
-    return cr.explain.graph_of(loss, model=net, scopes=calls)
+    return examples.lstm(steps)[0]
 
 
 def test_modules_group_the_nodes_and_name_the_parameters():
     g = _lstm(5)
     labels = [gr.label for gr in g.groups]
-    assert labels[:3] == ["Net", "lstm: LSTM", "step 0"] and labels.count("step 4") == 1
+    assert labels[:3] == ["SequenceNet", "lstm: LSTM", "step 0"] and labels.count("step 4") == 1
     assert {n.name for n in g.inputs} == {"lstm.weight_ih_l0", "lstm.weight_hh_l0",
                                            "lstm.bias_ih_l0", "lstm.bias_hh_l0",
                                            "head.weight", "head.bias"}
@@ -88,17 +76,12 @@ def test_thousands_of_nodes_open_collapsed():
 
 
 def test_mlp_reverse_values_match_cr_grad():
-    rng = np.random.default_rng(0)
-    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
-    x, y = cr.tensor(rng.normal(size=(4, 3))), cr.tensor(np.array([0, 1, 1, 0]))
-    with cr.explain.scopes() as calls:
-        loss = cr.nn.CrossEntropyLoss()(model(x), y)
-    g = cr.explain.graph_of(loss, model=model, scopes=calls)
+    g, model = examples.mlp()
     data = page_data(g)
     last = {}
     for s in data["reverse"]:
         last.update(s.get("values", {}))
-    loss.backward()
+    g.output_tensor.backward()
     for n in g.inputs:
         p = dict(model.named_parameters())[n.name]
         np.testing.assert_allclose(np.reshape(last[f"n{n.index}"], p.shape), p.grad.data,

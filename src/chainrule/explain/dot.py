@@ -12,13 +12,13 @@ from .format import block_means, fmt
 from .rules import edge_structure
 from .scopes import collapsed_owner, layer_lines
 
-__all__ = ["to_dot"]
+__all__ = ["nest_clusters", "quote", "to_dot"]
 
 COLLAPSE_ABOVE = 250  # nodes: bigger pictures draw each layer as one box by default
 SMALL = 4
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
@@ -56,7 +56,7 @@ def _label(n, g, out: str):
             lines.insert(1, f"shape {n.shape} {n.value.dtype}")
         if g is not None:
             lines.append(f"grad d{out}/d{n.name} = {fmt(g, 40)}")
-        return _quote("\n".join(lines))
+        return quote("\n".join(lines))
     esc = html.escape
     rows = [f"<TR><TD ALIGN=\"LEFT\">{esc(head)}</TD></TR>",
             f"<TR><TD ALIGN=\"LEFT\">{esc(f'shape {n.shape} {n.value.dtype}')}</TD></TR>",
@@ -80,7 +80,7 @@ def to_dot(graph, adjoints=None, title: str | None = None, dpi: int | None = Non
              '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=11];',
              '  edge [fontname="Helvetica", fontsize=10];']
     if title:
-        lines.append(f"  label={_quote(title)}; labelloc=t;")
+        lines.append(f"  label={quote(title)}; labelloc=t;")
     if dpi is not None:
         if not isinstance(dpi, int) or dpi <= 0:
             raise ValueError(f"to_dot: dpi must be a positive int (e.g. 200), got {dpi!r}")
@@ -100,12 +100,12 @@ def to_dot(graph, adjoints=None, title: str | None = None, dpi: int | None = Non
         text = "\n".join(layer_lines(graph.groups[k], [n for n in everything
                                                        if owner.get(id(n)) == k]))
         boxes.setdefault(graph.groups[k].parent, []).append(
-            f"g{k} [label={_quote(text)}, style=\"rounded,dashed,filled\", "
+            f"g{k} [label={quote(text)}, style=\"rounded,dashed,filled\", "
             'fillcolor="#f3f3f3"];')
     for n in graph.constants:
         if id(n) not in owner:
             boxes.setdefault(n.group, []).append(
-                f"{ident(n)} [label={_quote(n.name)}, shape=plaintext, fontcolor=\"gray40\"];")
+                f"{ident(n)} [label={quote(n.name)}, shape=plaintext, fontcolor=\"gray40\"];")
     for n in graph.nodes:
         if id(n) in owner:
             continue
@@ -131,30 +131,37 @@ def to_dot(graph, adjoints=None, title: str | None = None, dpi: int | None = Non
             else:
                 label = edge.label() if edge.scalar else edge_structure(edge)
                 tip = f"d{n.name}/d{src.name} = {edge.label()}"
-                lines.append(f"  {a} -> {b} [label={_quote(label)}, tooltip={_quote(tip)}];")
+                lines.append(f"  {a} -> {b} [label={quote(label)}, tooltip={quote(tip)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 def _clusters(groups, boxes: dict, collapsed: set) -> list:
-    """Boxes written inside nested `subgraph cluster_k` blocks (explicit stack)."""
+    """The module groups (but collapsed ones) as nested clusters holding their boxes."""
     children: dict = {}
     for g in groups:
         if g.index not in collapsed:
-            children.setdefault(g.parent, []).append(g)
+            children.setdefault(g.parent, []).append((g.index, g.label))
+    return nest_clusters(children, boxes, 'style="rounded,dashed"; color="gray50"; '
+                         'fontname="Helvetica";')
+
+
+def nest_clusters(children: dict, boxes: dict, style: str) -> list:
+    """DOT lines: `boxes[None]`, then for each cluster (children: {parent: [(key, label)]},
+    roots under None) a `subgraph cluster_<key>` holding `boxes[key]` and its children,
+    written with an explicit stack."""
     lines = ["  " + b for b in boxes.get(None, [])]
-    stack = [("open", g) for g in reversed(children.get(None, []))]
+    stack = [("open", c) for c in reversed(children.get(None, []))]
     depth = 1
     while stack:
-        action, g = stack.pop()
+        action, (key, label) = stack.pop()
         if action == "close":
             depth -= 1
             lines.append("  " * depth + "}")
             continue
-        lines.append("  " * depth + f"subgraph cluster_{g.index} {{ label={_quote(g.label)}; "
-                     'style="rounded,dashed"; color="gray50"; fontname="Helvetica";')
+        lines.append("  " * depth + f"subgraph cluster_{key} {{ label={quote(label)}; {style}")
         depth += 1
-        lines += ["  " * depth + b for b in boxes.get(g.index, [])]
-        stack.append(("close", g))
-        stack.extend(("open", k) for k in reversed(children.get(g.index, [])))
+        lines += ["  " * depth + b for b in boxes.get(key, [])]
+        stack.append(("close", (key, label)))
+        stack.extend(("open", c) for c in reversed(children.get(key, [])))
     return lines

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+from .dot import nest_clusters, quote
 from .render import INSTALL, GraphvizMissing
 
 __all__ = ["Box", "Cluster", "Link", "layout"]
@@ -45,10 +46,6 @@ class Cluster:
     members: list = field(default_factory=list)
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _dot(boxes, links, clusters, rankdir) -> str:
     lines = ["digraph page {", f"  rankdir={rankdir}; nodesep=0.3; ranksep=0.55;",
              '  node [shape=box, fixedsize=true, label=""];',
@@ -56,39 +53,21 @@ def _dot(boxes, links, clusters, rankdir) -> str:
              '  graph [fontname="Helvetica", fontsize=12, labeljust=l];']
     inside: dict = {}
     for b in boxes:
-        inside.setdefault(b.cluster, []).append(b)
+        inside.setdefault(b.cluster, []).append(_box(b))
     children: dict = {}
     for c in clusters:
-        children.setdefault(c.parent, []).append(c)
-    # Nested clusters written with an explicit stack (open, then close after children).
-    stack = [("open", c) for c in reversed(children.get(None, []))]
-    depth = 1
-    for b in inside.get(None, []):
-        lines.append(_box(b, depth))
-    while stack:
-        action, c = stack.pop()
-        if action == "close":
-            depth -= 1
-            lines.append("  " * depth + "}")
-            continue
-        lines.append("  " * depth + f"subgraph cluster_{c.id} {{ label={_quote(c.label)}; "
-                     'style="rounded"; color="#9aa0a6";')
-        depth += 1
-        for b in inside.get(c.id, []):
-            lines.append(_box(b, depth))
-        stack.append(("close", c))
-        stack.extend(("open", k) for k in reversed(children.get(c.id, [])))
+        children.setdefault(c.parent, []).append((c.id, c.label))
+    lines += nest_clusters(children, inside, 'style="rounded"; color="#9aa0a6";')
     for e in links:
-        label = f", label={_quote(e.label)}" if e.label else ""
-        lines.append(f"  {e.src} -> {e.dst} [id={_quote(e.id)}, weight={e.weight}{label}];")
+        label = f", label={quote(e.label)}" if e.label else ""
+        lines.append(f"  {e.src} -> {e.dst} [id={quote(e.id)}, weight={e.weight}{label}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _box(b: Box, depth: int) -> str:
+def _box(b: Box) -> str:
     shape = ", shape=plaintext" if b.plain else ""
-    return ("  " * depth + f"{b.id} [width={b.width / 72:.4f}, height={b.height / 72:.4f}"
-            f"{shape}];")
+    return f"{b.id} [width={b.width / 72:.4f}, height={b.height / 72:.4f}{shape}];"
 
 
 def _points(text: str) -> list:
