@@ -123,6 +123,15 @@ def test_page_geometry_and_the_reverse_sweep_ends_at_cr_grad(browser, pages, nam
     if shots:
         pathlib.Path(shots).mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(pathlib.Path(shots) / f"{name}.png"))
+    if graph.groups:  # the layers view: each layer one box, the same checks
+        from selenium.webdriver.support.ui import Select
+        Select(browser.find_element("css selector", ".crx-view")).select_by_value("layers")
+        layers = browser.execute_script(GEOMETRY)
+        assert layers["overlaps"] == layers["overflow"] == layers["crossings"] == [], layers
+        assert browser.find_elements("css selector", ".crx .node.layer")
+        if shots:
+            browser.save_screenshot(str(pathlib.Path(shots) / f"{name}-layers.png"))
+        Select(browser.find_element("css selector", ".crx-view")).select_by_value("operations")
     adjoints = {}
     for g in browser.find_elements("css selector", ".crx .node.input"):
         adjoints[g.get_attribute("data-name")] = json.loads(g.get_attribute("data-adjoint"))

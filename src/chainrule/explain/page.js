@@ -55,7 +55,7 @@
       var e0 = D.edges[lk.members[0]], differentiable = lk.members.some(function (m) {
         return D.edges[m].differentiable; });
       var g = el("g", {"class": "edge" + (differentiable ? "" : " const"),
-                       "data-src": e0.srcName, "data-dst": e0.dstName}, svg);
+                       "data-src": byId[lk.src].name, "data-dst": byId[lk.dst].name}, svg);
       el("path", {d: lk.d + " L" + lk.base[0] + "," + lk.base[1]}, g);
       var dx = lk.tip[0] - lk.base[0], dy = lk.tip[1] - lk.base[1];
       var len = Math.sqrt(dx * dx + dy * dy) || 1, nx = -dy / len * 3.5, ny = dx / len * 3.5;

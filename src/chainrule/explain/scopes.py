@@ -175,12 +175,15 @@ def layer_lines(group, members) -> list:
     """A collapsed layer's text (`members`: every node drawn inside it): its name, its
     Jacobian's shape, what it holds."""
     inside = {id(n) for n in members}
-    ins = [i for n in members if n.kind == "op" for i in n.inputs if id(i) not in inside]
-    ins = [i for i in ins if i.kind != "const"] or ins  # the data, when nothing else
+    ins = [i for n in members if n.kind == "op" for i in n.inputs
+           if id(i) not in inside or i.kind == "const"]
+    # what flows in from another layer; else the data (the biggest constant it reads)
+    ins = [i for i in ins if i.kind != "const"] or sorted(ins, key=lambda i: -i.size)
     outs = [n for n in members if n.kind == "op" and (not n.consumers or any(
         id(c) not in inside for c in n.consumers))]
     params = sum(1 for n in members if n.kind == "input")
     ops = sum(1 for n in members if n.kind == "op")
     jac = (f"Jacobian {tuple(outs[-1].shape + ins[0].shape)}" if outs and ins
            else f"output {tuple(outs[-1].shape)}" if outs else "")
-    return [t for t in (group.label, jac, f"{ops} ops, {params} parameters") if t]
+    held = f"{ops} op{'s' * (ops != 1)}, {params} parameter{'s' * (params != 1)}"
+    return [t for t in (group.label, jac, held) if t]
