@@ -144,7 +144,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return call_in_scope(self, self.forward, args, kwargs)
+        observer = SCOPES.observer  # the explainer's module scopes; None: nobody watches
+        if observer is None:
+            return self.forward(*args, **kwargs)
+        return observer(self, self.forward, args, kwargs)
 
     # ----- walking the tree --------------------------------------------------------------
     def named_modules(self, prefix: str = ""):
