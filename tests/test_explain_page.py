@@ -26,10 +26,14 @@ def test_a_over_b_at_b_zero_forward_and_reverse_agree():
 
 
 def test_x_times_x_names_each_operand():
-    data = page_data(record(lambda x: x * x, 3.0))
+    g = record(lambda x: x * x, 3.0)
+    data = page_data(g)
     labels = sorted(e["label"] for e in data["edges"])
     assert labels == ["x: 3", "y: 3"]
-    assert any("∂out/∂x(as x)" in t or "(as x)" in t for t in _texts(data, "reverse"))
+    texts = _texts(data, "reverse")
+    assert "∂t1/∂x(as x) = 1 · 3" in texts[1] and "∂t1/∂x(as y) = 1 · 3" in texts[2]
+    assert "dt1/dx (as x)  3" in str(g) and "dt1/dx (as y)  3" in str(g)
+    assert 'label="x: 3", tooltip="dt1/dx (as x) = 3"' in g.to_dot()
 
 
 def test_tensor_steps_say_what_is_multiplied_from_the_rule():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from .format import block_means, fmt
-from .rules import edge_structure
+from .rules import edge_text, repeated_as
 from .scopes import collapsed_owner, layer_lines
 
 __all__ = ["nest_clusters", "quote", "to_dot"]
@@ -129,8 +129,10 @@ def to_dot(graph, adjoints=None, title: str | None = None, dpi: int | None = Non
                 lines.append(f'  {a} -> {b} [style=dashed, color="gray60", '
                              'tooltip="no gradient flows here"];')
             else:
-                label = edge.label() if edge.scalar else edge_structure(edge)
-                tip = f"d{n.name}/d{src.name} = {edge.label()}"
+                label = edge_text(edge)
+                as_ = repeated_as(edge)
+                tip = (f"d{n.name}/d{src.name}" + (f" (as {as_})" if as_ else "")
+                       + f" = {edge.label()}")
                 lines.append(f"  {a} -> {b} [label={quote(label)}, tooltip={quote(tip)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ import numpy as np
 from .format import block_means, count_text, fmt
 from .layout import Box, Cluster, Link, layout
 from .report import work_note, work_rows
-from .rules import edge_structure, operand_name, rule_text
+from .rules import edge_text, partial_name, rule_text
 from .scopes import collapsed_owner, layer_lines
 
 __all__ = ["COLLAPSE_ABOVE", "EXPAND_LIMIT", "page_data"]
@@ -65,30 +65,6 @@ def _short(a, width: int = 30) -> str:
     return fmt(a, 60) if a.size <= SMALL else f"({_shape(a.shape)}) heatmap"
 
 
-class _Texts:
-    """The names a page uses: node names, named derivatives, operands of repeated inputs."""
-
-    def __init__(self, graph):
-        self.out = graph.output.name
-        self.repeated = set()
-        for n in graph.nodes:
-            srcs = [i.index for i in n.inputs]
-            self.repeated |= {(n.index, s) for s in srcs if srcs.count(s) > 1}
-
-    def operand(self, e) -> str:
-        """`∂y/∂x` or, when x is used twice (`x * x`), `∂y/∂x(as x)` / `∂y/∂x(as y)`."""
-        base = f"∂{e.dst.name}/∂{e.src.name}"
-        if (e.dst.index, e.src.index) in self.repeated:
-            return f"{base}(as {operand_name(e.dst.tensor._node.op, e.position)})"
-        return base
-
-    def edge_label(self, e) -> str:
-        label = e.label() if e.scalar else edge_structure(e)
-        if (e.dst.index, e.src.index) in self.repeated:
-            label = f"{operand_name(e.dst.tensor._node.op, e.position)}: {label}"
-        return label
-
-
 def _box_width(lines) -> float:
     return max(len(t) for t in lines) * CHAR + 2 * PAD
 
@@ -117,7 +93,7 @@ def _node(n, texts: list, with_grad: bool) -> dict:
             "w": round(width, 1), "h": height, "group": n.group}
 
 
-def _forward_steps(graph, x, sweep, T, edge_index) -> list:
+def _forward_steps(graph, x, sweep, edge_index) -> list:
     """The forward sweep for input x as page steps (tangents named dn/dx)."""
     steps = [{"phase": "forward", "node": _ident(x), "edges": [],
               "tangent": {_ident(i): f"d{i.name}/d{x.name} = {1 if i is x else 0}"
@@ -128,8 +104,8 @@ def _forward_steps(graph, x, sweep, T, edge_index) -> list:
     if x.size == 1:
         for step in sweep.steps:
             n = step.node
-            terms = [f"{T.operand(e)}·d{e.src.name}/d{x.name}" for e, _ in step.contributions]
-            nums = [f"{T.edge_label(e).split(': ')[-1] if e.scalar else edge_structure(e)}·"
+            terms = [f"{partial_name(e)}·d{e.src.name}/d{x.name}" for e, _ in step.contributions]
+            nums = [f"{edge_text(e).split(': ')[-1]}·"
                     f"{fmt(sweep.derivatives[e.src.index], 16)}" for e, _ in step.contributions]
             parts = [fmt(c, 16) for _, c in step.contributions]
             sums = f" = {' + '.join(parts)}" if len(parts) > 1 and not any(
@@ -172,7 +148,7 @@ def _rule(e, which: str, incoming: str) -> str:
     return text
 
 
-def _reverse_steps(graph, sweep, T, edge_index) -> list:
+def _reverse_steps(graph, sweep, edge_index) -> list:
     """The reverse sweep as page steps; in a big graph only the inputs' and the output's
     running adjoints carry numbers and heatmaps (the rest stay text)."""
     out = graph.output
@@ -187,7 +163,7 @@ def _reverse_steps(graph, sweep, T, edge_index) -> list:
         src, dst = e.src, e.dst
         if e.scalar:
             text = (f"edge {dst.name} → {src.name}: d{L}/d{src.name} += d{L}/d{dst.name} · "
-                    f"{T.operand(e)} = {fmt(s.upstream, 16)} · {e.label()} = "
+                    f"{partial_name(e)} = {fmt(s.upstream, 16)} · {e.label()} = "
                     f"{fmt(s.contribution, 24)}; running adjoint d{L}/d{src.name} = "
                     f"{fmt(s.running, 24)}")
         else:
@@ -211,7 +187,7 @@ def _reverse_steps(graph, sweep, T, edge_index) -> list:
     return steps
 
 
-def _paths(graph, x, T, edge_index, max_paths: int = 12) -> dict:
+def _paths(graph, x, edge_index, max_paths: int = 12) -> dict:
     sums = graph.paths(x.name, max_paths)
     rows = []
     for p in sums.paths:
@@ -287,7 +263,6 @@ def page_data(graph, wrt=None, view: str | None = None) -> dict:
     """Everything the page shows, as JSON-ready data (also handy for tests)."""
     x0 = graph.input_node(wrt)
     out = graph.output
-    T = _Texts(graph)
     reverse = graph.reverse_sweep()
     edges, edge_index = [], {}
     for n in graph.nodes:
@@ -298,9 +273,9 @@ def page_data(graph, wrt=None, view: str | None = None) -> dict:
                 edge_index[id(e)] = len(edges)
             edges.append({"id": f"e{len(edges)}", "src": _ident(src), "dst": _ident(n),
                           "srcName": src.name, "dstName": n.name, "position": position,
-                          "label": "" if e is None else T.edge_label(e),
+                          "label": "" if e is None else edge_text(e),
                           "title": "constant: no gradient flows here" if e is None else
-                          f"{T.operand(e)} = {e.label()}",
+                          f"{partial_name(e)} = {e.label()}",
                           "differentiable": e is not None})
     budget, entries = FORWARD_BUDGET, sum(n.size for n in graph.nodes)
     forward, sweeps = {}, {}
@@ -314,9 +289,9 @@ def page_data(graph, wrt=None, view: str | None = None) -> dict:
             continue
         budget -= x.size * entries
         sweeps[x.index] = graph.forward_sweep(x.name)
-        forward[_ident(x)] = _forward_steps(graph, x, sweeps[x.index], T, edge_index)
+        forward[_ident(x)] = _forward_steps(graph, x, sweeps[x.index], edge_index)
     chosen = graph.inputs
-    reverse_steps = _reverse_steps(graph, reverse, T, edge_index)
+    reverse_steps = _reverse_steps(graph, reverse, edge_index)
     texts: dict = {}
     for steps in list(forward.values()) + [reverse_steps]:
         for s in steps:
@@ -336,7 +311,7 @@ def page_data(graph, wrt=None, view: str | None = None) -> dict:
             "inputs": [{"id": _ident(x), "name": x.name} for x in [x0] + [
                 i for i in chosen if i is not x0]],
             "forward": forward, "reverse": reverse_steps, "views": views, "view": default,
-            "paths": {_ident(x): _paths(graph, x, T, edge_index) for x in chosen},
+            "paths": {_ident(x): _paths(graph, x, edge_index) for x in chosen},
             "work": {"rows": work_rows(work), "note": work_note(work)},
             "notes": notes, "cell": CELL, "line": LINE, "pad": PAD}
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .format import count_text, fmt
+from .rules import repeated_as
 from .sweeps import engine_gradient
 
 __all__ = ["chain_table", "explain_json", "explain_text", "forward_table", "graph_table",
@@ -39,7 +40,8 @@ def graph_table(graph) -> str:
              _table(["node", "operation", "inputs", "consumers", "value", "source"], rows)]
     lines.append(f"edges: local partial derivatives from each operation's VJP rule "
                  f"({_plural(len(graph.edges), 'edge')})")
-    erows = [[f"d{e.dst.name}/d{e.src.name}", e.label()] for e in graph.edges]
+    erows = [[f"d{e.dst.name}/d{e.src.name}" + (f" (as {repeated_as(e)})" if repeated_as(e)
+                                                 else ""), e.label()] for e in graph.edges]
     lines.append(_table(["edge", "partial"], erows))
     return "\n".join(lines)
 

@@ -18,7 +18,8 @@ from ..core import PRIMITIVES
 from ..ops import elementwise as _elementwise
 from ..ops import reduce as _reduce
 
-__all__ = ["edge_structure", "op_kind", "operand_name", "rule_text"]
+__all__ = ["edge_structure", "edge_text", "op_kind", "operand_name", "partial_name",
+           "repeated_as", "rule_text"]
 
 # Rules that are functions, not one expression: what they compute, in the rule's names.
 _FUNCTION_RULES = {
@@ -198,6 +199,28 @@ def operand_name(op, position: int) -> str:
     if code is not None and code.co_argcount > 2 + position:
         return code.co_varnames[2 + position]
     return f"input {position}"
+
+
+def repeated_as(edge) -> str | None:
+    """When the edge's source is more than one input of its consumer (`x * x`): which
+    operand this edge is (`x` or `y`, as the op's rule names them); else None."""
+    if sum(i is edge.src for i in edge.dst.inputs) < 2:
+        return None
+    return operand_name(edge.dst.tensor._node.op, edge.position)
+
+
+def partial_name(edge) -> str:
+    """`∂c/∂a`, or `∂y/∂x(as y)` for one of `x * x`'s two edges."""
+    as_ = repeated_as(edge)
+    return f"∂{edge.dst.name}/∂{edge.src.name}" + (f"(as {as_})" if as_ else "")
+
+
+def edge_text(edge) -> str:
+    """An edge's label: its partial (a number) or its Jacobian's structure, with the
+    operand named when the source is used twice."""
+    label = edge.label() if edge.scalar else edge_structure(edge)
+    as_ = repeated_as(edge)
+    return f"{as_}: {label}" if as_ else label
 
 
 def _shape(s) -> str:
