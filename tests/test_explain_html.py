@@ -123,15 +123,26 @@ def test_page_geometry_and_the_reverse_sweep_ends_at_cr_grad(browser, pages, nam
     if shots:
         pathlib.Path(shots).mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(pathlib.Path(shots) / f"{name}.png"))
-    if graph.groups:  # the layers view: each layer one box, the same checks
+    if graph.groups:  # every other view (layers; one layer opened): the same checks
         from selenium.webdriver.support.ui import Select
-        Select(browser.find_element("css selector", ".crx-view")).select_by_value("layers")
-        layers = browser.execute_script(GEOMETRY)
-        assert layers["overlaps"] == layers["overflow"] == layers["crossings"] == [], layers
-        assert browser.find_elements("css selector", ".crx .node.layer")
-        if shots:
-            browser.save_screenshot(str(pathlib.Path(shots) / f"{name}-layers.png"))
-        Select(browser.find_element("css selector", ".crx-view")).select_by_value("operations")
+        views = Select(browser.find_element("css selector", ".crx-view"))
+        names = [o.get_attribute("value") for o in views.options]
+        assert names[:2] == ["operations", "layers"] and len(names) > 2
+        for view in names[1:]:
+            views.select_by_value(view)
+            found = browser.execute_script(GEOMETRY)
+            assert found["overlaps"] == found["overflow"] == found["crossings"] == [], \
+                (view, found)
+            if shots:
+                browser.save_screenshot(str(pathlib.Path(shots) / f"{name}-{view}.png"))
+        views.select_by_value("layers")
+        layer = browser.find_elements("css selector", ".crx .node.layer")[-1]
+        opened = layer.get_attribute("data-id").replace("g", "layers+")
+        layer.click()  # opens that layer alone
+        assert views.first_selected_option.get_attribute("value") == opened
+        browser.find_element("css selector", ".crx .cluster text").click()  # collapses
+        assert views.first_selected_option.get_attribute("value") == "layers"
+        views.select_by_value("operations")
     adjoints = {}
     for g in browser.find_elements("css selector", ".crx .node.input"):
         adjoints[g.get_attribute("data-name")] = json.loads(g.get_attribute("data-adjoint"))

@@ -63,7 +63,9 @@ def test_modules_group_the_nodes_and_name_the_parameters():
     step0 = next(gr for gr in g.groups if gr.label == "step 0")
     assert {n.op for n in step0.nodes} >= {"linear", "sigmoid", "tanh", "multiply"}
     data = page_data(g)
-    assert set(data["views"]) == {"operations", "layers"} and data["view"] == "operations"
+    assert set(data["views"]) == {"operations", "layers", "layers+1", "layers+7"}
+    assert data["view"] == "operations" and data["views"]["layers+1"]["title"] == \
+        "layers, lstm: LSTM opened"
     layers = {b["name"]: b for b in data["nodes"] if b["kind"] == "layer"}
     assert layers["head: Linear"]["lines"][1] == "Jacobian (2, 1, 2, 3)"
     assert layers["lstm: LSTM"]["lines"][2] == "86 ops, 4 parameters"

@@ -48,7 +48,7 @@
       var c = view.clusters[k], g = el("g", {"class": "cluster", "data-group": k}, svg);
       el("rect", {x: c[0], y: c[1], width: c[2], height: c[3], rx: 8}, g);
       var t = el("text", {x: c[4], y: c[5] + 4, "text-anchor": "middle"}, g, view.groups[k]);
-      t.addEventListener("click", function () { setView("layers"); });
+      t.addEventListener("click", function () { setView("layers"); });  // collapse
     });
     links = [];
     view.links.forEach(function (lk) {
@@ -87,7 +87,9 @@
         y += L;
       });
       if (n.kind === "layer") {
-        g.addEventListener("click", function () { setView("operations"); });
+        g.addEventListener("click", function () {  // open this layer (alone, if laid out)
+          setView(D.views["layers+" + id.slice(1)] ? "layers+" + id.slice(1) : "operations");
+        });
       } else {
         rec.tangent = el("text", {x: P, y: y, "class": "tangent"}, g, "");
         rec.adjoint = el("text", {x: P, y: y + L, "class": "adjoint"}, g, "");
@@ -198,7 +200,7 @@
   });
   Object.keys(D.views).forEach(function (v) {
     var o = document.createElement("option"); o.value = v;
-    o.textContent = v === "layers" ? "layers (modules collapsed)" : "operations";
+    o.textContent = D.views[v].title;
     vsel.appendChild(o);
   });
   vsel.value = state.view;

@@ -24,6 +24,7 @@ __all__ = ["COLLAPSE_ABOVE", "EXPAND_LIMIT", "page_data"]
 
 COLLAPSE_ABOVE = 250  # nodes: above this the page opens on the layers view
 EXPAND_LIMIT = 2500  # nodes: above this only the layers view is laid out
+MAX_LAYER_VIEWS = 12  # layers: up to this many, each can be opened alone (one view each)
 FORWARD_BUDGET = 300_000  # input entries x graph entries: bigger forward sweeps left out
 SMALL = 4  # entries: a tensor this small shows its numbers, a bigger one a heatmap
 CHAR, LINE, PAD, CELL = 6.8, 14, 8, 7  # px: monospace 11px text, heatmap cells
@@ -216,17 +217,22 @@ def _views(graph, nodes, edges, expanded: bool) -> tuple:
     owner = collapsed_owner(graph)
     collapsed = set(owner.values())
     everything = graph.nodes + graph.constants
-    rep = {_ident(n): (f"g{owner[id(n)]}" if id(n) in owner else _ident(n)) for n in everything}
     layer_boxes = [_layer_box(groups[k], [n for n in everything if owner.get(id(n)) == k])
                    for k in sorted(collapsed)]
-    plans = [("layers", collapsed)] if collapsed else []
+    plans = [("layers", collapsed, "layers (modules collapsed)")] if collapsed else []
     if expanded or not collapsed:
-        plans.insert(0, ("operations", set()))
+        plans.insert(0, ("operations", set(), "operations"))
+    if 1 < len(collapsed) <= MAX_LAYER_VIEWS:  # one layer opened, the others collapsed
+        for k in sorted(collapsed):
+            if sum(1 for v in owner.values() if v == k) <= EXPAND_LIMIT:
+                plans.append((f"layers+{k}", collapsed - {k},
+                              f"layers, {groups[k].label} opened"))
     views = {}
-    for name, hidden in plans:
-        mapping = rep if hidden else {v["id"]: v["id"] for v in nodes}
-        shown = [v for v in nodes if mapping[v["id"]] == v["id"]] + (layer_boxes if hidden
-                                                                      else [])
+    for name, hidden, title in plans:
+        mapping = {_ident(n): (f"g{owner[id(n)]}" if owner.get(id(n)) in hidden
+                               else _ident(n)) for n in everything}
+        shown = [v for v in nodes if mapping[v["id"]] == v["id"]] + [
+            b for b in layer_boxes if int(b["id"][1:]) in hidden]
         keep = set()
         for b in shown:  # clusters: groups holding a shown box, and their parents
             k = b.get("group")
@@ -244,10 +250,11 @@ def _views(graph, nodes, edges, expanded: bool) -> tuple:
             s, d = mapping[e["src"]], mapping[e["dst"]]
             if s == d:
                 continue
-            key = (s, d) if hidden else k
+            whole = (s, d) == (e["src"], e["dst"])  # not folded into a layer: its own link
+            key = k if whole else (s, d)
             if key not in members_of:
                 members_of[key] = []
-                links.append(Link(f"v{len(links)}", s, d, "" if hidden else e["label"],
+                links.append(Link(f"v{len(links)}", s, d, e["label"] if whole else "",
                                   1 if e["differentiable"] else 0))
             members_of[key].append(k)
         pos = layout(boxes, links, clusters)
@@ -255,7 +262,7 @@ def _views(graph, nodes, edges, expanded: bool) -> tuple:
                        "links": [dict(pos["links"][lk.id], src=lk.src, dst=lk.dst,
                                       text=lk.label, members=members_of[key])
                                  for lk, key in zip(links, members_of)],
-                       "groups": {str(k): groups[k].label for k in keep}}
+                       "groups": {str(k): groups[k].label for k in keep}, "title": title}
     return views, layer_boxes
 
 
