@@ -61,9 +61,10 @@ def _shape(s) -> str:
     return "x".join(map(str, s)) or "scalar"
 
 
-def _short(a, width: int = 30) -> str:
+def _short(a, width: int = 60) -> str:
+    """Numbers when there are few (SMALL), else what the box shows instead: a heatmap."""
     a = np.asarray(a)
-    return fmt(a, 60) if a.size <= SMALL else f"({_shape(a.shape)}) heatmap"
+    return fmt(a, width) if a.size <= SMALL else f"({_shape(a.shape)}) heatmap"
 
 
 def _box_width(lines) -> float:
@@ -107,8 +108,8 @@ def _forward_steps(graph, x, sweep, edge_index) -> list:
             n = step.node
             terms = [f"{partial_name(e)}·d{e.src.name}/d{x.name}" for e, _ in step.contributions]
             nums = [f"{edge_text(e).split(': ')[-1]}·"
-                    f"{fmt(sweep.derivatives[e.src.index], 16)}" for e, _ in step.contributions]
-            parts = [fmt(c, 16) for _, c in step.contributions]
+                    f"{_short(sweep.derivatives[e.src.index])}" for e, _ in step.contributions]
+            parts = [_short(c) for _, c in step.contributions]
             sums = f" = {' + '.join(parts)}" if len(parts) > 1 and not any(
                 c is None for _, c in step.contributions) else ""
             total = step.total
@@ -120,7 +121,7 @@ def _forward_steps(graph, x, sweep, edge_index) -> list:
             steps.append({"phase": "forward", "node": _ident(n),
                           "edges": [edge_index[id(e)] for e, _ in step.contributions],
                           "tangent": {_ident(n): f"d{n.name}/d{x.name} = "
-                                      f"{_short(total, 24)}"}, "text": text})
+                                      f"{_short(total)}"}, "text": text})
         return steps
     reached = {x.index}
     for n in graph.nodes:
@@ -174,7 +175,7 @@ def _reverse_steps(graph, sweep, edge_index) -> list:
             if src.size <= SMALL:
                 text += f"; running adjoint = {fmt(s.running, 60)}"
         step = {"phase": "reverse", "node": _ident(src), "edges": [edge_index[id(e)]],
-                "adjoint": {_ident(src): f"d{L}/d{src.name} = {_short(s.running, 30)}"},
+                "adjoint": {_ident(src): f"d{L}/d{src.name} = {_short(s.running)}"},
                 "text": text}
         if detailed or src.kind == "input":
             step["values"] = {_ident(src): _numbers(s.running)}
@@ -182,7 +183,7 @@ def _reverse_steps(graph, sweep, edge_index) -> list:
             if grad_heat is not None:
                 step["heat"] = {_ident(src): grad_heat}
         steps.append(step)
-    grads = ", ".join(f"d{L}/d{i.name} = {_short(sweep.adjoints[i.index], 24)}"
+    grads = ", ".join(f"d{L}/d{i.name} = {_short(sweep.adjoints[i.index])}"
                       for i in graph.inputs)
     steps.append({"phase": "done", "node": None, "edges": [], "text": f"done: {grads}"})
     return steps
