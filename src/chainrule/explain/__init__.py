@@ -18,7 +18,7 @@ from . import examples
 from .chain import ChainCosts, brute_force_cost, chain_costs, parse_widths, widths_from_graph
 from .graph import Edge, Graph, Node, graph_of, record
 from .paths import Path, PathSums, Work, count_paths, path_sums, work_counts
-from .program import ProgramError, parse_program, run_program
+from .program import ProgramError, parse_program, program, run_program
 from .render import GraphvizMissing
 from .report import explain_json, explain_text
 from .scopes import Scopes, scopes
@@ -32,13 +32,3 @@ __all__ = [
     "work_counts",
 ]
 
-
-def program(source: str, **values) -> Graph:
-    """Run a small straight-line program (`c = a + b; e = c * (b + 1)`) and return its graph.
-
-    Values are given by keyword (`a=2, b=1`); names the program assigns name the nodes.
-    """
-    run = run_program(source, values)
-    graph = Graph(run.output, run.names, run.exprs)
-    graph.run = run
-    return graph

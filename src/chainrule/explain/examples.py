@@ -9,6 +9,7 @@ import numpy as np
 from ..nn import LSTM, CrossEntropyLoss, Linear, Module, Sequential, Tanh
 from ..tensor import tensor
 from .graph import Graph, graph_of, record
+from .program import program
 from .scopes import scopes
 
 __all__ = ["SequenceNet", "colah", "lstm", "mlp", "neuron"]
@@ -16,7 +17,6 @@ __all__ = ["SequenceNet", "colah", "lstm", "mlp", "neuron"]
 
 def colah() -> Graph:
     """colah's `c = a + b; d = b + 1; e = c * d` at a = 2, b = 1."""
-    from . import program
     return program("c = a + b; d = b + 1; e = c * d", a=2.0, b=1.0)
 
 
