@@ -251,6 +251,7 @@ def _apply(fn, args, node):
     except (TypeError, ValueError) as err:
         raise ProgramError(f"{_where(node)}: {ast.unparse(node)}: {err}") from None
 
+
 def program(source: str, **values) -> Graph:
     """Run a small straight-line program (`c = a + b; e = c * (b + 1)`) and return its graph.
 
