@@ -26,3 +26,8 @@ def test_notebook_runs(path, tmp_path):
     errors = [o for c in book.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert errors == []
+    if path.stem == "01-colah":  # the graph shows itself as the interactive page
+        html = [o["data"]["text/html"] for c in book.cells if c.cell_type == "code"
+                for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
+        assert any(h.startswith('<div class="crx" id="crx-') for h in html)
+        assert any("<table>" in h for h in html)  # and a sweep as a table

@@ -194,7 +194,7 @@ def _paths(graph, x, edge_index, max_paths: int = 12) -> dict:
     rows = []
     for p in sums.paths:
         product = fmt(p.product, 24) if p.product is not None and np.size(p.product) <= SMALL \
-            else f"J {_shape(np.shape(p.product))}" if p.product is not None else "not formed"
+            else f"J {_shape(np.shape(p.product))}" if p.product is not None else "too big to form"
         rows.append({"edges": [edge_index[id(e)] for e in p.edges],
                      "nodes": "→".join(n.name for n in p.nodes()),
                      "factors": p.factors(), "product": product})
