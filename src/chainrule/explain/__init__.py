@@ -20,8 +20,8 @@ from .graph import Edge, Graph, Node, graph_of, record
 from .paths import Path, PathSums, Work, count_paths, path_sums, work_counts
 from .program import ProgramError, parse_program, program, run_program
 from .render import GraphvizMissing
-from .report import explain_json, explain_text
 from .scopes import Scopes, scopes
+from .summary import explain_json, explain_text
 from .sweeps import ForwardSweep, ReverseSweep, forward_sweep, reverse_sweep
 
 __all__ = [

@@ -15,8 +15,6 @@ import inspect
 import re
 
 from ..core import PRIMITIVES
-from ..ops import elementwise as _elementwise
-from ..ops import reduce as _reduce
 
 __all__ = ["edge_structure", "edge_text", "op_kind", "operand_name", "partial_name",
            "repeated_as", "rule_text"]
@@ -35,19 +33,12 @@ _DROP = {"sum_to", "reshape", "broadcast_to", "astype"}
 _INFIX = {"matmul": "@", "multiply": "*", "add": "+", "subtract": "-", "divide": "/"}
 
 
-def _family(module) -> set:
-    return {p.name for p in vars(module).values() if isinstance(p, type(PRIMITIVES["add"]))}
-
-
-_ELEMENTWISE = _family(_elementwise)
-_REDUCE = _family(_reduce)
-
-
 def op_kind(op) -> str:
-    """"elementwise", "reduce", or the op's name: the op's batch kind when it declares one."""
-    if op.batch == "elementwise" or op.name in _ELEMENTWISE:
+    """"elementwise", "reduce" (a primitive taking axes), or the op's name: read from the
+    batch kind the op declares beside its rules, not re-derived here."""
+    if op.batch == "elementwise":
         return "elementwise"
-    if op.batch == "axes" or op.name in _REDUCE:
+    if op.batch == "axes":
         return "reduce"
     return op.name
 
