@@ -108,6 +108,10 @@ float64 = _np.float64
 __version__ = "0.1.0"
 
 from . import explain, nn  # noqa: E402 - nn builds on the names above; explain sits on top
+from . import numpy_dispatch as _numpy_dispatch  # noqa: E402 - maps np.* onto the names above
+from .tensor import set_numpy_dispatch as _set_numpy_dispatch  # noqa: E402
+
+_set_numpy_dispatch(_numpy_dispatch)
 from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
 
 _seal_builtins()

@@ -44,6 +44,15 @@ def _binary(prim):
     return forward, reflected
 
 
+_numpy_dispatch = None
+
+
+def set_numpy_dispatch(module) -> None:
+    """Called once by chainrule/__init__: the module that maps NumPy functions to ops."""
+    global _numpy_dispatch
+    _numpy_dispatch = module
+
+
 class Tensor(TensorBase):
     """An n-dimensional array that records the operations applied to it.
 
@@ -96,6 +105,14 @@ class Tensor(TensorBase):
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+    # NumPy's override protocols: np.sin(t), np.sum(t), ndarray * t run chainrule's ops
+    # (see chainrule/numpy_dispatch.py, installed by chainrule/__init__).
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _numpy_dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _numpy_dispatch.array_function(func, types, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
