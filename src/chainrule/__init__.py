@@ -1,10 +1,18 @@
-"""chainrule: reverse-mode automatic differentiation on NumPy, that shows its work."""
+"""chainrule: reverse-mode automatic differentiation on NumPy, that shows its work.
+
+Every name below is imported from the module that defines it. The libraries built on the
+public API (nn, optim, data, io, explain, symbolic) import `chainrule` themselves, so they
+load on first use (PEP 562 `__getattr__`): no import order inside this file matters.
+"""
+
+import importlib as _importlib
+import sys as _sys
 
 import numpy as _np
 
-from . import data, linalg, optim, testing
-from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
-from .io import load, save
+from . import linalg, ops, testing
+from .core import PRIMITIVES, RemovableHandle, enable_grad, is_grad_enabled, no_grad
+from .core import seal_builtins as _seal_builtins
 from .ops._define import defop
 from .ops.elementwise import (
     absolute,
@@ -19,6 +27,7 @@ from .ops.elementwise import (
     cosh,
     divide,
     equal,
+    erf,
     exp,
     expm1,
     floor,
@@ -107,11 +116,46 @@ float64 = _np.float64
 
 __version__ = "0.1.0"
 
-from . import explain, nn  # noqa: E402 - nn builds on the names above; explain sits on top
-from . import numpy_dispatch as _numpy_dispatch  # noqa: E402 - maps np.* onto the names above
+_seal_builtins()  # every primitive lives in `ops`, imported above: these are the built-ins
+
+
+def _accept_dim_everywhere():
+    """PyTorch's `dim=` wherever a public function takes NumPy's `axis=`."""
+    import inspect
+
+    from .ops._define import accepts_dim
+
+    namespace = globals()
+    for name, fn in list(namespace.items()):
+        if name.startswith("_") or not inspect.isfunction(fn):
+            continue
+        params = inspect.signature(fn).parameters
+        if "axis" in params and "dim" not in params:
+            namespace[name] = accepts_dim(fn)
+
+
+_accept_dim_everywhere()
+cat = concatenate  # PyTorch's name  # noqa: E305
+
+from . import numpy_dispatch as _numpy_dispatch  # noqa: E402 - np.sin(t) & co. run our ops
 from .tensor import set_numpy_dispatch as _set_numpy_dispatch  # noqa: E402
 
+_numpy_dispatch.install(_sys.modules[__name__])
 _set_numpy_dispatch(_numpy_dispatch)
-from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
 
-_seal_builtins()
+_SUBPACKAGES = ("data", "explain", "io", "nn", "optim", "symbolic")
+_FROM_MODULE = {"load": "io", "save": "io", "manual_seed": "random", "randn": "random",
+                "rand": "random", "randint": "random"}
+
+
+def __getattr__(name):
+    """`cr.nn`, `cr.optim`, `cr.load`, ...: imported on first use."""
+    if name in _SUBPACKAGES:
+        return _importlib.import_module(f".{name}", __name__)
+    if name in _FROM_MODULE:
+        return getattr(_importlib.import_module(f".{_FROM_MODULE[name]}", __name__), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBPACKAGES) | set(_FROM_MODULE))

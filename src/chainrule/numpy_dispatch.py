@@ -11,11 +11,19 @@ to NumPy as their arrays, and NumPy's result comes back as it is.
 
 from __future__ import annotations
 
-import numpy as np
+from .core import TensorBase
 
-import chainrule as cr
+__all__ = ["array_function", "array_ufunc", "install"]
 
-__all__ = ["array_function", "array_ufunc"]
+# The public namespace (`chainrule`), handed over by chainrule/__init__ through `install`
+# rather than imported, so that the package and this module do not import each other.
+cr = None
+
+
+def install(namespace) -> None:
+    """Map NumPy's names onto `namespace` (the `chainrule` package)."""
+    global cr
+    cr = namespace
 
 # NumPy names whose chainrule function has another name.
 _RENAMED = {"absolute": "abs", "true_divide": "divide", "concat": "concatenate",
@@ -24,7 +32,7 @@ _RENAMED = {"absolute": "abs", "true_divide": "divide", "concat": "concatenate",
 # ufunc.reduce / accumulate counterparts.
 _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
 _ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
-_NAMESPACES = {"numpy": cr, "numpy.linalg": "linalg", "numpy.fft": "fft"}
+_NAMESPACES = {"numpy": "", "numpy.linalg": "linalg", "numpy.fft": "fft"}
 # Functions whose results carry no derivative (shapes, indices, tests): fine on any tensor.
 _NO_GRADIENT = frozenset("""shape ndim size argmax argmin argsort argwhere nonzero flatnonzero
 isnan isinf isfinite isneginf isposinf isclose allclose array_equal array_equiv any all
@@ -37,10 +45,9 @@ def _counterpart(module: str, name: str):
     space = _NAMESPACES.get(module)
     if space is None:
         return None
-    if isinstance(space, str):
-        space = getattr(cr, space, None)
-        if space is None:
-            return None
+    space = getattr(cr, space, None) if space else cr
+    if space is None:
+        return None
     fn = getattr(space, _RENAMED.get(name, name), None)
     return fn if callable(fn) and not isinstance(fn, type) else None
 
@@ -49,7 +56,7 @@ def _needs_grad(values) -> bool:
     stack = list(values)
     while stack:
         v = stack.pop()
-        if isinstance(v, cr.Tensor):
+        if isinstance(v, TensorBase):
             if v.requires_grad or v._trace is not None:
                 return True
         elif isinstance(v, (list, tuple)):
@@ -61,7 +68,7 @@ def _needs_grad(values) -> bool:
 
 def _arrays(value):
     """`value` with every tensor replaced by its ndarray (inside lists, tuples, dicts)."""
-    if isinstance(value, cr.Tensor):
+    if isinstance(value, TensorBase):
         return value.data
     if isinstance(value, (list, tuple)):
         return type(value)(_arrays(v) for v in value)
@@ -112,7 +119,9 @@ def array_ufunc(ufunc, method: str, inputs, kwargs):
                 return fn(inputs[0], axis=args.get("axis", 0),
                           keepdims=args.get("keepdims", False))
             return fn(inputs[0], axis=args.get("axis", 0))
-    if _needs_grad(inputs) or _needs_grad(kwargs.values()):
+    # A test (isnan, signbit, ...) has no derivative to drop: it is fine on any tensor.
+    no_gradient = ufunc.__name__ in _NO_GRADIENT or all(t.endswith("?") for t in ufunc.types)
+    if not no_gradient and (_needs_grad(inputs) or _needs_grad(kwargs.values())):
         raise _refuse(what)
     return getattr(ufunc, method)(*_arrays(inputs), **_arrays(kwargs))
 

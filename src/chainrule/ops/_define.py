@@ -21,7 +21,7 @@ def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
     if isinstance(x, TensorBase):
         return x
     if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
-        return _new_tensor(np.asarray(x, dtype=np.result_type(like.data, x)))
+        return _new_tensor(np.asarray(x, dtype=np.result_type(like.dtype, x)))
     if isinstance(x, (list, tuple)) and any(isinstance(e, TensorBase) for e in x):
         raise TypeError("a list holding tensors is not a tensor: use cr.stack(...) to join them")
     array = np.asarray(x)
@@ -133,3 +133,17 @@ def normalize_axis(axis, ndim: int, op: str):
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
+
+
+def accepts_dim(fn):
+    """`fn` that also takes PyTorch's `dim=` as another spelling of NumPy's `axis=`."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "dim" in kwargs:
+            if "axis" in kwargs:
+                raise TypeError(f"{fn.__name__}: give axis= or dim= (the same thing), not both")
+            kwargs["axis"] = kwargs.pop("dim")
+        return fn(*args, **kwargs)
+    return wrapper
