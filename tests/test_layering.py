@@ -31,6 +31,8 @@ ALLOWED = {
     "train": {PUBLIC, "nn", "optim", "data", "io", "files", "distributed"},
     "distributed": {PUBLIC},   # MPI (mpi4py) under the training library
     "__main__": {"cli"},   # `python -m chainrule` is the command
+    "numpy_dispatch": {"core"},   # np.* on tensors: the public names are handed to it
+    "random": {PUBLIC, "nn"},   # cr.randn & co. draw from nn.init's seeded generator
 }
 # The one sanctioned upward call: Tensor.backward must reach the reverse sweep (lazily).
 EXCEPTIONS = {("tensor.py", "transforms")}

@@ -6,6 +6,7 @@ load on first use (PEP 562 `__getattr__`): no import order inside this file matt
 """
 
 import importlib as _importlib
+import sys as _sys
 
 import numpy as _np
 
@@ -117,8 +118,34 @@ __version__ = "0.1.0"
 
 _seal_builtins()  # every primitive lives in `ops`, imported above: these are the built-ins
 
+
+def _accept_dim_everywhere():
+    """PyTorch's `dim=` wherever a public function takes NumPy's `axis=`."""
+    import inspect
+
+    from .ops._define import accepts_dim
+
+    namespace = globals()
+    for name, fn in list(namespace.items()):
+        if name.startswith("_") or not inspect.isfunction(fn):
+            continue
+        params = inspect.signature(fn).parameters
+        if "axis" in params and "dim" not in params:
+            namespace[name] = accepts_dim(fn)
+
+
+_accept_dim_everywhere()
+cat = concatenate  # PyTorch's name  # noqa: E305
+
+from . import numpy_dispatch as _numpy_dispatch  # noqa: E402 - np.sin(t) & co. run our ops
+from .tensor import set_numpy_dispatch as _set_numpy_dispatch  # noqa: E402
+
+_numpy_dispatch.install(_sys.modules[__name__])
+_set_numpy_dispatch(_numpy_dispatch)
+
 _SUBPACKAGES = ("data", "explain", "io", "nn", "optim", "symbolic")
-_FROM_MODULE = {"load": "io", "save": "io"}
+_FROM_MODULE = {"load": "io", "save": "io", "manual_seed": "random", "randn": "random",
+                "rand": "random", "randint": "random"}
 
 
 def __getattr__(name):

@@ -45,6 +45,15 @@ def _binary(prim):
     return forward, reflected
 
 
+_numpy_dispatch = None
+
+
+def set_numpy_dispatch(module) -> None:
+    """Called once by chainrule/__init__: the module that maps NumPy functions to ops."""
+    global _numpy_dispatch
+    _numpy_dispatch = module
+
+
 class Tensor(TensorBase):
     """An n-dimensional array that records the operations applied to it.
 
@@ -97,6 +106,14 @@ class Tensor(TensorBase):
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+    # NumPy's override protocols: np.sin(t), np.sum(t), ndarray * t run chainrule's ops
+    # (see chainrule/numpy_dispatch.py, installed by chainrule/__init__).
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _numpy_dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _numpy_dispatch.array_function(func, types, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
@@ -258,20 +275,20 @@ class Tensor(TensorBase):
         self.data[index] = np.asarray(value)
 
     # ----- methods mirroring the functions ----------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return R.sum(self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, dim=None):
+        return R.sum(self, axis if dim is None else dim, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        return R.mean(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False, dim=None):
+        return R.mean(self, axis if dim is None else dim, keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return R.max(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False, dim=None):
+        return R.max(self, axis if dim is None else dim, keepdims)
 
-    def min(self, axis=None, keepdims=False):
-        return R.min(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False, dim=None):
+        return R.min(self, axis if dim is None else dim, keepdims)
 
-    def prod(self, axis=None, keepdims=False):
-        return R.prod(self, axis, keepdims)
+    def prod(self, axis=None, keepdims=False, dim=None):
+        return R.prod(self, axis if dim is None else dim, keepdims)
 
     def var(self, axis=None, ddof=0, keepdims=False):
         return R.var(self, axis, ddof, keepdims)
@@ -305,6 +322,43 @@ class Tensor(TensorBase):
 
     def squeeze(self, axis=None):
         return S.squeeze(self, axis)
+
+    # ----- PyTorch's first names (see docs/coming-from.md) -------------------------------
+    def to(self, dtype):
+        """`t.to(float32)`: a cast, like astype (differentiable between float types)."""
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: expected a dtype (e.g. cr.float32), got {dtype!r}; "
+                            "chainrule has one device, the CPU") from None
+        return S.astype(self, dtype)
+
+    def float(self):
+        """`t.astype(float32)` (PyTorch's float is 32-bit)."""
+        return S.astype(self, np.float32)
+
+    def double(self):
+        """`t.astype(float64)`."""
+        return S.astype(self, np.float64)
+
+    def numel(self) -> int:
+        """The number of elements (NumPy's `.size`, which stays an int here)."""
+        return self.size
+
+    def view(self, *shape):
+        """`t.reshape(*shape)` (a differentiable reshape; NumPy arrays never alias here)."""
+        return S.reshape(self, *shape)
+
+    def zero_(self):
+        """Fill with zeros in place (for `.grad` between steps); returns self."""
+        if self._node is not None:
+            raise RuntimeError("zero_: this tensor is the result of a recorded operation; "
+                               "writing into it would change what the graph saved")
+        if self.data.flags.writeable:
+            self.data[...] = 0
+        else:  # e.g. a gradient that is a broadcast view: give the tensor its own zeros
+            self.data = np.zeros(self.data.shape, self.data.dtype)
+        return self
 
     def astype(self, dtype):
         return S.astype(self, dtype)
