@@ -55,8 +55,12 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
-    """`np.std` with `ddof` (its derivative is infinite where the spread is zero)."""
-    return sqrt(var(x, axis, ddof, keepdims))
+    """`np.std` with `ddof`; where the spread is zero its derivative is taken as 0."""
+    v = var(x, axis, ddof, keepdims)
+    # sqrt'(0) is infinite and var' is 0 there: their product would be 0 * inf = nan. Where
+    # the variance is 0 (always so over one entry) the double `where` gives 0 at every order.
+    flat = equal(v, 0)
+    return where(flat, 0.0, sqrt(where(flat, 1.0, v)))
 
 
 # ----- max / min: ties share the gradient evenly ----------------------------------------

@@ -12,6 +12,7 @@ from ..core import (
     no_grad,
     topological_order,
 )
+from .complex_guard import refuse_complex
 
 
 def _seed(out: TensorBase, grad) -> TensorBase:
@@ -88,11 +89,13 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
             raise RuntimeError(
                 "backward: this tensor does not require grad and has no graph; create the "
                 "inputs with requires_grad=True (and not under cr.no_grad())")
+        refuse_complex(out.dtype, "backward", "the output")
     grads = grads or [None] * len(outputs)
     seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
         for t, g in reached.values():
+            refuse_complex(g.dtype, "backward", f"the gradient of a {t.dtype} tensor")
             if g.dtype != t.dtype:
                 g = g.astype(t.dtype)
             t.grad = g if t.grad is None else t.grad + g
@@ -103,4 +106,8 @@ def grads_wrt(outputs, seeds, targets, create_graph, retain_graph):
     stop = {id(t) for t in targets}
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, stop=stop, retain_graph=retain_graph)
-    return [reached[id(t)][1] if id(t) in reached else None for t in targets]
+    grads = [reached[id(t)][1] if id(t) in reached else None for t in targets]
+    for g in grads:
+        if g is not None:
+            refuse_complex(g.dtype, "grad", "a gradient (a complex constant entered f)")
+    return grads
