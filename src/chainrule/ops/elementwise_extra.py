@@ -1,0 +1,193 @@
+"""More of NumPy's elementwise functions: remainders, hypot, logaddexp, inverse hyperbolics,
+sinc, NaN handling, rounding (derivative 0) and their compositions.
+
+Conventions at kinks and discontinuities are listed in docs/conventions.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._define import as_tensor, coerce, constant, defop
+from .elementwise import (
+    absolute,
+    divide,
+    exp,
+    greater,
+    less,
+    logical_and,
+    maximum,
+    minimum,
+    round_,
+    sin,
+    sqrt,
+    where,
+)
+from .shape import sum_to
+
+_LN2 = float(np.log(2.0))
+
+
+def _nondiff(name, fn, doc="Piecewise constant: derivative 0."):
+    return defop(name, fn, nin=getattr(fn, "nin", 1), differentiable=False, doc=doc,
+                 batch="elementwise")
+
+
+trunc = _nondiff("trunc", np.trunc)
+floor_divide = _nondiff("floor_divide", np.floor_divide)
+isnan = _nondiff("isnan", np.isnan, doc="A mask: not differentiable.")
+isinf = _nondiff("isinf", np.isinf, doc="A mask: not differentiable.")
+
+
+def _quotient(x, y, ans):
+    """The integer n with x = n * y + ans (the remainder), rounded off its float error."""
+    return round_((x - ans) / y)
+
+
+def _remainder_op(name, fn, doc):
+    return defop(name, fn, nin=2, doc=doc, batch="elementwise",
+                 vjp=(lambda g, ans, x, y: sum_to(g, x.shape),
+                      lambda g, ans, x, y: sum_to(-g * _quotient(x, y, ans), y.shape)),
+                 jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: -t * _quotient(x, y, ans)))
+
+
+remainder = _remainder_op("remainder", np.remainder,
+                          "x - floor(x / y) * y (the sign of y), as NumPy's `%`.")
+mod = remainder
+fmod = _remainder_op("fmod", np.fmod, "x - trunc(x / y) * y (the sign of x), as C's fmod.")
+
+
+def _safe_over(x, d):
+    """x / d where d != 0, 0 where d == 0 (with the double where, so no nan at any order)."""
+    zero = d == 0
+    return where(zero, 0.0, x / where(zero, 1.0, d))
+
+
+hypot = defop(
+    "hypot", np.hypot, nin=2, batch="elementwise",
+    vjp=(lambda g, ans, x, y: sum_to(g * _safe_over(x, ans), x.shape),
+         lambda g, ans, x, y: sum_to(g * _safe_over(y, ans), y.shape)),
+    jvp=(lambda t, ans, x, y: t * _safe_over(x, ans),
+         lambda t, ans, x, y: t * _safe_over(y, ans)),
+    doc="sqrt(x**2 + y**2) without overflow; gradient 0 at the origin.")
+
+logaddexp = defop(
+    "logaddexp", np.logaddexp, nin=2, batch="elementwise",
+    vjp=(lambda g, ans, x, y: sum_to(g * exp(x - ans), x.shape),
+         lambda g, ans, x, y: sum_to(g * exp(y - ans), y.shape)),
+    jvp=(lambda t, ans, x, y: t * exp(x - ans), lambda t, ans, x, y: t * exp(y - ans)),
+    doc="log(exp(x) + exp(y)) without overflow.")
+
+exp2 = defop("exp2", np.exp2, batch="elementwise",
+             vjp=lambda g, ans, x: g * ans * _LN2, jvp=lambda t, ans, x: t * ans * _LN2)
+
+logaddexp2 = defop(
+    "logaddexp2", np.logaddexp2, nin=2, batch="elementwise",
+    vjp=(lambda g, ans, x, y: sum_to(g * exp2(x - ans), x.shape),
+         lambda g, ans, x, y: sum_to(g * exp2(y - ans), y.shape)),
+    jvp=(lambda t, ans, x, y: t * exp2(x - ans), lambda t, ans, x, y: t * exp2(y - ans)),
+    doc="log2(2**x + 2**y) without overflow.")
+
+arcsinh = defop("arcsinh", np.arcsinh, batch="elementwise",
+                vjp=lambda g, ans, x: g / sqrt(x * x + 1),
+                jvp=lambda t, ans, x: t / sqrt(x * x + 1))
+arccosh = defop("arccosh", np.arccosh, batch="elementwise",
+                vjp=lambda g, ans, x: g / sqrt(x * x - 1),
+                jvp=lambda t, ans, x: t / sqrt(x * x - 1), doc="arccosh'(1) = +inf.")
+arctanh = defop("arctanh", np.arctanh, batch="elementwise",
+                vjp=lambda g, ans, x: g / (1 - x * x),
+                jvp=lambda t, ans, x: t / (1 - x * x), doc="arctanh'(+-1) = +inf.")
+
+
+# ----- compositions -------------------------------------------------------------------------
+
+def reciprocal(x):
+    """`np.reciprocal` of a float tensor: 1 / x."""
+    x = as_tensor(x)
+    return divide(constant(np.ones((), x.dtype if x.dtype.kind == "f" else float)), x)
+
+
+def fabs(x):
+    """`np.fabs`: the absolute value of a real tensor."""
+    return absolute(x)
+
+
+def _nan_aware(best):
+    def pick(x, y):
+        x, y = coerce((x, y))
+        # NaN loses: the other argument is returned (and gets the gradient).
+        return where(isnan(y), x, where(isnan(x), y, best(x, y)))
+    return pick
+
+
+fmax = _nan_aware(maximum)
+fmax.__name__, fmax.__doc__ = "fmax", "`np.fmax`: maximum ignoring NaN; ties split the gradient."
+fmin = _nan_aware(minimum)
+fmin.__name__, fmin.__doc__ = "fmin", "`np.fmin`: minimum ignoring NaN; ties split the gradient."
+
+# sinc(x) = sum_k (-u)^k / (2k + 1)!, u = (pi x)^2: used for |x| < 0.1, where sin(pi x)/(pi x)
+# loses digits in its derivatives; 9 terms are exact to rounding there.
+_SINC_SERIES = [(-1.0) ** k / float(np.prod(np.arange(1, 2 * k + 2))) for k in range(9)]
+
+
+def sinc(x):
+    """`np.sinc`: sin(pi x) / (pi x), 1 at 0; smooth (every order finite) at 0."""
+    x = as_tensor(x)
+    small = absolute(x) < 0.1
+    px = np.pi * where(small, 1.0, x)
+    u = (np.pi * x) * (np.pi * x)
+    series = constant(np.asarray(_SINC_SERIES[-1], x.dtype))
+    for c in reversed(_SINC_SERIES[:-1]):
+        series = series * u + c
+    return where(small, series, sin(px) / px)
+
+
+def deg2rad(x):
+    """`np.deg2rad`."""
+    return as_tensor(x) * (np.pi / 180.0)
+
+
+def rad2deg(x):
+    """`np.rad2deg`."""
+    return as_tensor(x) * (180.0 / np.pi)
+
+
+radians, degrees = deg2rad, rad2deg
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """`np.nan_to_num`: derivative 1 at finite entries, 0 at the replaced ones."""
+    x = as_tensor(x)
+    info = np.finfo(x.dtype) if x.dtype.kind == "f" else None
+    if info is None:
+        return x
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    out = where(isnan(x), nan, x)
+    out = where(logical_and(isinf(x), greater(x, 0)), posinf, out)
+    return where(logical_and(isinf(x), less(x, 0)), neginf, out)
+
+
+def fix(x):
+    """`np.fix`: round towards zero (derivative 0)."""
+    return trunc(x)
+
+
+def rint(x):
+    """`np.rint`: round to the nearest integer (derivative 0)."""
+    return round_(x)
+
+
+def around(x, decimals=0):
+    """`np.round` / `np.around` (derivative 0)."""
+    return round_(x, decimals=int(decimals)) if decimals else round_(x)
+
+
+def isposinf(x):
+    """`np.isposinf` (a mask)."""
+    return logical_and(isinf(x), greater(x, 0))
+
+
+def isneginf(x):
+    """`np.isneginf` (a mask)."""
+    return logical_and(isinf(x), less(x, 0))
