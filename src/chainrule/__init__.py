@@ -6,6 +6,40 @@ from . import data, linalg, optim, testing
 from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
 from .io import load, save
 from .ops._define import defop
+from .ops.arrays import (
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    column_stack,
+    cross,
+    cumprod,
+    diag,
+    diagflat,
+    diagonal,
+    diff,
+    dsplit,
+    dstack,
+    ediff1d,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    inner,
+    kron,
+    ravel,
+    repeat,
+    roll,
+    rot90,
+    select,
+    tile,
+    trace,
+    tril,
+    triu,
+    vsplit,
+    vstack,
+)
 from .ops.elementwise import (
     absolute,
     add,
@@ -51,9 +85,56 @@ from .ops.elementwise import (
     subtract,
     tan,
     tanh,
+)
+from .ops.elementwise_extra import (
+    arccosh,
+    arcsinh,
+    arctanh,
+    argwhere,
+    around,
+    deg2rad,
+    degrees,
+    exp2,
+    fabs,
+    fix,
+    flatnonzero,
+    floor_divide,
+    fmax,
+    fmin,
+    fmod,
+    hypot,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    logaddexp,
+    logaddexp2,
+    mod,
+    nan_to_num,
+    nonzero,
+    rad2deg,
+    radians,
+    reciprocal,
+    remainder,
+    rint,
+    sinc,
+    trunc,
     where,
 )
 from .ops.linalg import dot, einsum, matmul, outer, tensordot, vdot
+from .ops.nanreduce import (
+    nanargmax,
+    nanargmin,
+    nancumprod,
+    nancumsum,
+    nanmax,
+    nanmean,
+    nanmin,
+    nanprod,
+    nanstd,
+    nansum,
+    nanvar,
+)
 from .ops.nn import log_softmax, softmax
 from .ops.reduce import cumsum, logsumexp, max, mean, min, prod, std, sum, var
 from .ops.shape import (
@@ -73,6 +154,21 @@ from .ops.shape import (
     swapaxes,
     take,
     transpose,
+)
+from .ops.sorting import (
+    argmax,
+    argmin,
+    argpartition,
+    argsort,
+    median,
+    nanmedian,
+    nanpercentile,
+    nanquantile,
+    partition,
+    percentile,
+    quantile,
+    sort,
+    take_along_axis,
 )
 from .tensor import (
     Tensor,
@@ -102,6 +198,7 @@ from .transforms.checkpoint import checkpoint
 from .transforms.custom import custom_jvp, custom_vjp
 
 abs = absolute  # noqa: A001 - NumPy's name
+round = around  # noqa: A001 - NumPy's name
 float32 = _np.float32  # so that x.dtype == cr.float32 and dtype=cr.float32 both work
 float64 = _np.float64
 

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..core import Primitive, TensorBase, _new_tensor, bind
+from ..core import PRIMITIVES, Primitive, TensorBase, _new_tensor, bind
 
 EMPTY: dict = {}
 
@@ -22,9 +22,35 @@ def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
         return x
     if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
         return _new_tensor(np.asarray(x, dtype=np.result_type(like.data, x)))
-    if isinstance(x, (list, tuple)) and any(isinstance(e, TensorBase) for e in x):
-        raise TypeError("a list holding tensors is not a tensor: use cr.stack(...) to join them")
+    if isinstance(x, (list, tuple)) and _holds_tensor(x):
+        return _join(x, like)
     return _new_tensor(np.asarray(x))
+
+
+def _holds_tensor(items) -> bool:
+    stack = [items]
+    while stack:
+        for e in stack.pop():
+            if isinstance(e, TensorBase):
+                return True
+            if isinstance(e, (list, tuple)):
+                stack.append(e)
+    return False
+
+
+def _join(items, like) -> TensorBase:
+    """A (nested) list holding tensors as one tensor, as np.asarray would, differentiably."""
+    parts = [as_tensor(e, like) for e in items]
+    shapes = {p.shape for p in parts}
+    if len(shapes) > 1:
+        raise ValueError("cannot make one array of a list of tensors of shapes "
+                         + ", ".join(str(p.shape) for p in parts)
+                         + " (NumPy would need them equal); join them with cr.concatenate or "
+                         "cr.stack along the axis you mean")
+    # Looked up by name: shape.py, which defines them, is built on this module.
+    reshape_p, concatenate_p = PRIMITIVES["reshape"], PRIMITIVES["concatenate"]
+    rows = [bind(reshape_p, (p,), {"shape": (1,) + p.shape}) for p in parts]
+    return bind(concatenate_p, tuple(rows), {"axis": 0})
 
 
 def coerce(args) -> tuple:

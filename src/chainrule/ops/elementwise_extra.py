@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import is_mapped
 from ._define import as_tensor, coerce, constant, defop
 from .elementwise import (
     absolute,
@@ -21,9 +22,9 @@ from .elementwise import (
     round_,
     sin,
     sqrt,
-    where,
 )
-from .shape import sum_to
+from .elementwise import where as _where
+from .shape import reshape, sum_to
 
 _LN2 = float(np.log(2.0))
 
@@ -60,7 +61,7 @@ fmod = _remainder_op("fmod", np.fmod, "x - trunc(x / y) * y (the sign of x), as 
 def _safe_over(x, d):
     """x / d where d != 0, 0 where d == 0 (with the double where, so no nan at any order)."""
     zero = d == 0
-    return where(zero, 0.0, x / where(zero, 1.0, d))
+    return _where(zero, 0.0, x / _where(zero, 1.0, d))
 
 
 hypot = defop(
@@ -116,7 +117,7 @@ def _nan_aware(best):
     def pick(x, y):
         x, y = coerce((x, y))
         # NaN loses: the other argument is returned (and gets the gradient).
-        return where(isnan(y), x, where(isnan(x), y, best(x, y)))
+        return _where(isnan(y), x, _where(isnan(x), y, best(x, y)))
     return pick
 
 
@@ -134,12 +135,12 @@ def sinc(x):
     """`np.sinc`: sin(pi x) / (pi x), 1 at 0; smooth (every order finite) at 0."""
     x = as_tensor(x)
     small = absolute(x) < 0.1
-    px = np.pi * where(small, 1.0, x)
+    px = np.pi * _where(small, 1.0, x)
     u = (np.pi * x) * (np.pi * x)
     series = constant(np.asarray(_SINC_SERIES[-1], x.dtype))
     for c in reversed(_SINC_SERIES[:-1]):
         series = series * u + c
-    return where(small, series, sin(px) / px)
+    return _where(small, series, sin(px) / px)
 
 
 def deg2rad(x):
@@ -163,9 +164,9 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
         return x
     posinf = info.max if posinf is None else posinf
     neginf = info.min if neginf is None else neginf
-    out = where(isnan(x), nan, x)
-    out = where(logical_and(isinf(x), greater(x, 0)), posinf, out)
-    return where(logical_and(isinf(x), less(x, 0)), neginf, out)
+    out = _where(isnan(x), nan, x)
+    out = _where(logical_and(isinf(x), greater(x, 0)), posinf, out)
+    return _where(logical_and(isinf(x), less(x, 0)), neginf, out)
 
 
 def fix(x):
@@ -191,3 +192,37 @@ def isposinf(x):
 def isneginf(x):
     """`np.isneginf` (a mask)."""
     return logical_and(isinf(x), less(x, 0))
+
+
+# ----- positions (integer results, not differentiable) --------------------------------------
+
+def nonzero(a) -> tuple:
+    """`np.nonzero`: a tuple of integer tensors (not differentiable; no vmap: the number of
+    entries depends on the values)."""
+    a = as_tensor(a)
+    if is_mapped(a):
+        raise TypeError("nonzero: under cr.vmap each example has its own number of nonzero "
+                        "entries (a data-dependent shape); use cr.where(cond, x, y) instead")
+    return tuple(constant(i) for i in np.nonzero(a.data))
+
+
+def flatnonzero(a):
+    """`np.flatnonzero`: positions of the nonzero entries of the flattened tensor."""
+    return nonzero(reshape(as_tensor(a), -1))[0]
+
+
+def argwhere(a):
+    """`np.argwhere`: one row of positions per nonzero entry."""
+    a = as_tensor(a)
+    if a.ndim == 0:
+        return constant(np.argwhere(a.data))
+    return constant(np.stack([p.data for p in nonzero(a)], axis=-1))
+
+
+def where(condition, x=None, y=None):
+    """`np.where(condition, x, y)`; with the condition alone, `np.nonzero(condition)`."""
+    if x is None and y is None:
+        return nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("where: give both x and y, or neither (then it is nonzero)")
+    return _where(condition, x, y)

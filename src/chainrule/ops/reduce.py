@@ -56,9 +56,16 @@ def var(x, axis=None, ddof=0, keepdims=False):
 
 def std(x, axis=None, ddof=0, keepdims=False):
     """`np.std` with `ddof`; where the spread is zero its derivative is taken as 0."""
-    v = var(x, axis, ddof, keepdims)
-    # sqrt'(0) is infinite and var' is 0 there: their product would be 0 * inf = nan. Where
-    # the variance is 0 (always so over one entry) the double `where` gives 0 at every order.
+    return spread_root(var(x, axis, ddof, keepdims))
+
+
+def spread_root(v):
+    """sqrt of a variance, with derivative 0 where the variance is 0.
+
+    sqrt'(0) is infinite and the variance's derivative is 0 there: their product would be
+    0 * inf = nan. Where v is 0 (always so over one entry) the double `where` gives 0 at
+    every order (for several equal entries: the subgradient of least norm, as `norm`'s).
+    """
     flat = equal(v, 0)
     return where(flat, 0.0, sqrt(where(flat, 1.0, v)))
 

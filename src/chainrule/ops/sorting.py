@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from ..core import TensorBase, is_mapped
+from ..core import TensorBase
 from ._define import as_tensor, bind_tensors, constant, defop, normalize_axis
 from .elementwise import equal, floor, logical_not, maximum, minimum, where
 from .elementwise_extra import isnan
@@ -153,21 +153,6 @@ argmax = _arg_extreme(argmax_p, "argmax")
 argmin = _arg_extreme(argmin_p, "argmin")
 
 
-def nonzero(a) -> tuple:
-    """`np.nonzero`: a tuple of integer tensors (not differentiable; no vmap: the number of
-    entries depends on the values)."""
-    a = as_tensor(a)
-    if is_mapped(a):
-        raise TypeError("nonzero: under cr.vmap each example has its own number of nonzero "
-                        "entries (a data-dependent shape); use cr.where(cond, x, y) instead")
-    return tuple(constant(i) for i in np.nonzero(a.data))
-
-
-def flatnonzero(a):
-    """`np.flatnonzero`: positions of the nonzero entries of the flattened tensor."""
-    return nonzero(reshape(as_tensor(a), -1))[0]
-
-
 # ----- order statistics --------------------------------------------------------------------
 
 _METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -290,6 +275,6 @@ def nanmedian(a, axis=None, keepdims=False):
                             _median_last)
 
 
-__all__ = ["argmax", "argmin", "argpartition", "argsort", "flatnonzero",
-           "median", "nanmedian", "nanpercentile", "nanquantile", "nonzero", "partition",
+__all__ = ["argmax", "argmin", "argpartition", "argsort",
+           "median", "nanmedian", "nanpercentile", "nanquantile", "partition",
            "percentile", "quantile", "sort", "take_along_axis"]

@@ -1,0 +1,396 @@
+"""NumPy's array functions built from the shape primitives: joining, splitting, flipping,
+rolling, repeating, diagonals, triangles, products (kron, inner, cross), differences,
+`select`, `cumprod` and `linspace` with differentiable endpoints.
+
+Every function here is a composition of primitives, so it is differentiable in both modes to
+any order and batches under vmap with no rule of its own.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._define import as_tensor, bind_tensors, coerce, constant, normalize_axis
+from .elementwise import where
+from .linalg import tensordot
+from .reduce import sum as _sum
+from .shape import (
+    astype,
+    broadcast_to,
+    concatenate,
+    flip,
+    getitem,
+    moveaxis,
+    pad,
+    reshape,
+    scatter_add_p,
+    split,
+    stack,
+    swapaxes,
+    take,
+)
+
+
+def ravel(a):
+    """`np.ravel`."""
+    return reshape(as_tensor(a), -1)
+
+
+def _at_least(ndim, place):
+    def fn(*arys):
+        outs = []
+        for a in arys:
+            a = as_tensor(a)
+            outs.append(a if a.ndim >= ndim else reshape(a, place(a.shape)))
+        return outs[0] if len(outs) == 1 else outs
+    return fn
+
+
+atleast_1d = _at_least(1, lambda s: (1,) * (1 - len(s)) + s)
+atleast_1d.__name__, atleast_1d.__doc__ = "atleast_1d", "`np.atleast_1d`."
+atleast_2d = _at_least(2, lambda s: (1,) * (2 - len(s)) + s)
+atleast_2d.__name__, atleast_2d.__doc__ = "atleast_2d", "`np.atleast_2d`: (n,) -> (1, n)."
+atleast_3d = _at_least(3, lambda s: {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)])
+atleast_3d.__name__, atleast_3d.__doc__ = "atleast_3d", "`np.atleast_3d`: (n,) -> (1, n, 1)."
+
+
+def _each(tup, fn):
+    if isinstance(tup, (list, tuple)):
+        return [fn(a) for a in tup]
+    return [fn(a) for a in as_tensor(tup)]  # an array-like: its rows
+
+
+def vstack(tup):
+    """`np.vstack`: rows of at least 2-d tensors."""
+    return concatenate(_each(tup, atleast_2d), axis=0)
+
+
+def hstack(tup):
+    """`np.hstack`: along axis 1 (axis 0 for 1-d tensors)."""
+    xs = _each(tup, atleast_1d)
+    return concatenate(xs, axis=0 if xs and xs[0].ndim == 1 else 1)
+
+
+def dstack(tup):
+    """`np.dstack`: along axis 2 of at least 3-d tensors."""
+    return concatenate(_each(tup, atleast_3d), axis=2)
+
+
+def column_stack(tup):
+    """`np.column_stack`: 1-d tensors become columns."""
+    xs = _each(tup, as_tensor)
+    return concatenate([reshape(x, (-1, 1)) if x.ndim < 2 else x for x in xs], axis=1)
+
+
+def append(arr, values, axis=None):
+    """`np.append`: flattened when axis is None."""
+    arr, values = coerce((arr, values))
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], axis=0)
+    return concatenate([arr, values], axis=axis)
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    """`np.array_split`: like split, but sections may differ in length by one."""
+    ary = as_tensor(ary)
+    if not isinstance(indices_or_sections, numbers.Integral):
+        return split(ary, indices_or_sections, axis)
+    sections = int(indices_or_sections)
+    if sections <= 0:
+        raise ValueError(f"array_split: the number of sections must be > 0, got {sections}")
+    n = ary.shape[normalize_axis(axis, ary.ndim, "array_split")[0]]
+    size, extra = divmod(n, sections)
+    bounds = np.cumsum([0] + extra * [size + 1] + (sections - extra) * [size])
+    return split(ary, [int(b) for b in bounds[1:-1]], axis)
+
+
+def _split_along(name, axis_of):
+    def fn(ary, indices_or_sections):
+        ary = as_tensor(ary)
+        axis = axis_of(ary.ndim)
+        if ary.ndim <= axis or (name == "hsplit" and ary.ndim == 0):
+            raise ValueError(f"{name}: needs a tensor of at least {axis + 1} dims, got shape "
+                             f"{ary.shape}")
+        return split(ary, indices_or_sections, axis)
+    fn.__name__, fn.__doc__ = name, f"`np.{name}`."
+    return fn
+
+
+vsplit = _split_along("vsplit", lambda ndim: 0 if ndim >= 2 else 2)
+hsplit = _split_along("hsplit", lambda ndim: 1 if ndim > 1 else 0)
+dsplit = _split_along("dsplit", lambda ndim: 2 if ndim >= 3 else 3)
+
+
+def flipud(m):
+    """`np.flipud`: reverse axis 0."""
+    return flip(m, 0)
+
+
+def fliplr(m):
+    """`np.fliplr`: reverse axis 1."""
+    m = as_tensor(m)
+    if m.ndim < 2:
+        raise ValueError(f"fliplr: needs a tensor of at least 2 dims, got shape {m.shape}")
+    return flip(m, 1)
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    """`np.rot90`: rotate by 90 degrees k times in the plane of `axes`."""
+    m = as_tensor(m)
+    a, b = normalize_axis(axes[0], m.ndim, "rot90")[0], normalize_axis(axes[1], m.ndim,
+                                                                         "rot90")[0]
+    if a == b:
+        raise ValueError(f"rot90: axes must differ, got {axes}")
+    k %= 4
+    if k == 2:
+        return flip(flip(m, a), b)
+    if k == 1:
+        return swapaxes(flip(m, b), a, b)
+    if k == 3:
+        return flip(swapaxes(m, a, b), b)
+    return m
+
+
+def roll(a, shift, axis=None):
+    """`np.roll`: entries pushed off one end come back at the other."""
+    a = as_tensor(a)
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), a.shape)
+    shifts, axes = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
+    total = {}
+    for s, ax in zip(shifts.tolist(), axes.tolist()):
+        ax = normalize_axis(ax, a.ndim, "roll")[0]
+        total[ax] = total.get(ax, 0) + s
+    for ax, s in total.items():
+        n = a.shape[ax]
+        s = s % n if n else 0
+        if s:
+            lead = (slice(None),) * ax
+            a = concatenate([getitem(a, lead + (slice(n - s, n),)),
+                             getitem(a, lead + (slice(0, n - s),))], axis=ax)
+    return a
+
+
+def repeat(a, repeats, axis=None):
+    """`np.repeat`: each entry repeated (the gradient sums over the copies)."""
+    a = as_tensor(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = normalize_axis(axis, a.ndim, "repeat")[0]
+    positions = np.repeat(np.arange(a.shape[axis]), repeats)
+    return take(a, positions, axis=axis)
+
+
+def tile(A, reps):
+    """`np.tile`: A repeated along each axis."""
+    A = as_tensor(A)
+    reps = (int(reps),) if isinstance(reps, numbers.Integral) else tuple(int(r) for r in reps)
+    d = max(len(reps), A.ndim)
+    shape = (1,) * (d - A.ndim) + A.shape
+    reps = (1,) * (d - len(reps)) + reps
+    # (1, s0, 1, s1, ...) broadcast to (r0, s0, r1, s1, ...): entry (i, j) is A[j].
+    inter = tuple(x for s in shape for x in (1, s))
+    wide = tuple(x for r, s in zip(reps, shape) for x in (r, s))
+    out = broadcast_to(reshape(A, inter), wide)
+    return reshape(out, tuple(r * s for r, s in zip(reps, shape)))
+
+
+def _diagonal_positions(n1, n2, k):
+    length = max(0, min(n1, n2 - k) if k >= 0 else min(n1 + k, n2))
+    i = np.arange(length)
+    return (i, i + k) if k >= 0 else (i - k, i)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """`np.diagonal`: the diagonal becomes the last axis."""
+    a = as_tensor(a)
+    if a.ndim < 2:
+        raise ValueError(f"diagonal: needs a tensor of at least 2 dims, got shape {a.shape}")
+    axes = normalize_axis((axis1, axis2), a.ndim, "diagonal")
+    a = moveaxis(a, (axis1, axis2), (-2, -1)) if len(axes) == 2 else a
+    rows, cols = _diagonal_positions(a.shape[-2], a.shape[-1], int(offset))
+    return getitem(a, (Ellipsis, rows, cols))
+
+
+def diag(v, k=0):
+    """`np.diag`: the k-th diagonal of a matrix, or a matrix with v on its k-th diagonal."""
+    v = as_tensor(v)
+    if v.ndim == 2:
+        return diagonal(v, k)
+    if v.ndim != 1:
+        raise ValueError(f"diag: needs a 1-d or 2-d tensor, got shape {v.shape}")
+    n = v.shape[0] + abs(int(k))
+    rows, cols = _diagonal_positions(n, n, int(k))
+    return bind_tensors(scatter_add_p, (v,), {"index": (rows, cols), "shape": (n, n)})
+
+
+def diagflat(v, k=0):
+    """`np.diagflat`: the flattened input on the k-th diagonal."""
+    return diag(ravel(v), k)
+
+
+def trace(a, offset=0, axis1=0, axis2=1):
+    """`np.trace`: the sum along a diagonal."""
+    return _sum(diagonal(a, offset, axis1, axis2), axis=-1)
+
+
+def _triangle(m, keep):
+    m = as_tensor(m)
+    if m.ndim < 1:
+        raise ValueError("tril/triu: needs a tensor of at least 1 dim, got a 0-d one")
+    n, k = (m.shape[-2], m.shape[-1]) if m.ndim >= 2 else (m.shape[-1], m.shape[-1])
+    return where(constant(keep(n, k)), m, 0.0)
+
+
+def tril(m, k=0):
+    """`np.tril`: zeros above the k-th diagonal."""
+    return _triangle(m, lambda n, c: np.tri(n, c, k, dtype=bool))
+
+
+def triu(m, k=0):
+    """`np.triu`: zeros below the k-th diagonal."""
+    return _triangle(m, lambda n, c: ~np.tri(n, c, k - 1, dtype=bool))
+
+
+def kron(a, b):
+    """`np.kron`: the Kronecker product."""
+    a, b = coerce((a, b))
+    d = max(a.ndim, b.ndim)
+    sa, sb = (1,) * (d - a.ndim) + a.shape, (1,) * (d - b.ndim) + b.shape
+    a = reshape(a, tuple(x for s in sa for x in (s, 1)))
+    b = reshape(b, tuple(x for s in sb for x in (1, s)))
+    return reshape(a * b, tuple(p * q for p, q in zip(sa, sb)))
+
+
+def inner(a, b):
+    """`np.inner`: sums over the last axes of both."""
+    a, b = coerce((a, b))
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"inner: the last axes of {a.shape} and {b.shape} differ in length")
+    return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
+
+
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """`np.cross` of 3-vectors (or 2-vectors, whose result is the z component)."""
+    a, b = coerce((a, b))
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+    if a.shape[-1] not in (2, 3) or b.shape[-1] not in (2, 3):
+        raise ValueError(f"cross: vectors must have 2 or 3 components, got shapes {a.shape} "
+                         f"and {b.shape} (axisa={axisa}, axisb={axisb})")
+    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    z = a0 * b1 - a1 * b0
+    if a.shape[-1] == 2 and b.shape[-1] == 2:
+        return z
+    a2 = a[..., 2] if a.shape[-1] == 3 else None
+    b2 = b[..., 2] if b.shape[-1] == 3 else None
+    x = (a1 * b2 if b2 is not None else 0.0) - (a2 * b1 if a2 is not None else 0.0)
+    y = (a2 * b0 if a2 is not None else 0.0) - (a0 * b2 if b2 is not None else 0.0)
+    parts = [x, y, z]
+    shape = np.broadcast_shapes(*[np.shape(p) for p in parts])
+    c = stack([broadcast_to(as_tensor(p, like=z), shape) for p in parts], axis=-1)
+    return moveaxis(c, -1, axisc)
+
+
+def _edge(x, a, axis):
+    """prepend/append of np.diff: a scalar is broadcast to one slice along axis."""
+    x = as_tensor(x, like=a)
+    if x.ndim == 0:
+        shape = list(a.shape)
+        shape[axis] = 1
+        return broadcast_to(x, tuple(shape))
+    return x
+
+
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """`np.diff`: the n-th forward difference along axis."""
+    a = as_tensor(a)
+    if a.ndim == 0:
+        raise ValueError("diff: needs a tensor of at least 1 dim, got a 0-d one")
+    axis = normalize_axis(axis, a.ndim, "diff")[0]
+    if n < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    parts = [a]
+    if prepend is not None:
+        parts.insert(0, _edge(prepend, a, axis))
+    if append is not None:
+        parts.append(_edge(append, a, axis))
+    if len(parts) > 1:
+        a = concatenate(parts, axis=axis)
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        a = getitem(a, lead + (slice(1, None),)) - getitem(a, lead + (slice(None, -1),))
+    return a
+
+
+def ediff1d(ary, to_end=None, to_begin=None):
+    """`np.ediff1d`: differences of the flattened tensor, with optional ends."""
+    parts = [diff(ravel(ary))]
+    if to_begin is not None:
+        parts.insert(0, ravel(as_tensor(to_begin, like=parts[0])))
+    if to_end is not None:
+        parts.append(ravel(as_tensor(to_end, like=parts[0])))
+    return concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+def select(condlist, choicelist, default=0):
+    """`np.select`: the first true condition picks its choice; the gradient goes to it."""
+    if len(condlist) != len(choicelist):
+        raise ValueError(f"select: {len(condlist)} conditions but {len(choicelist)} choices")
+    if not condlist:
+        raise ValueError("select: needs at least one condition")
+    choices = coerce(tuple(choicelist) + (default,))
+    out = choices[-1]
+    for cond, choice in zip(reversed(condlist), reversed(choices[:-1])):
+        out = where(cond, choice, out)
+    return out
+
+
+def cumprod(a, axis=None):
+    """`np.cumprod`, exact where entries are 0; a log-depth scan of products (values agree
+    with NumPy's running product to rounding)."""
+    a = as_tensor(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = normalize_axis(axis, a.ndim, "cumprod")[0]
+    n = a.shape[axis]
+    lead = (slice(None),) * axis
+    widths = [(0, 0)] * a.ndim
+    step = 1
+    while step < n:   # Hillis-Steele: after the step, entry i holds the product of 2*step
+        widths[axis] = (step, 0)
+        shifted = pad(getitem(a, lead + (slice(0, n - step),)), widths, constant_values=1)
+        a = a * shifted
+        step *= 2
+    return a
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """`np.linspace` whose result is differentiable in `start` and `stop`."""
+    start, stop = coerce((start, stop))
+    if num < 0:
+        raise ValueError(f"linspace: number of samples must be non-negative, got {num}")
+    div = num - 1 if endpoint else num
+    delta = stop - start
+    shape = np.broadcast_shapes(start.shape, stop.shape)
+    steps = constant(np.arange(num, dtype=np.result_type(delta.dtype, float)).reshape(
+        (-1,) + (1,) * len(shape)))
+    if div > 0:
+        step = delta / div
+        y = steps * step + start
+    else:
+        step = constant(np.full(delta.shape, np.nan, delta.dtype))
+        y = steps * delta + start
+    if endpoint and num > 1:   # NumPy sets the last sample to stop exactly
+        last = constant((np.arange(num) == num - 1).reshape((-1,) + (1,) * len(shape)))
+        y = where(last, stop, y)
+    if dtype is not None:
+        y = astype(y, dtype)
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    return (y, step) if retstep else y
