@@ -27,6 +27,11 @@ def _with_nans(rng):
     return (x,)
 
 
+def _flat_pick(x, position):
+    """The entry of x at a flat position (a tensor), batchable under vmap."""
+    return cr.take_along_axis(cr.ravel(x), cr.reshape(position, (1,)), 0)
+
+
 def _scatter(g, x):
     idx = cr.argsort(x, axis=1)
     return bind_tensors(scatter_along_axis_p, (g, idx), {"axis": 1, "shape": x.shape}) * x
@@ -90,9 +95,9 @@ CASES = [
     OpCase("argpartition", lambda x: cr.partition(x, 2), distinct((2, 5))),
     OpCase("scatter_along_axis", _scatter, lambda rng: (rng.standard_normal((2, 4)),
                                                         distinct((2, 4))(rng)[0])),
-    OpCase("argmax", lambda x: cr.ravel(x)[cr.argmax(x)] * x + cr.take_along_axis(
+    OpCase("argmax", lambda x: _flat_pick(x, cr.argmax(x)) * x + cr.take_along_axis(
         x, cr.argmin(x, axis=1, keepdims=True), 1), distinct((3, 4)), "argmax-argmin"),
-    OpCase("argmin", lambda x: x * x[cr.argmin(x)], distinct((5,))),
+    OpCase("argmin", lambda x: x * _flat_pick(x, cr.argmin(x)), distinct((5,))),
     OpCase("take_along_axis", lambda x: cr.median(x, axis=1), distinct((3, 4)), "median"),
     OpCase("take_along_axis", lambda x: cr.median(x), distinct((5,)), "median-odd"),
     OpCase("take_along_axis", lambda x: cr.quantile(x, [0.1, 0.5, 0.93], axis=0),
