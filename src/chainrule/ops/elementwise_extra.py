@@ -72,22 +72,20 @@ hypot = defop(
          lambda t, ans, x, y: t * _safe_over(y, ans)),
     doc="sqrt(x**2 + y**2) without overflow; gradient 0 at the origin.")
 
-logaddexp = defop(
-    "logaddexp", np.logaddexp, nin=2, batch="elementwise",
-    vjp=(lambda g, ans, x, y: sum_to(g * exp(x - ans), x.shape),
-         lambda g, ans, x, y: sum_to(g * exp(y - ans), y.shape)),
-    jvp=(lambda t, ans, x, y: t * exp(x - ans), lambda t, ans, x, y: t * exp(y - ans)),
-    doc="log(exp(x) + exp(y)) without overflow.")
+def _log_add(name, fn, weight, doc):
+    """log(b**x + b**y): its partial derivatives are the weights b**(x - out), b**(y - out)."""
+    return defop(
+        name, fn, nin=2, batch="elementwise", doc=doc,
+        vjp=(lambda g, ans, x, y: sum_to(g * weight(x - ans), x.shape),
+             lambda g, ans, x, y: sum_to(g * weight(y - ans), y.shape)),
+        jvp=(lambda t, ans, x, y: t * weight(x - ans), lambda t, ans, x, y: t * weight(y - ans)))
+
 
 exp2 = defop("exp2", np.exp2, batch="elementwise",
              vjp=lambda g, ans, x: g * ans * _LN2, jvp=lambda t, ans, x: t * ans * _LN2)
-
-logaddexp2 = defop(
-    "logaddexp2", np.logaddexp2, nin=2, batch="elementwise",
-    vjp=(lambda g, ans, x, y: sum_to(g * exp2(x - ans), x.shape),
-         lambda g, ans, x, y: sum_to(g * exp2(y - ans), y.shape)),
-    jvp=(lambda t, ans, x, y: t * exp2(x - ans), lambda t, ans, x, y: t * exp2(y - ans)),
-    doc="log2(2**x + 2**y) without overflow.")
+logaddexp = _log_add("logaddexp", np.logaddexp, exp, "log(exp(x) + exp(y)) without overflow.")
+logaddexp2 = _log_add("logaddexp2", np.logaddexp2, exp2,
+                      "log2(2**x + 2**y) without overflow.")
 
 arcsinh = defop("arcsinh", np.arcsinh, batch="elementwise",
                 vjp=lambda g, ans, x: g / sqrt(x * x + 1),

@@ -234,16 +234,12 @@ def _order_statistic(a, q, axis, keepdims, method, name, skip_nan, stat):
     return reshape(stacked, q.shape + shape)
 
 
-def quantile(a, q, axis=None, keepdims=False, method="linear"):
-    """`np.quantile`; the gradient flows to the (one or two) entries interpolated."""
-    return _order_statistic(a, q, axis, keepdims, method, "quantile", False,
-                            _quantile_last)
-
-
-def percentile(a, q, axis=None, keepdims=False, method="linear"):
-    """`np.percentile` (q in [0, 100])."""
-    return _order_statistic(a, np.asarray(q, float) / 100, axis, keepdims, method,
-                            "percentile", False, _quantile_last)
+def _quantile_fn(name, scale, skip_nan, doc):
+    def fn(a, q, axis=None, keepdims=False, method="linear"):
+        return _order_statistic(a, np.asarray(q, float) / scale, axis, keepdims, method, name,
+                                skip_nan, _quantile_last)
+    fn.__name__, fn.__doc__ = name, doc
+    return fn
 
 
 def _median_last(s, count, q, method):
@@ -252,27 +248,23 @@ def _median_last(s, count, q, method):
     return (_pick(s, lo) + _pick(s, hi)) / 2
 
 
-def median(a, axis=None, keepdims=False):
-    """`np.median`: the middle entry, or the mean of the two middle ones."""
-    return _order_statistic(a, 0.5, axis, keepdims, "linear", "median", False, _median_last)
+def _median_fn(name, skip_nan, doc):
+    def fn(a, axis=None, keepdims=False):
+        return _order_statistic(a, 0.5, axis, keepdims, "linear", name, skip_nan,
+                                _median_last)
+    fn.__name__, fn.__doc__ = name, doc
+    return fn
 
 
-def nanquantile(a, q, axis=None, keepdims=False, method="linear"):
-    """`np.nanquantile`: NaN entries are ignored."""
-    return _order_statistic(a, q, axis, keepdims, method, "nanquantile", True,
-                            _quantile_last)
-
-
-def nanpercentile(a, q, axis=None, keepdims=False, method="linear"):
-    """`np.nanpercentile`: NaN entries are ignored."""
-    return _order_statistic(a, np.asarray(q, float) / 100, axis, keepdims, method,
-                            "nanpercentile", True, _quantile_last)
-
-
-def nanmedian(a, axis=None, keepdims=False):
-    """`np.nanmedian`: NaN entries are ignored."""
-    return _order_statistic(a, 0.5, axis, keepdims, "linear", "nanmedian", True,
-                            _median_last)
+quantile = _quantile_fn("quantile", 1, False, "`np.quantile`; the gradient flows to the "
+                        "(one or two) entries interpolated.")
+percentile = _quantile_fn("percentile", 100, False, "`np.percentile` (q in [0, 100]).")
+nanquantile = _quantile_fn("nanquantile", 1, True, "`np.nanquantile`: NaN entries ignored.")
+nanpercentile = _quantile_fn("nanpercentile", 100, True,
+                             "`np.nanpercentile`: NaN entries ignored.")
+median = _median_fn("median", False, "`np.median`: the middle entry, or the mean of the two "
+                    "middle ones.")
+nanmedian = _median_fn("nanmedian", True, "`np.nanmedian`: NaN entries ignored.")
 
 
 __all__ = ["argmax", "argmin", "argpartition", "argsort",
