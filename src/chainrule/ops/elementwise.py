@@ -46,6 +46,8 @@ def _power_slope(x, y):
     The exponent is swapped for 1 where y == 0, so x**(y - 1) never makes the 0 * inf of
     0**-1 there; each higher order applies this same guard to its own exponent.
     """
+    if y._trace is None and not (y.data == 0).any():
+        return y * x ** (y - 1)   # a concrete exponent, nowhere 0: the guard is not needed
     return y * x ** where(y == 0, 1.0, y - 1)
 
 
