@@ -202,3 +202,23 @@ def test_nan_entries_get_gradient_zero():
     for f in (cr.nansum, cr.nanmean, cr.nanmax, cr.nanstd, cr.nanmedian, cr.nanprod):
         g = cr.grad(f)(x).data
         assert g[1] == 0.0 and np.isfinite(g).all(), f
+
+
+DIFFERENTIABLE = [c for c in SAME_AS_NUMPY if not c[0].startswith("arg")]
+
+
+@pytest.mark.parametrize("name, fn, args", DIFFERENTIABLE, ids=[c[0] for c in DIFFERENTIABLE])
+def test_float32_values_follow_numpy_and_gradients_stay_float32(name, fn, args):
+    args32 = [a.astype(np.float32) for a in args]
+
+    def first(out):
+        return out[0] if isinstance(out, (list, tuple)) else out
+
+    def loss(*xs):
+        return cr.sum(cr.nan_to_num(first(fn(cr, *xs))))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert first(fn(cr, *args32)).dtype == np.asarray(first(fn(np, *args32))).dtype
+        grads = cr.grad(loss, argnums=tuple(range(len(args32))))(*args32)
+    assert [g.dtype for g in grads] == [np.float32] * len(args32)

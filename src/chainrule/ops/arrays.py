@@ -299,7 +299,7 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 def _edge(x, a, axis):
     """prepend/append of np.diff: a scalar is broadcast to one slice along axis."""
-    x = as_tensor(x, like=a)
+    x = as_tensor(x)   # NumPy's dtype: a Python float is float64 here
     if x.ndim == 0:
         shape = list(a.shape)
         shape[axis] = 1
@@ -378,8 +378,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     div = num - 1 if endpoint else num
     delta = stop - start
     shape = np.broadcast_shapes(start.shape, stop.shape)
-    steps = constant(np.arange(num, dtype=np.result_type(delta.dtype, float)).reshape(
-        (-1,) + (1,) * len(shape)))
+    dtype_of_steps = np.result_type(start.dtype, stop.dtype, float(num))  # NumPy's choice
+    steps = constant(np.arange(num, dtype=dtype_of_steps).reshape((-1,) + (1,) * len(shape)))
     if div > 0:
         step = delta / div
         y = steps * step + start

@@ -236,8 +236,11 @@ def _order_statistic(a, q, axis, keepdims, method, name, skip_nan, stat):
 
 def _quantile_fn(name, scale, skip_nan, doc):
     def fn(a, q, axis=None, keepdims=False, method="linear"):
-        return _order_statistic(a, np.asarray(q, float) / scale, axis, keepdims, method, name,
-                                skip_nan, _quantile_last)
+        out = _order_statistic(a, np.asarray(q, float) / scale, axis, keepdims, method, name,
+                               skip_nan, _quantile_last)
+        if type(q) in (int, float) or method in ("lower", "higher", "nearest"):
+            return out   # NumPy: a picked entry, or a weak Python q, keeps a's dtype
+        return astype(out, np.result_type(out.dtype, np.asarray(q).dtype))
     fn.__name__, fn.__doc__ = name, doc
     return fn
 
