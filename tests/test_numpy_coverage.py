@@ -222,3 +222,35 @@ def test_float32_values_follow_numpy_and_gradients_stay_float32(name, fn, args):
         assert first(fn(cr, *args32)).dtype == np.asarray(first(fn(np, *args32))).dtype
         grads = cr.grad(loss, argnums=tuple(range(len(args32))))(*args32)
     assert [g.dtype for g in grads] == [np.float32] * len(args32)
+
+
+_EXTRA_ARGS = {"array_split": (2,), "hsplit": (1,), "vsplit": (1,), "dsplit": (1,),
+               "repeat": (2,), "tile": (2,), "quantile": (0.5,), "percentile": (50,),
+               "nanquantile": (0.5,), "nanpercentile": (50,), "partition": (1,),
+               "argpartition": (1,), "take_along_axis": (np.zeros((2, 1), int),)}
+_TWO_ARGS = {"append", "cross", "inner", "kron", "fmax", "fmin", "fmod", "hypot", "logaddexp",
+             "logaddexp2", "remainder", "floor_divide"}
+_SWEPT = sorted({c[0] for c in SAME_AS_NUMPY} - {"einsum", "select", "mod"} | set(_EXTRA_ARGS)
+                | {"atleast_1d", "atleast_2d", "flipud", "fliplr", "diagflat", "ediff1d",
+                   "nanargmax", "nanargmin", "argwhere", "flatnonzero", "nonzero", "rint",
+                   "fix", "isnan", "isinf", "isposinf", "isneginf", "degrees", "radians"})
+
+
+@pytest.mark.parametrize("name", _SWEPT)
+@pytest.mark.parametrize("bad", ["none", "str", "axis"])
+def test_bad_input_errors_name_the_function_called(name, bad):
+    fn = getattr(cr, name)
+    value = {"none": None, "str": "ab", "axis": X}[bad]
+    args = (value, value) if name in _TWO_ARGS else (value,)
+    args += _EXTRA_ARGS.get(name, ())
+    kwargs = {"axis": 5} if bad == "axis" else {}
+    try:
+        fn(*args, **kwargs)
+    except TypeError as err:
+        if bad == "axis" and "unexpected keyword" in str(err):
+            return   # the function takes no axis
+        assert str(err).startswith(getattr(fn, "__name__", name) + ":"), err
+    except (ValueError, IndexError) as err:
+        assert str(err).startswith(getattr(fn, "__name__", name) + ":"), err
+    else:
+        pytest.fail(f"{name} accepted {bad}")

@@ -15,6 +15,7 @@ from .ops import reduce as R
 from .ops import shape as S
 from .ops import sorting as O
 from .ops._define import EMPTY, operand
+from .ops._public import public
 
 _FLOATS = (np.float16, np.float32, np.float64, np.longdouble)
 
@@ -407,6 +408,7 @@ def arange(*args, dtype=None, requires_grad=False) -> Tensor:
     return _made(np.arange(*args, dtype=dtype), requires_grad)
 
 
+@public
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
              requires_grad=False):
     """`np.linspace`; differentiable in `start` and `stop` when they are tensors."""

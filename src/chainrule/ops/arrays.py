@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from ._define import as_tensor, bind_tensors, coerce, constant, normalize_axis
+from ._public import public
 from .elementwise import where
 from .linalg import tensordot
 from .reduce import sum as _sum
@@ -33,57 +34,65 @@ from .shape import (
 )
 
 
+@public
 def ravel(a):
     """`np.ravel`."""
     return reshape(as_tensor(a), -1)
 
 
-def _at_least(ndim, place):
+def _at_least(ndim, place, doc):
     def fn(*arys):
         outs = []
         for a in arys:
             a = as_tensor(a)
             outs.append(a if a.ndim >= ndim else reshape(a, place(a.shape)))
         return outs[0] if len(outs) == 1 else outs
-    return fn
+    fn.__name__, fn.__doc__ = f"atleast_{ndim}d", doc
+    return public(fn)
 
 
-atleast_1d = _at_least(1, lambda s: (1,) * (1 - len(s)) + s)
-atleast_1d.__name__, atleast_1d.__doc__ = "atleast_1d", "`np.atleast_1d`."
-atleast_2d = _at_least(2, lambda s: (1,) * (2 - len(s)) + s)
-atleast_2d.__name__, atleast_2d.__doc__ = "atleast_2d", "`np.atleast_2d`: (n,) -> (1, n)."
-atleast_3d = _at_least(3, lambda s: {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)])
-atleast_3d.__name__, atleast_3d.__doc__ = "atleast_3d", "`np.atleast_3d`: (n,) -> (1, n, 1)."
+atleast_1d = _at_least(1, lambda s: (1,) * (1 - len(s)) + s, "`np.atleast_1d`.")
+atleast_2d = _at_least(2, lambda s: (1,) * (2 - len(s)) + s, "`np.atleast_2d`: (n,) -> (1, n).")
+atleast_3d = _at_least(3, lambda s: {0: (1, 1, 1), 1: (1,) + s + (1,), 2: s + (1,)}[len(s)],
+                       "`np.atleast_3d`: (n,) -> (1, n, 1).")
 
 
-def _each(tup, fn):
+def _each(tup, fn, name):
     if isinstance(tup, (list, tuple)):
         return [fn(a) for a in tup]
-    return [fn(a) for a in as_tensor(tup)]  # an array-like: its rows
+    tup = as_tensor(tup)
+    if tup.ndim == 0:
+        raise ValueError(f"{name}: needs a sequence of tensors, got a 0-d tensor")
+    return [fn(a) for a in tup]  # an array: its rows, as NumPy
 
 
+@public
 def vstack(tup):
     """`np.vstack`: rows of at least 2-d tensors."""
-    return concatenate(_each(tup, atleast_2d), axis=0)
+    return concatenate(_each(tup, atleast_2d, "vstack"), axis=0)
 
 
+@public
 def hstack(tup):
     """`np.hstack`: along axis 1 (axis 0 for 1-d tensors)."""
-    xs = _each(tup, atleast_1d)
+    xs = _each(tup, atleast_1d, "hstack")
     return concatenate(xs, axis=0 if xs and xs[0].ndim == 1 else 1)
 
 
+@public
 def dstack(tup):
     """`np.dstack`: along axis 2 of at least 3-d tensors."""
-    return concatenate(_each(tup, atleast_3d), axis=2)
+    return concatenate(_each(tup, atleast_3d, "dstack"), axis=2)
 
 
+@public
 def column_stack(tup):
     """`np.column_stack`: 1-d tensors become columns."""
-    xs = _each(tup, as_tensor)
+    xs = _each(tup, as_tensor, "column_stack")
     return concatenate([reshape(x, (-1, 1)) if x.ndim < 2 else x for x in xs], axis=1)
 
 
+@public
 def append(arr, values, axis=None):
     """`np.append`: flattened when axis is None."""
     arr, values = coerce((arr, values))
@@ -92,6 +101,7 @@ def append(arr, values, axis=None):
     return concatenate([arr, values], axis=axis)
 
 
+@public
 def array_split(ary, indices_or_sections, axis=0):
     """`np.array_split`: like split, but sections may differ in length by one."""
     ary = as_tensor(ary)
@@ -100,6 +110,8 @@ def array_split(ary, indices_or_sections, axis=0):
     sections = int(indices_or_sections)
     if sections <= 0:
         raise ValueError(f"array_split: the number of sections must be > 0, got {sections}")
+    if ary.ndim == 0:
+        raise ValueError("array_split: cannot split a 0-d tensor")
     n = ary.shape[normalize_axis(axis, ary.ndim, "array_split")[0]]
     size, extra = divmod(n, sections)
     bounds = np.cumsum([0] + extra * [size + 1] + (sections - extra) * [size])
@@ -115,7 +127,7 @@ def _split_along(name, axis_of):
                              f"{ary.shape}")
         return split(ary, indices_or_sections, axis)
     fn.__name__, fn.__doc__ = name, f"`np.{name}`."
-    return fn
+    return public(fn)
 
 
 vsplit = _split_along("vsplit", lambda ndim: 0 if ndim >= 2 else 2)
@@ -123,11 +135,13 @@ hsplit = _split_along("hsplit", lambda ndim: 1 if ndim > 1 else 0)
 dsplit = _split_along("dsplit", lambda ndim: 2 if ndim >= 3 else 3)
 
 
+@public
 def flipud(m):
     """`np.flipud`: reverse axis 0."""
     return flip(m, 0)
 
 
+@public
 def fliplr(m):
     """`np.fliplr`: reverse axis 1."""
     m = as_tensor(m)
@@ -136,6 +150,7 @@ def fliplr(m):
     return flip(m, 1)
 
 
+@public
 def rot90(m, k=1, axes=(0, 1)):
     """`np.rot90`: rotate by 90 degrees k times in the plane of `axes`."""
     m = as_tensor(m)
@@ -153,6 +168,7 @@ def rot90(m, k=1, axes=(0, 1)):
     return m
 
 
+@public
 def roll(a, shift, axis=None):
     """`np.roll`: entries pushed off one end come back at the other."""
     a = as_tensor(a)
@@ -173,6 +189,7 @@ def roll(a, shift, axis=None):
     return a
 
 
+@public
 def repeat(a, repeats, axis=None):
     """`np.repeat`: each entry repeated (the gradient sums over the copies)."""
     a = as_tensor(a)
@@ -183,6 +200,7 @@ def repeat(a, repeats, axis=None):
     return take(a, positions, axis=axis)
 
 
+@public
 def tile(A, reps):
     """`np.tile`: A repeated along each axis."""
     A = as_tensor(A)
@@ -203,6 +221,7 @@ def _diagonal_positions(n1, n2, k):
     return (i, i + k) if k >= 0 else (i - k, i)
 
 
+@public
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """`np.diagonal`: the diagonal becomes the last axis."""
     a = as_tensor(a)
@@ -214,6 +233,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     return getitem(a, (Ellipsis, rows, cols))
 
 
+@public
 def diag(v, k=0):
     """`np.diag`: the k-th diagonal of a matrix, or a matrix with v on its k-th diagonal."""
     v = as_tensor(v)
@@ -226,11 +246,13 @@ def diag(v, k=0):
     return bind_tensors(scatter_add_p, (v,), {"index": (rows, cols), "shape": (n, n)})
 
 
+@public
 def diagflat(v, k=0):
     """`np.diagflat`: the flattened input on the k-th diagonal."""
     return diag(ravel(v), k)
 
 
+@public
 def trace(a, offset=0, axis1=0, axis2=1):
     """`np.trace`: the sum along a diagonal."""
     return _sum(diagonal(a, offset, axis1, axis2), axis=-1)
@@ -244,16 +266,19 @@ def _triangle(m, keep):
     return where(constant(keep(n, k)), m, 0.0)
 
 
+@public
 def tril(m, k=0):
     """`np.tril`: zeros above the k-th diagonal."""
     return _triangle(m, lambda n, c: np.tri(n, c, k, dtype=bool))
 
 
+@public
 def triu(m, k=0):
     """`np.triu`: zeros below the k-th diagonal."""
     return _triangle(m, lambda n, c: ~np.tri(n, c, k - 1, dtype=bool))
 
 
+@public
 def kron(a, b):
     """`np.kron`: the Kronecker product."""
     a, b = coerce((a, b))
@@ -264,6 +289,7 @@ def kron(a, b):
     return reshape(a * b, tuple(p * q for p, q in zip(sa, sb)))
 
 
+@public
 def inner(a, b):
     """`np.inner`: sums over the last axes of both."""
     a, b = coerce((a, b))
@@ -274,6 +300,7 @@ def inner(a, b):
     return tensordot(a, b, axes=([a.ndim - 1], [b.ndim - 1]))
 
 
+@public
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """`np.cross` of 3-vectors (or 2-vectors, whose result is the z component)."""
     a, b = coerce((a, b))
@@ -307,6 +334,7 @@ def _edge(x, a, axis):
     return x
 
 
+@public
 def diff(a, n=1, axis=-1, prepend=None, append=None):
     """`np.diff`: the n-th forward difference along axis."""
     a = as_tensor(a)
@@ -328,6 +356,7 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     return a
 
 
+@public
 def ediff1d(ary, to_end=None, to_begin=None):
     """`np.ediff1d`: differences of the flattened tensor, with optional ends."""
     parts = [diff(ravel(ary))]
@@ -338,6 +367,7 @@ def ediff1d(ary, to_end=None, to_begin=None):
     return concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
+@public
 def select(condlist, choicelist, default=0):
     """`np.select`: the first true condition picks its choice; the gradient goes to it."""
     if len(condlist) != len(choicelist):
@@ -351,6 +381,7 @@ def select(condlist, choicelist, default=0):
     return out
 
 
+@public
 def cumprod(a, axis=None):
     """`np.cumprod`, exact where entries are 0; a log-depth scan of products (values agree
     with NumPy's running product to rounding)."""
@@ -370,6 +401,7 @@ def cumprod(a, axis=None):
     return a
 
 
+@public
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`np.linspace` whose result is differentiable in `start` and `stop`."""
     start, stop = coerce((start, stop))

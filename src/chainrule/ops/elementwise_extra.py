@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core import is_mapped
 from ._define import as_tensor, coerce, constant, defop
+from ._public import public
 from .elementwise import (
     absolute,
     divide,
@@ -100,35 +101,38 @@ arctanh = defop("arctanh", np.arctanh, batch="elementwise",
 
 # ----- compositions -------------------------------------------------------------------------
 
+@public
 def reciprocal(x):
     """`np.reciprocal` of a float tensor: 1 / x."""
     x = as_tensor(x)
     return divide(constant(np.ones((), x.dtype if x.dtype.kind == "f" else float)), x)
 
 
+@public
 def fabs(x):
     """`np.fabs`: the absolute value of a real tensor."""
     return absolute(x)
 
 
-def _nan_aware(best):
+def _nan_aware(best, name, word):
     def pick(x, y):
         x, y = coerce((x, y))
         # NaN loses: the other argument is returned (and gets the gradient).
         return _where(isnan(y), x, _where(isnan(x), y, best(x, y)))
-    return pick
+    pick.__name__ = name
+    pick.__doc__ = f"`np.{name}`: {word} ignoring NaN; ties split the gradient."
+    return public(pick)
 
 
-fmax = _nan_aware(maximum)
-fmax.__name__, fmax.__doc__ = "fmax", "`np.fmax`: maximum ignoring NaN; ties split the gradient."
-fmin = _nan_aware(minimum)
-fmin.__name__, fmin.__doc__ = "fmin", "`np.fmin`: minimum ignoring NaN; ties split the gradient."
+fmax = _nan_aware(maximum, "fmax", "maximum")
+fmin = _nan_aware(minimum, "fmin", "minimum")
 
 # sinc(x) = sum_k (-u)^k / (2k + 1)!, u = (pi x)^2: used for |x| < 0.1, where sin(pi x)/(pi x)
 # loses digits in its derivatives; 9 terms are exact to rounding there.
 _SINC_SERIES = [(-1.0) ** k / float(np.prod(np.arange(1, 2 * k + 2))) for k in range(9)]
 
 
+@public
 def sinc(x):
     """`np.sinc`: sin(pi x) / (pi x), 1 at 0; smooth (every order finite) at 0."""
     x = as_tensor(x)
@@ -141,11 +145,13 @@ def sinc(x):
     return _where(small, series, sin(px) / px)
 
 
+@public
 def deg2rad(x):
     """`np.deg2rad`."""
     return as_tensor(x) * (np.pi / 180.0)
 
 
+@public
 def rad2deg(x):
     """`np.rad2deg`."""
     return as_tensor(x) * (180.0 / np.pi)
@@ -154,6 +160,7 @@ def rad2deg(x):
 radians, degrees = deg2rad, rad2deg
 
 
+@public
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """`np.nan_to_num`: derivative 1 at finite entries, 0 at the replaced ones."""
     x = as_tensor(x)
@@ -167,26 +174,31 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return _where(logical_and(isinf(x), less(x, 0)), neginf, out)
 
 
+@public
 def fix(x):
     """`np.fix`: round towards zero (derivative 0)."""
     return trunc(x)
 
 
+@public
 def rint(x):
     """`np.rint`: round to the nearest integer (derivative 0)."""
     return round_(x)
 
 
+@public
 def around(x, decimals=0):
     """`np.round` / `np.around` (derivative 0)."""
     return round_(x, decimals=int(decimals)) if decimals else round_(x)
 
 
+@public
 def isposinf(x):
     """`np.isposinf` (a mask)."""
     return logical_and(isinf(x), greater(x, 0))
 
 
+@public
 def isneginf(x):
     """`np.isneginf` (a mask)."""
     return logical_and(isinf(x), less(x, 0))
@@ -194,6 +206,7 @@ def isneginf(x):
 
 # ----- positions (integer results, not differentiable) --------------------------------------
 
+@public
 def nonzero(a) -> tuple:
     """`np.nonzero`: a tuple of integer tensors (not differentiable; no vmap: the number of
     entries depends on the values)."""
@@ -204,11 +217,13 @@ def nonzero(a) -> tuple:
     return tuple(constant(i) for i in np.nonzero(a.data))
 
 
+@public
 def flatnonzero(a):
     """`np.flatnonzero`: positions of the nonzero entries of the flattened tensor."""
     return nonzero(reshape(as_tensor(a), -1))[0]
 
 
+@public
 def argwhere(a):
     """`np.argwhere`: one row of positions per nonzero entry."""
     a = as_tensor(a)
@@ -217,6 +232,7 @@ def argwhere(a):
     return constant(np.stack([p.data for p in nonzero(a)], axis=-1))
 
 
+@public
 def where(condition, x=None, y=None):
     """`np.where(condition, x, y)`; with the condition alone, `np.nonzero(condition)`."""
     if x is None and y is None:

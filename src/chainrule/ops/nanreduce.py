@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core import is_mapped
 from ._define import as_tensor, normalize_axis
+from ._public import public
 from .arrays import cumprod
 from .elementwise import equal, logical_not, where
 from .elementwise_extra import isnan
@@ -30,16 +31,19 @@ def _count(a, axis, keepdims):
         a.dtype if a.dtype.kind == "f" else np.float64)
 
 
+@public
 def nansum(a, axis=None, keepdims=False):
     """`np.nansum`: NaN counts as 0."""
     return _sum(_filled(a, 0.0), axis, keepdims)
 
 
+@public
 def nanprod(a, axis=None, keepdims=False):
     """`np.nanprod`: NaN counts as 1."""
     return prod(_filled(a, 1.0), axis, keepdims)
 
 
+@public
 def nanmean(a, axis=None, keepdims=False):
     """`np.nanmean`: the mean of the entries that are not NaN (NaN if there are none)."""
     a = as_tensor(a)
@@ -47,6 +51,7 @@ def nanmean(a, axis=None, keepdims=False):
         return nansum(a, axis, keepdims) / _count(a, axis, keepdims)
 
 
+@public
 def nanvar(a, axis=None, ddof=0, keepdims=False):
     """`np.nanvar` with `ddof`."""
     a = as_tensor(a)
@@ -55,6 +60,7 @@ def nanvar(a, axis=None, ddof=0, keepdims=False):
         return _sum(centered * centered, axis, keepdims) / (_count(a, axis, keepdims) - ddof)
 
 
+@public
 def nanstd(a, axis=None, ddof=0, keepdims=False):
     """`np.nanstd` with `ddof`; derivative 0 where the spread is zero (as `std`)."""
     return spread_root(nanvar(a, axis, ddof, keepdims))
@@ -69,18 +75,20 @@ def _nan_extreme(reduce, fill, name):
         # A slice of NaN only gives NaN (NumPy also warns).
         return where(equal(_count(a, axis, keepdims), 0), np.nan, out)
     fn.__name__, fn.__doc__ = name, f"`np.{name}`: NaN entries are ignored; ties split."
-    return fn
+    return public(fn)
 
 
 nanmax = _nan_extreme(max, -np.inf, "nanmax")
 nanmin = _nan_extreme(min, np.inf, "nanmin")
 
 
+@public
 def nancumsum(a, axis=None):
     """`np.nancumsum`: NaN counts as 0."""
     return cumsum(_filled(a, 0.0), axis)
 
 
+@public
 def nancumprod(a, axis=None):
     """`np.nancumprod`: NaN counts as 1."""
     return cumprod(_filled(a, 1.0), axis)
@@ -97,7 +105,7 @@ def _nan_arg(arg, fill, name):
                                  "only NaN, so it has no position to return")
         return arg(_filled(a, fill), axis, keepdims)
     fn.__name__, fn.__doc__ = name, f"`np.{name}`: positions ignoring NaN (not differentiable)."
-    return fn
+    return public(fn)
 
 
 nanargmax = _nan_arg(argmax, -np.inf, "nanargmax")

@@ -292,11 +292,11 @@ def split(x, indices_or_sections, axis=0) -> list:
     axis = normalize_axis(axis, x.ndim, "split")[0]
     n = x.shape[axis]
     if isinstance(indices_or_sections, numbers.Integral):
-        if n % indices_or_sections:
+        sections = int(indices_or_sections)
+        if sections <= 0 or n % sections:
             raise ValueError(f"split: axis {axis} of length {n} does not divide into "
                              f"{indices_or_sections} equal sections")
-        step = n // indices_or_sections
-        bounds = list(range(0, n + 1, step))
+        bounds = [i * (n // sections) for i in range(sections + 1)]  # also for n == 0
     else:
         bounds = [0, *indices_or_sections, n]
     lead = (slice(None),) * axis

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core import TensorBase
 from ._define import as_tensor, bind_tensors, constant, defop, normalize_axis
+from ._public import public
 from .elementwise import equal, floor, logical_not, maximum, minimum, where
 from .elementwise_extra import isnan
 from .reduce import sum as _sum
@@ -79,6 +80,7 @@ def _positions(indices) -> TensorBase:
     return indices
 
 
+@public
 def take_along_axis(arr, indices, axis=-1):
     """`np.take_along_axis`, differentiable in `arr` (repeated positions accumulate)."""
     arr, indices = as_tensor(arr), _positions(indices)
@@ -108,18 +110,21 @@ def _flat_or(x, axis, name):
     return x, normalize_axis(axis, x.ndim, name)[0]
 
 
+@public
 def argsort(a, axis=-1):
     """`np.argsort` (stable): integer positions, not differentiable."""
     a, axis = _flat_or(a, axis, "argsort")
     return bind_tensors(argsort_p, (a,), {"axis": axis})
 
 
+@public
 def sort(a, axis=-1):
     """`np.sort`; the gradient flows back through the sorting permutation."""
     a, axis = _flat_or(a, axis, "sort")
     return bind_tensors(take_along_axis_p, (a, argsort(a, axis)), {"axis": axis})
 
 
+@public
 def argpartition(a, kth, axis=-1):
     """`np.argpartition`: integer positions, not differentiable."""
     a, axis = _flat_or(a, axis, "argpartition")
@@ -128,6 +133,7 @@ def argpartition(a, kth, axis=-1):
     return bind_tensors(argpartition_p, (a,), {"kth": kth, "axis": axis})
 
 
+@public
 def partition(a, kth, axis=-1):
     """`np.partition`; the gradient flows back through the permutation."""
     a, axis = _flat_or(a, axis, "partition")
@@ -146,7 +152,7 @@ def _arg_extreme(prim, name):
         return bind_tensors(prim, (a,), {"axis": axis, "keepdims": bool(keepdims)})
     arg.__name__ = name
     arg.__doc__ = f"`np.{name}`: integer positions, not differentiable."
-    return arg
+    return public(arg)
 
 
 argmax = _arg_extreme(argmax_p, "argmax")
@@ -242,7 +248,7 @@ def _quantile_fn(name, scale, skip_nan, doc):
             return out   # NumPy: a picked entry, or a weak Python q, keeps a's dtype
         return astype(out, np.result_type(out.dtype, np.asarray(q).dtype))
     fn.__name__, fn.__doc__ = name, doc
-    return fn
+    return public(fn)
 
 
 def _median_last(s, count, q, method):
@@ -256,7 +262,7 @@ def _median_fn(name, skip_nan, doc):
         return _order_statistic(a, 0.5, axis, keepdims, "linear", name, skip_nan,
                                 _median_last)
     fn.__name__, fn.__doc__ = name, doc
-    return fn
+    return public(fn)
 
 
 quantile = _quantile_fn("quantile", 1, False, "`np.quantile`; the gradient flows to the "
