@@ -138,11 +138,19 @@ class Tensor(TensorBase):
                              "use .any() or .all()")
         return bool(self.data)
 
-    def any(self):
-        return bool(np.any(self.data))
+    def any(self, axis=None, keepdims=False):
+        """A Python bool over the whole tensor; a bool tensor along `axis`."""
+        if axis is None and not keepdims:
+            self._concrete("any")
+            return bool(np.any(self.data))
+        return A.any_(self, axis, keepdims)
 
-    def all(self):
-        return bool(np.all(self.data))
+    def all(self, axis=None, keepdims=False):
+        """A Python bool over the whole tensor; a bool tensor along `axis`."""
+        if axis is None and not keepdims:
+            self._concrete("all")
+            return bool(np.all(self.data))
+        return A.all_(self, axis, keepdims)
 
     # ----- graph -----------------------------------------------------------------------
     @property

@@ -118,4 +118,25 @@ CASES = [
            "nanpercentile"),
     OpCase("argmax", lambda x: cr.take_along_axis(x, cr.nanargmax(x, axis=1, keepdims=True), 1)
            * cr.nansum(x), _with_nans, "nanargmax"),
+    # NumPy 2 names and small composites
+    OpCase("subtract", lambda x: cr.gradient(x, 0.5, edge_order=2)[1] * cr.gradient(x)[0],
+           normal((3, 4)), "gradient"),
+    OpCase("add", lambda y, x: cr.trapezoid(y, x) * cr.sum(cr.trapezoid(y, dx=0.2, axis=0)),
+           lambda rng: (rng.standard_normal((3, 4)), np.cumsum(rng.uniform(0.1, 1, 4))),
+           "trapezoid"),
+    OpCase("divide", lambda a, w: cr.average(a, axis=1, weights=w), lambda rng: (
+        rng.standard_normal((2, 3)), rng.uniform(0.5, 2.0, 3)), "average"),
+    OpCase("max", lambda x: cr.ptp(x, axis=0), distinct((3, 2)), "ptp"),
+    OpCase("broadcast_to", lambda x, y: cr.meshgrid(x, y)[0] * cr.meshgrid(x, y)[1],
+           normal((3,), (2,)), "meshgrid"),
+    OpCase("pad", lambda x: cr.cumulative_sum(x, axis=1, include_initial=True)
+           * cr.cumulative_prod(x, axis=1, include_initial=True), normal((2, 3)),
+           "cumulative"),
+    OpCase("einsum", lambda a, v: cr.matvec(a, v) + cr.vecmat(v[:2], a) @ cr.vecdot(a, a),
+           normal((2, 2), (2,)), "vecdot-matvec-vecmat"),
+    OpCase("getitem", lambda x: cr.unstack(x, 1)[0] * cr.matrix_transpose(x)[1],
+           normal((3, 3)), "unstack-matrix_transpose"),
+    OpCase("all", lambda x: cr.where(cr.all(x > 0, axis=0), x, -x), distinct((2, 3))),
+    OpCase("any", lambda x: cr.where(cr.any(x > 0.5, axis=1, keepdims=True), x, x * x),
+           distinct((3, 2))),
 ]

@@ -58,4 +58,13 @@ CASES = [
     OpCase("multiply", lambda x: cr.deg2rad(x) + cr.rad2deg(x), normal((3,)), "deg-rad"),
     OpCase("where", lambda x: cr.where(cr.isnan(x), 0.0, x) * _masked(x), lambda rng: (
         np.array([1.0, np.nan, -2.0]),), "isnan-where"),
+    OpCase("cbrt", cr.cbrt, _signed(0.3, 2.0, 5)),
+    OpCase("copysign", lambda x, y: cr.copysign(x, y) * x, lambda rng: (
+        rng.standard_normal(4), np.array([1.0, -1.0, 2.0, -0.5]))),
+    OpCase("signbit", lambda x: cr.where(cr.signbit(x), x, x * x), _signed(0.2, 1.0, 6)),
+    OpCase("isclose", lambda x, y: cr.where(cr.isclose(x, y, atol=0.5), x, y),
+           lambda rng: (np.array([0.0, 1.0, 2.0]), np.array([0.2, 3.0, 2.1]))),
+    OpCase("where", lambda h: cr.heaviside(np.array([-1.0, 0.0, 2.0]), h) * h, normal((3,)),
+           "heaviside"),
+    OpCase("power", lambda x, y: cr.float_power(x, y), positive((3,), (3,)), "float_power"),
 ]

@@ -12,15 +12,19 @@ import numbers
 
 import numpy as np
 
-from ._define import as_tensor, bind_tensors, coerce, constant, normalize_axis
+from ._define import as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
 from ._public import public
-from .elementwise import where
+from .elementwise import not_equal, where
 from .linalg import tensordot
+from .reduce import cumsum, mean
+from .reduce import max as _max
+from .reduce import min as _min
 from .reduce import sum as _sum
 from .shape import (
     astype,
     broadcast_to,
     concatenate,
+    expand_dims,
     flip,
     getitem,
     moveaxis,
@@ -31,6 +35,7 @@ from .shape import (
     stack,
     swapaxes,
     take,
+    transpose,
 )
 
 
@@ -426,3 +431,218 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if axis != 0:
         y = moveaxis(y, 0, axis)
     return (y, step) if retstep else y
+
+
+# ----- NumPy 2 names and other small composites ---------------------------------------------
+
+@public
+def concat(arrays, axis=0):
+    """`np.concat`: `concatenate` with the array-API name."""
+    return concatenate(arrays, axis)
+
+
+@public
+def amax(a, axis=None, keepdims=False):
+    """`np.amax`: `max`."""
+    return _max(a, axis, keepdims)
+
+
+@public
+def amin(a, axis=None, keepdims=False):
+    """`np.amin`: `min`."""
+    return _min(a, axis, keepdims)
+
+
+@public
+def permute_dims(a, axes=None):
+    """`np.permute_dims`: `transpose` with the array-API name."""
+    return transpose(a, axes)
+
+
+@public
+def matrix_transpose(x):
+    """`np.matrix_transpose`: swap the last two axes."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        raise ValueError(f"matrix_transpose: needs at least 2 dims, got shape {x.shape}")
+    return swapaxes(x, -1, -2)
+
+
+@public
+def unstack(x, axis=0):
+    """`np.unstack`: the slices along axis, as a tuple."""
+    x = as_tensor(x)
+    axis = normalize_axis(axis, x.ndim, "unstack")[0]
+    lead = (slice(None),) * axis
+    return tuple(getitem(x, lead + (i,)) for i in range(x.shape[axis]))
+
+
+@public
+def vecdot(x1, x2, axis=-1):
+    """`np.vecdot` of real vectors: the sum of products along axis."""
+    x1, x2 = coerce((x1, x2))
+    return _sum(x1 * x2, axis=axis)
+
+
+@public
+def matvec(x1, x2):
+    """`np.matvec`: matrix (..., m, n) times vector (..., n)."""
+    x1, x2 = coerce((x1, x2))
+    return reshape_last(x1 @ expand_dims(x2, -1))
+
+
+@public
+def vecmat(x1, x2):
+    """`np.vecmat` of real operands: vector (..., m) times matrix (..., m, n)."""
+    x1, x2 = coerce((x1, x2))
+    return reshape_last(swapaxes(x2, -1, -2) @ expand_dims(x1, -1))
+
+
+def reshape_last(x):
+    """x without its trailing axis of length 1."""
+    return reshape(x, x.shape[:-1])
+
+
+@public
+def ptp(a, axis=None, keepdims=False):
+    """`np.ptp`: max - min (tied extremes split the gradient)."""
+    a = as_tensor(a)
+    return _max(a, axis, keepdims) - _min(a, axis, keepdims)
+
+
+@public
+def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    """`np.average`: differentiable in `a` and in `weights`."""
+    a = as_tensor(a)
+    if weights is None:
+        total = mean(a, axis, keepdims)
+        count = as_tensor(np.asarray(a.size / total.size if total.size else 0, a.dtype))
+        return (total, broadcast_to(count, total.shape)) if returned else total
+    a, w = coerce((a, weights))
+    if w.shape != a.shape:
+        if axis is None or w.ndim != 1:
+            raise ValueError(f"average: weights of shape {w.shape} differ from the data's "
+                             f"{a.shape}; 1-d weights need an axis")
+        ax = normalize_axis(axis, a.ndim, "average")[0]
+        if w.shape[0] != a.shape[ax]:
+            raise ValueError(f"average: {w.shape[0]} weights for axis {ax} of length "
+                             f"{a.shape[ax]}")
+        w = reshape(w, tuple(-1 if i == ax else 1 for i in range(a.ndim)))
+        w = broadcast_to(w, a.shape)
+    scale = _sum(w, axis, keepdims)
+    out = _sum(a * w, axis, keepdims) / scale
+    return (out, broadcast_to(scale, out.shape)) if returned else out
+
+
+def _cumulative(scan, name, initial):
+    def fn(x, axis=None, dtype=None, include_initial=False):
+        x = as_tensor(x)
+        if axis is None:
+            if x.ndim > 1:
+                raise ValueError(f"{name}: axis is needed for a tensor of {x.ndim} dims")
+            axis = 0
+        axis = normalize_axis(axis, x.ndim, name)[0]
+        out = scan(x if dtype is None else astype(x, dtype), axis)
+        if include_initial:
+            widths = [(0, 0)] * x.ndim
+            widths[axis] = (1, 0)
+            out = pad(out, widths, constant_values=initial)
+        return out
+    fn.__name__, fn.__doc__ = name, f"`np.{name}` (NumPy 2)."
+    return public(fn)
+
+
+cumulative_sum = _cumulative(cumsum, "cumulative_sum", 0)
+cumulative_prod = _cumulative(cumprod, "cumulative_prod", 1)
+
+
+@public
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """`np.gradient` with uniform spacing: central differences inside, one-sided at the
+    edges (edge_order 1 or 2); a list of tensors for several axes."""
+    f = as_tensor(f)
+    axes = normalize_axis(axis, f.ndim, "gradient")
+    spacing = list(varargs) if varargs else [1.0]
+    if len(spacing) == 1:
+        spacing = spacing * len(axes)
+    if len(spacing) != len(axes) or any(np.ndim(h) for h in spacing):
+        raise ValueError("gradient: give one scalar spacing, or one per axis (coordinate "
+                         "arrays are not supported)")
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order}")
+    outs = []
+    for ax, h in zip(axes, spacing):
+        n = f.shape[ax]
+        if n < edge_order + 1:
+            raise ValueError(f"gradient: axis {ax} of length {n} is too short for "
+                             f"edge_order={edge_order}")
+        lead = (slice(None),) * ax
+
+        def part(start, stop, ax=ax, lead=lead):
+            return getitem(f, lead + (slice(start, stop),))
+        inner = (part(2, None) - part(0, -2)) / (2.0 * h)
+        if edge_order == 1:
+            first = (part(1, 2) - part(0, 1)) / h
+            last = (part(-1, None) - part(-2, -1)) / h
+        else:
+            first = (-1.5 * part(0, 1) + 2.0 * part(1, 2) - 0.5 * part(2, 3)) / h
+            last = (0.5 * part(-3, -2) - 2.0 * part(-2, -1) + 1.5 * part(-1, None)) / h
+        outs.append(concatenate([first, inner, last], axis=ax))
+    return outs[0] if len(outs) == 1 else outs
+
+
+@public
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """`np.trapezoid`: the trapezoidal rule, differentiable in y and in x."""
+    y = as_tensor(y)
+    axis = normalize_axis(axis, y.ndim, "trapezoid")[0]
+    lead = (slice(None),) * axis
+    pairs = getitem(y, lead + (slice(1, None),)) + getitem(y, lead + (slice(None, -1),))
+    if x is None:
+        return _sum(pairs * dx, axis=axis) / 2.0
+    x = as_tensor(x)
+    d = diff(x, axis=-1 if x.ndim == 1 else axis)
+    if x.ndim == 1:
+        d = reshape(d, tuple(-1 if i == axis else 1 for i in range(y.ndim)))
+    return _sum(pairs * d, axis=axis) / 2.0
+
+
+@public
+def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
+    """`np.meshgrid`: coordinate tensors, differentiable in the 1-d inputs."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    xs = [ravel(x) for x in xi]
+    n = len(xs)
+    shapes = [tuple(-1 if i == k else 1 for i in range(n)) for k in range(n)]
+    if indexing == "xy" and n > 1:
+        shapes[0], shapes[1] = ((1, -1) + (1,) * (n - 2), (-1, 1) + (1,) * (n - 2))
+    grids = [reshape(x, s) for x, s in zip(xs, shapes)]
+    if sparse:
+        return grids
+    full = np.broadcast_shapes(*[g.shape for g in grids])
+    return [broadcast_to(g, full) for g in grids]
+
+
+def _truth(name, fn):
+    prim = defop(name, lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims),
+                 differentiable=False, batch="axes", doc="A truth value: not differentiable.")
+
+    def reduce(a, axis=None, keepdims=False):
+        a = as_tensor(a)
+        return bind_tensors(prim, (a,), {"axes": normalize_axis(axis, a.ndim, name),
+                                         "keepdims": bool(keepdims)})
+    reduce.__name__, reduce.__doc__ = name, f"`np.{name}`: a bool tensor, not differentiable."
+    return prim, public(reduce)
+
+
+# Exported as cr.all and cr.any; the trailing _ keeps Python's builtins usable here.
+all_p, all_ = _truth("all", np.all)
+any_p, any_ = _truth("any", np.any)
+
+
+@public
+def count_nonzero(a, axis=None, keepdims=False):
+    """`np.count_nonzero`: an integer tensor, not differentiable."""
+    a = as_tensor(a)
+    return _sum(not_equal(a, 0), axis, keepdims)

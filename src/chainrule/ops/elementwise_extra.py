@@ -14,12 +14,15 @@ from ._public import public
 from .elementwise import (
     absolute,
     divide,
+    equal,
     exp,
     greater,
     less,
     logical_and,
+    logical_xor,
     maximum,
     minimum,
+    power,
     round_,
     sin,
     sqrt,
@@ -240,3 +243,62 @@ def where(condition, x=None, y=None):
     if x is None or y is None:
         raise ValueError("where: give both x and y, or neither (then it is nonzero)")
     return _where(condition, x, y)
+
+
+# ----- more of NumPy's elementwise names -----------------------------------------------------
+
+true_divide = divide
+signbit = _nondiff("signbit", np.signbit, doc="The sign bit: not differentiable.")
+cbrt = defop("cbrt", np.cbrt, batch="elementwise",
+             vjp=lambda g, ans, x: g / (3 * ans * ans), jvp=lambda t, ans, x: t / (3 * ans * ans),
+             doc="The real cube root; cbrt'(0) = +inf.")
+
+
+def _copysign_slope(x, y):
+    """d/dx copysign(x, y): +1 where x and y have the same sign bit, else -1."""
+    return _where(logical_xor(signbit(x), signbit(y)), -1.0, 1.0)
+
+
+copysign = defop(
+    "copysign", np.copysign, nin=2, batch="elementwise",
+    vjp=(lambda g, ans, x, y: sum_to(g * _copysign_slope(x, y), x.shape),
+         lambda g, ans, x, y: None),
+    jvp=(lambda t, ans, x, y: t * _copysign_slope(x, y), lambda t, ans, x, y: None),
+    doc="|x| with the sign of y: derivative +-1 in x (the sign bit decides at 0), 0 in y.")
+
+isclose_p = defop("isclose", lambda a, b, rtol, atol, equal_nan: np.isclose(
+    a, b, rtol=rtol, atol=atol, equal_nan=equal_nan), nin=2, differentiable=False,
+    batch="elementwise", doc="A mask: not differentiable.")
+
+
+@public
+def positive(x):
+    """`np.positive`: x itself."""
+    return as_tensor(x)
+
+
+@public
+def float_power(x, y):
+    """`np.float_power`: the power computed in float64."""
+    x, y = coerce((x, y))
+    return power(x.astype(np.float64), y.astype(np.float64))
+
+
+@public
+def heaviside(x1, x2):
+    """`np.heaviside`: 0 below 0, x2 at 0, 1 above; derivative 0 in x1, 1 in x2 where x1 == 0."""
+    x1, x2 = coerce((x1, x2))
+    return _where(equal(x1, 0), x2, greater(x1, 0).astype(x2.dtype))
+
+
+@public
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """`np.isclose` (a mask)."""
+    a, b = coerce((a, b))
+    return isclose_p(a, b, rtol=float(rtol), atol=float(atol), equal_nan=bool(equal_nan))
+
+
+@public
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """`np.allclose`: a Python bool."""
+    return bool(np.all(isclose(a, b, rtol, atol, equal_nan).data))

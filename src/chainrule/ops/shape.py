@@ -94,9 +94,14 @@ transpose_p = defop(
     vjp=lambda g, ans, x, axes: transpose(g, tuple(np.argsort(axes))), linear=True)
 
 
-def transpose(x, *axes) -> TensorBase:
-    """`np.transpose`; no axes reverses them."""
+def transpose(x, *axes, **kwargs) -> TensorBase:
+    """`np.transpose` (axes as a tuple, separate ints or `axes=`); no axes reverses them."""
     x = as_tensor(x)
+    if kwargs:
+        if set(kwargs) != {"axes"} or axes:
+            raise TypeError(f"transpose: unexpected arguments {sorted(kwargs)}; give the axes "
+                            "once, as axes=(...) or positionally")
+        axes = (kwargs["axes"],)
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
         axes = axes[0]
     axes = tuple(reversed(range(x.ndim))) if axes in (None, ()) else tuple(
