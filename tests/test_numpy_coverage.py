@@ -280,3 +280,11 @@ def test_bad_input_errors_name_the_function_called(name, bad):
         assert str(err).startswith(getattr(fn, "__name__", getattr(fn, "name", name)) + ":"), err
     else:
         pytest.fail(f"{name} accepted {bad}")
+
+
+def test_check_grads_checks_every_output_of_a_function_returning_several():
+    x = rng.standard_normal((4, 3))
+    cr.testing.check_grads(lambda x: cr.split(x, 2), (x,))
+    cr.testing.check_grads(lambda x: cr.gradient(x), (x,))
+    with pytest.raises(cr.testing.GradientCheckError):
+        cr.testing.check_grads(lambda x: (x * 2, cr.stop_gradient(x) * x), (x,))
