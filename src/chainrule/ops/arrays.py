@@ -20,6 +20,7 @@ from .reduce import cumsum, mean
 from .reduce import max as _max
 from .reduce import min as _min
 from .reduce import sum as _sum
+from .scan import cumprod_p
 from .shape import (
     astype,
     broadcast_to,
@@ -388,22 +389,11 @@ def select(condlist, choicelist, default=0):
 
 @public
 def cumprod(a, axis=None):
-    """`np.cumprod`, exact where entries are 0; a log-depth scan of products (values agree
-    with NumPy's running product to rounding)."""
+    """`np.cumprod`; its derivatives are exact where entries are 0."""
     a = as_tensor(a)
     if axis is None:
         a, axis = ravel(a), 0
-    axis = normalize_axis(axis, a.ndim, "cumprod")[0]
-    n = a.shape[axis]
-    lead = (slice(None),) * axis
-    widths = [(0, 0)] * a.ndim
-    step = 1
-    while step < n:   # Hillis-Steele: after the step, entry i holds the product of 2*step
-        widths[axis] = (step, 0)
-        shifted = pad(getitem(a, lead + (slice(0, n - step),)), widths, constant_values=1)
-        a = a * shifted
-        step *= 2
-    return a
+    return bind_tensors(cumprod_p, (a,), {"axis": normalize_axis(axis, a.ndim, "cumprod")[0]})
 
 
 @public
