@@ -21,7 +21,7 @@ def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
     if isinstance(x, TensorBase):
         return x
     if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
-        return _new_tensor(np.asarray(x, dtype=np.result_type(like.data, x)))
+        return _new_tensor(np.asarray(x, dtype=np.result_type(like.dtype, x)))
     if isinstance(x, (list, tuple)) and _holds_tensor(x):
         return _join(x, like)
     array = np.asarray(x)

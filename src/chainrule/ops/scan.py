@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import ground
 from ._define import defop
 from .reduce import cumsum
 from .shape import flip, getitem, pad
@@ -18,9 +19,7 @@ from .shape import flip, getitem, pad
 
 def _has_zero(x) -> bool:
     """True when some value of x is 0, in every example a transform's box stands for."""
-    while x._inner is not None:
-        x = x._inner
-    return bool((x.data == 0).any())
+    return bool((ground(x).data == 0).any())
 
 
 def _shift(v, step, axis, fill):

@@ -9,7 +9,9 @@ from ..core import (
     _new_tensor,
     differentiable_inputs,
     enable_grad,
+    grad_hooks,
     no_grad,
+    run_grad_hooks,
     topological_order,
 )
 from .complex_guard import refuse_complex
@@ -61,6 +63,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         if g.dtype != t.dtype:
             refuse_complex(g.dtype, "grad/vjp/backward", f"the gradient of a {t.dtype} tensor")
             g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
+        if grad_hooks and k in grad_hooks:
+            g = run_grad_hooks(t, g)
         node = t._node
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
@@ -68,10 +72,9 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         if t._retains_grad:
             reached[k] = (t, g)
         inputs = node.inputs
-        rules, params, trace = node.op.vjp, node.params, t._trace
-        for i, a in enumerate(inputs):
-            if not a.requires_grad or a._trace is not trace:
-                continue
+        rules, params = node.op.vjp, node.params
+        for i in node.flows:
+            a = inputs[i]
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
