@@ -6,12 +6,16 @@ import numpy as np
 
 from . import core
 from .core import TensorBase, _new_tensor, bind, is_grad_enabled
+from .ops import arrays as A
 from .ops import elementwise as E
+from .ops import elementwise_extra as X
 from .ops import linalg as L
 from .ops import nn as N
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import sorting as O
 from .ops._define import EMPTY, operand
+from .ops._public import public
 
 _FLOATS = (np.float16, np.float32, np.float64, np.longdouble)
 
@@ -144,11 +148,19 @@ class Tensor(TensorBase):
                              "use .any() or .all()")
         return bool(self.data)
 
-    def any(self):
-        return bool(np.any(self.data))
+    def any(self, axis=None, keepdims=False):
+        """A Python bool over the whole tensor; a bool tensor along `axis`."""
+        if axis is None and not keepdims:
+            self._concrete("any")
+            return bool(np.any(self.data))
+        return A.any_(self, axis, keepdims)
 
-    def all(self):
-        return bool(np.all(self.data))
+    def all(self, axis=None, keepdims=False):
+        """A Python bool over the whole tensor; a bool tensor along `axis`."""
+        if axis is None and not keepdims:
+            self._concrete("all")
+            return bool(np.all(self.data))
+        return A.all_(self, axis, keepdims)
 
     # ----- graph -----------------------------------------------------------------------
     @property
@@ -235,6 +247,8 @@ class Tensor(TensorBase):
     __mul__, __rmul__ = _binary(E.multiply)
     __truediv__, __rtruediv__ = _binary(E.divide)
     __pow__, __rpow__ = _binary(E.power)
+    __mod__, __rmod__ = _binary(X.remainder)
+    __floordiv__, __rfloordiv__ = _binary(X.floor_divide)
     __lt__, _ = _binary(E.less)
     __le__, _ = _binary(E.less_equal)
     __gt__, _ = _binary(E.greater)
@@ -302,11 +316,32 @@ class Tensor(TensorBase):
     def logsumexp(self, axis=None, keepdims=False):
         return R.logsumexp(self, axis, keepdims)
 
-    def argmax(self, axis=None):
-        return Tensor._wrap(np.argmax(self.data, axis=axis))
+    def argmax(self, axis=None, keepdims=False):
+        return O.argmax(self, axis, keepdims)
 
-    def argmin(self, axis=None):
-        return Tensor._wrap(np.argmin(self.data, axis=axis))
+    def argmin(self, axis=None, keepdims=False):
+        return O.argmin(self, axis, keepdims)
+
+    def argsort(self, axis=-1):
+        return O.argsort(self, axis)
+
+    def cumprod(self, axis=None):
+        return A.cumprod(self, axis)
+
+    def ravel(self):
+        return A.ravel(self)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return A.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return A.trace(self, offset, axis1, axis2)
+
+    def round(self, decimals=0):
+        return X.around(self, decimals)
+
+    def nonzero(self):
+        return X.nonzero(self)
 
     def reshape(self, *shape):
         return S.reshape(self, *shape)
@@ -478,8 +513,15 @@ def arange(*args, dtype=None, requires_grad=False) -> Tensor:
     return _made(np.arange(*args, dtype=dtype), requires_grad)
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None, requires_grad=False) -> Tensor:
-    return _made(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype), requires_grad)
+@public
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
+             requires_grad=False):
+    """`np.linspace`; differentiable in `start` and `stop` when they are tensors."""
+    if isinstance(start, TensorBase) or isinstance(stop, TensorBase):
+        return A.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype,
+                      axis=axis)
+    return (_made(out[0], requires_grad), out[1]) if retstep else _made(out, requires_grad)
 
 
 def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:

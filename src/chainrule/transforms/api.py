@@ -26,6 +26,7 @@ from ..core import (
 from ..ops._define import EMPTY
 from ..ops.shape import identity_p, reshape
 from .batching import vmap
+from .complex_guard import refuse_complex
 from .forward import JVPBox, JVPTrace
 from .reverse import grads_wrt
 from .tree import flatten, map_leaves
@@ -35,12 +36,14 @@ def as_input(x, transform: str, position: int) -> TensorBase:
     """A transform's argument as a float tensor (Python and NumPy numbers accepted)."""
     if not isinstance(x, TensorBase):
         array = np.array(x)  # a copy: mutating the caller's array later changes nothing
+        refuse_complex(array.dtype, transform, f"argument {position}")
         if array.dtype.kind not in "biuf":
             raise TypeError(f"{transform}: argument {position} is {type(x).__name__} "
                             f"(dtype {array.dtype}); pass a number, an array or a tensor")
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
         return _new_tensor(array)
+    refuse_complex(x.dtype, transform, f"argument {position}")
     if not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"{transform}: argument {position} has dtype {x.dtype}; differentiate "
                         "with respect to a float tensor (e.g. x.astype(np.float64))")
@@ -104,10 +107,17 @@ def value_and_grad(f, argnums=0, has_aux=False):
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError("grad: has_aux=True needs f to return (value, aux)")
             out, aux = out
+        if isinstance(out, (numbers.Number, np.ndarray)) and np.size(out) == 1:
+            out = flatten(out, "grad")[0][0]   # a constant: its gradient is 0, as vjp's is
         if not isinstance(out, TensorBase) or out.size != 1:
             shape = getattr(out, "shape", type(out).__name__)
             raise TypeError(f"grad: f must return a scalar tensor, got {shape}; use cr.vjp "
                             "or cr.jacobian for non-scalar outputs")
+        refuse_complex(out.dtype, "grad", "the value f returned")
+        if not np.issubdtype(out.dtype, np.floating):
+            raise TypeError(f"grad: f returned a {out.dtype} tensor, which has no derivative "
+                            "(argmax, argmin, nonzero, comparisons and casts to integers are "
+                            "not differentiable); return a float value")
         seed = _new_tensor(np.ones(out.shape, dtype=out.dtype))
         grads = grads_wrt([out], [seed], variables, create_graph=nested, retain_graph=nested)
         grads = tuple(g if g is not None else _zeros_for(x) for g, x in zip(grads, variables))
@@ -142,6 +152,8 @@ def vjp(f, *primals, has_aux=False):
     if has_aux:
         out, aux = out
     leaves, _ = flatten(out, "vjp")
+    for leaf in leaves:
+        refuse_complex(leaf.dtype, "vjp", "a value f returned")
 
     def vjp_fn(*cotangents):
         if len(cotangents) == 1 and len(leaves) > 1:
@@ -170,7 +182,11 @@ def jvp(f, primals, tangents, has_aux=False):
     boxed = []
     for i, (p, t) in enumerate(zip(primals, tangents)):
         p = as_input(p, "jvp", i)
-        t = t if isinstance(t, TensorBase) else _new_tensor(np.asarray(t, dtype=p.dtype))
+        if not isinstance(t, TensorBase):
+            t = np.asarray(t)
+            refuse_complex(t.dtype, "jvp", f"tangent {i}")
+            t = _new_tensor(t.astype(p.dtype, copy=False))
+        refuse_complex(t.dtype, "jvp", f"tangent {i}")
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape "
                              f"{p.shape}; they must match")
@@ -181,6 +197,7 @@ def jvp(f, primals, tangents, has_aux=False):
     if has_aux:
         out, aux = out
     primal_out = map_leaves(lambda o: o.primal if o._trace is trace else o, out)
+    map_leaves(lambda o: refuse_complex(o.dtype, "jvp", "a value f returned") or o, primal_out)
     tangent_out = map_leaves(lambda o: o.tangent if o._trace is trace and o.tangent is not None
                              else _zeros_for(o), out)
     return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)
