@@ -130,6 +130,8 @@ def array_function(func, types, args, kwargs):
     """Tensor.__array_function__: every other NumPy function (np.sum, np.concatenate...)."""
     module = getattr(func, "__module__", "") or ""
     what = f"{module.replace('numpy', 'np', 1)}.{func.__name__}"
+    if func.__name__ in ("shape", "ndim", "size") and len(args) == 1 and not kwargs:
+        return getattr(args[0], func.__name__)  # also for a vmap box, which has no .data
     fn = _counterpart(module, func.__name__)
     if fn is not None and func.__name__ not in _NO_GRADIENT:
         try:
