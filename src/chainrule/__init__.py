@@ -231,6 +231,7 @@ from .transforms.api import (
     value_and_grad,
     vjp,
 )
+from .transforms.anomaly import detect_anomaly
 from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint
 from .transforms.custom import custom_jvp, custom_vjp

@@ -142,7 +142,7 @@ class TensorBase:
     """Storage of a tensor: the ndarray, its graph node and its transform's trace (if boxed)."""
 
     __slots__ = ("data", "_node", "requires_grad", "grad", "_trace", "_retains_grad",
-                 "__weakref__")
+                 "_version", "__weakref__")
 
     mapped = False  # True for a box holding one value per example of vmap
 
@@ -166,6 +166,35 @@ def init_slots(t: TensorBase, data) -> None:
     t.grad = None
     t._trace = None
     t._retains_grad = False
+    t._version = 0
+
+
+# ----- version counters ---------------------------------------------------------------------
+# One clock for all tensors: an in-place write stamps the tensor with the next tick, and a
+# node remembers the clock when it was recorded. A saved input whose stamp is newer than
+# its node was written after being saved. While nothing is written in place the clock does
+# not move, so the sweep's check is one comparison per node.
+_clock = 0
+
+
+def bump_version(t: TensorBase) -> None:
+    """Record that t's values were changed in place (setitem, zero_, an optimizer step)."""
+    global _clock
+    _clock += 1
+    t._version = _clock
+
+
+def check_versions(node: Node, op_name: str) -> None:
+    """Raise if an input saved by `node` was written in place after it was recorded."""
+    if node.stamp == _clock:
+        return
+    for i, a in enumerate(node.inputs):
+        if a._version > node.stamp:
+            raise RuntimeError(
+                f"backward: input {i} of '{op_name}' (shape {tuple(a.shape)}, {a.dtype}) was "
+                f"modified in place after '{op_name}' saved it for the backward pass (its "
+                f"version is {a._version}, the graph was recorded at version {node.stamp}); "
+                "write into a copy instead, or after backward()")
 
 
 def ground(t: TensorBase) -> TensorBase:
@@ -202,13 +231,14 @@ class Node:
     `inputs` becomes None once a backward has freed the saved values.
     """
 
-    __slots__ = ("op", "inputs", "params", "flows")
+    __slots__ = ("op", "inputs", "params", "flows", "stamp")
 
     def __init__(self, op: Primitive, inputs: tuple, params: dict, flows: tuple):
         self.op = op
         self.inputs = inputs
         self.params = params
         self.flows = flows  # positions of the inputs gradient flows through (`flows_at`)
+        self.stamp = _clock  # the version clock when recorded (see `check_versions`)
 
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -296,7 +326,13 @@ def bind(op: Primitive, args: tuple, params: dict):
         if flows:
             out._node = Node(op, args, params, flows)
             out.requires_grad = True
+    if anomaly is not None:
+        anomaly.recorded(op, args, out)
     return out
+
+
+# The running `detect_anomaly` (transforms/anomaly.py) or None: checked once per op.
+anomaly = None
 
 
 def saved_inputs(node: Node) -> tuple:

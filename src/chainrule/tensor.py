@@ -287,6 +287,7 @@ class Tensor(TensorBase):
                                "graph would change values its gradient needs; build a new "
                                "tensor with cr.where or indexing instead")
         self.data[index] = np.asarray(value)
+        core.bump_version(self)  # a node that saved this tensor must not use the new values
 
     # ----- methods mirroring the functions ----------------------------------------------
     def sum(self, axis=None, keepdims=False, dim=None):
@@ -384,6 +385,17 @@ class Tensor(TensorBase):
         """`t.reshape(*shape)` (a differentiable reshape; NumPy arrays never alias here)."""
         return S.reshape(self, *shape)
 
+    def _bump_version(self):
+        """Mark the values as changed in place (optimizers, load_state_dict): a graph that
+        saved this tensor before refuses to differentiate through the new values."""
+        core.bump_version(self)
+
+    @property
+    def version(self) -> int:
+        """Changes with every in-place write through chainrule (setitem, zero_, optimizer
+        steps, load_state_dict); 0 for a tensor never written in place."""
+        return self._version
+
     def zero_(self):
         """Fill with zeros in place (for `.grad` between steps); returns self."""
         if self._node is not None:
@@ -393,6 +405,7 @@ class Tensor(TensorBase):
             self.data[...] = 0
         else:  # e.g. a gradient that is a broadcast view: give the tensor its own zeros
             self.data = np.zeros(self.data.shape, self.data.dtype)
+        core.bump_version(self)
         return self
 
     def astype(self, dtype):

@@ -64,6 +64,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         '"inf", "-inf", "nan")')
     p.add_argument("--chain", metavar="D0,D1,...",
                    help="print the Jacobian-chain cost table for these layer widths")
+    p.add_argument("--nan", action="store_true",
+                   help="explain where a non-finite gradient of the program is born: the "
+                        "edge, its local derivative, the path and the usual fix")
     p.set_defaults(run=run)
     return p
 
@@ -135,6 +138,10 @@ def _run(args) -> int:
             print(out["chain"].table())
         return 0
     graph = _graph(explain, args)
+    if args.nan:
+        names = {id(n.tensor): n.name for n in graph.inputs}
+        print(explain.nan_report(graph.output.tensor, names))
+        return 0
     work = len(graph.nodes) * (1 if args.wrt else max(len(graph.inputs), 1))
     if work > MAX_WORK:
         raise CommandError(f"the program has {len(graph.nodes):,} nodes and "

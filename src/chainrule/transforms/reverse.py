@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import core
 from ..core import (
     TensorBase,
     _new_tensor,
@@ -74,13 +75,18 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
         if t._retains_grad:
             reached[k] = (t, g)
         inputs = node.inputs
+        if inputs is not None and node.stamp != core._clock:  # something was written in place
+            core.check_versions(node, node.op.name)
         rules, params = node.op.vjp, node.params
         for i in node.flows:
             a = inputs[i]
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
-            ga = rules[i](g, t, *inputs, **params)
+            if core.anomaly is None:
+                ga = rules[i](g, t, *inputs, **params)
+            else:
+                ga = core.anomaly.run_rule(rules[i], t, i, g, inputs, params)
             if ga is None:
                 continue
             if ga.shape != a.shape:
