@@ -220,6 +220,7 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .transforms.anomaly import detect_anomaly
 from .transforms.api import (
     grad,
     hessian,
@@ -231,7 +232,6 @@ from .transforms.api import (
     value_and_grad,
     vjp,
 )
-from .transforms.anomaly import detect_anomaly
 from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint
 from .transforms.custom import custom_jvp, custom_vjp
@@ -246,23 +246,22 @@ __version__ = "0.1.0"
 _seal_builtins()  # every primitive lives in `ops`, imported above: these are the built-ins
 
 
-def _accept_dim_everywhere():
-    """PyTorch's `dim=` wherever a public function takes NumPy's `axis=`."""
+def _publish():
+    """Every public function behind the one public boundary (ops/_public.py): errors name
+    the function called, and `dim=` is accepted wherever `axis=` is."""
     import inspect
 
-    from .ops._define import accepts_dim
+    from .ops._public import public
 
     namespace = globals()
     for name, fn in list(namespace.items()):
-        if name.startswith("_") or not inspect.isfunction(fn):
-            continue
-        params = inspect.signature(fn).parameters
-        if "axis" in params and "dim" not in params:
-            namespace[name] = accepts_dim(fn)
+        if not name.startswith("_") and inspect.isfunction(fn) and \
+                fn.__module__.startswith("chainrule.ops"):
+            namespace[name] = public(fn, name)
 
 
-_accept_dim_everywhere()
-cat = concatenate  # PyTorch's name  # noqa: E305
+cat = concatenate  # PyTorch's name
+_publish()
 
 from . import numpy_dispatch as _numpy_dispatch  # noqa: E402 - np.sin(t) & co. run our ops
 from .tensor import set_numpy_dispatch as _set_numpy_dispatch  # noqa: E402

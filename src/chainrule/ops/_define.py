@@ -160,16 +160,3 @@ def normalize_axis(axis, ndim: int, op: str):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
 
-
-def accepts_dim(fn):
-    """`fn` that also takes PyTorch's `dim=` as another spelling of NumPy's `axis=`."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        if "dim" in kwargs:
-            if "axis" in kwargs:
-                raise TypeError(f"{fn.__name__}: give axis= or dim= (the same thing), not both")
-            kwargs["axis"] = kwargs.pop("dim")
-        return fn(*args, **kwargs)
-    return wrapper

@@ -275,13 +275,17 @@ def _poly(x, coefficients):
 
 
 def _erf_impl(x):
+    if x.dtype.kind == "c":
+        raise TypeError("complex input is not supported (erf of a real argument)")
     v = np.asarray(x, dtype=np.float64)
     a = np.abs(v)
     z = np.minimum(v * v, 1.0)  # clipped: the branch is only used where |x| <= 1
     inner = v * _poly(z, _ERF_T) / _poly(z, _ERF_U)
     b = np.clip(a, 1.0, 8.0)    # erfc(8) is below float64's resolution of 1
     outer = np.copysign(1.0 - np.exp(-b * b) * _poly(b, _ERFC_P) / _poly(b, _ERFC_Q), v)
-    return np.where(a <= 1.0, inner, outer).astype(x.dtype, copy=False)
+    out = np.where(a <= 1.0, inner, outer)
+    # Float input keeps its dtype; integer input becomes float, as in NumPy's ufuncs.
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
 erf = defop(

@@ -281,7 +281,8 @@ def positive(x):
 def float_power(x, y):
     """`np.float_power`: the power computed in float64."""
     x, y = coerce((x, y))
-    return power(x.astype(np.float64), y.astype(np.float64))
+    wide = np.complex128 if "c" in (x.dtype.kind, y.dtype.kind) else np.float64
+    return power(x.astype(wide), y.astype(wide))
 
 
 @public

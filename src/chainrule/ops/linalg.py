@@ -70,16 +70,22 @@ def matmul_batch(size, op, vals, batched, params):
     return out
 
 
+def _count(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
 def _matmul_by_matrix(op, a, b, a_batched):
     """A batch of matrices times one matrix as a single GEMM (NumPy would loop the batch)."""
+    # Sizes are spelled out, not -1: with a zero-size axis -1 would be ambiguous.
     if a_batched:                                    # (B, ..., m, k) @ (k, n)
-        out = bind(op, (reshape(a, (-1, a.shape[-1])), b), {})
+        out = bind(op, (reshape(a, (_count(a.shape[:-1]), a.shape[-1])), b), {})
         return reshape(out, a.shape[:-1] + (b.shape[-1],))
     m, k = a.shape
     if b.shape[-1] == 1:                             # (m, k) @ (B, ..., k, 1): rows @ a.T
-        out = bind(op, (reshape(b, (-1, k)), swapaxes(a, 0, 1)), {})
+        out = bind(op, (reshape(b, (_count(b.shape[:-2]), k)), swapaxes(a, 0, 1)), {})
         return reshape(out, b.shape[:-2] + (m, 1))
-    cols = reshape(moveaxis(b, -2, 0), (k, -1))      # (m, k) @ (k, B * ... * n)
+    cols = reshape(moveaxis(b, -2, 0),                # (m, k) @ (k, B * ... * n)
+                   (k, _count(b.shape[:-2]) * b.shape[-1]))
     out = reshape(bind(op, (a, cols), {}), (m,) + b.shape[:-2] + (b.shape[-1],))
     return moveaxis(out, 0, -2)
 

@@ -441,6 +441,9 @@ def astype(x, dtype) -> TensorBase:
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
         return x
+    if x.dtype.kind == "c" and dtype.kind != "c":  # NumPy would only warn: a silent wrong number
+        raise TypeError(f"astype: casting {x.dtype} to {dtype} would discard the imaginary "
+                        "part; take cr.real(x), cr.imag(x) or cr.abs(x) explicitly")
     if not np.issubdtype(dtype, np.floating):
         x = stop_gradient(x)  # an integer or bool result carries no derivative
     return bind_tensors(cast_p, (x,), {"dtype": dtype})
