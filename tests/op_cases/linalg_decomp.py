@@ -43,8 +43,8 @@ def _svd_f(full):
         u, s, vh = cr.linalg.svd(a, full_matrices=full)
         k = s.shape[-1]
         u, vh = u[..., :k], vh[..., :k, :]
-        return cr.concatenate([s.reshape(-1), _outer_sum(u, -1).reshape(-1), _outer_sum(vh, -2).reshape(-1),
-                               (u[..., :, :1] * vh[..., :1, :]).reshape(-1)])
+        parts = [s, _outer_sum(u, -1), _outer_sum(vh, -2), u[..., :, :1] * vh[..., :1, :]]
+        return cr.concatenate([p.reshape(-1) for p in parts])
     return f
 
 
