@@ -17,6 +17,8 @@ ALLOWED = {
     "core": set(),
     "ops": {"core"},
     "linalg": {"ops"},
+    "fft": {"ops"},
+    "scipy": {"core", "ops", "transforms"},
     "tensor": {"core", "ops"},
     "transforms": {"core", "ops"},
     "testing": {"core", "ops", "tensor", "transforms"},
