@@ -98,3 +98,21 @@ def test_scipy_linalg_values():
     np.testing.assert_allclose(cr.vmap(cl.expm)(batch * 0.1).data[1], sl.expm(0.2 * s))
     with pytest.raises(ValueError, match="sqrtm: the matrix has eigenvalues on the negative"):
         cl.sqrtm(-s)
+
+
+def test_convolve_matches_scipy_and_batches():
+    import scipy.signal as ssig
+
+    from chainrule.scipy.signal import convolve
+    rng = np.random.default_rng(0)
+    for sa, sb in [((5,), (3,)), ((3,), (5,)), ((4, 5), (2, 3)), ((2, 3), (4, 5))]:
+        a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+        for mode in ("full", "same", "valid"):
+            np.testing.assert_allclose(convolve(a, b, mode).data, ssig.convolve(a, b, mode),
+                                       atol=1e-12)
+    a, b = rng.standard_normal((3, 6)), rng.standard_normal(2)
+    batched = cr.vmap(lambda x: convolve(x, b, "same"))(a)
+    for i in range(3):
+        np.testing.assert_allclose(batched.data[i], ssig.convolve(a[i], b, "same"), atol=1e-12)
+    with pytest.raises(ValueError, match="convolve: mode='valid' needs one input"):
+        convolve(np.ones((2, 3)), np.ones((3, 2)), "valid")
