@@ -116,3 +116,24 @@ def test_convolve_matches_scipy_and_batches():
         np.testing.assert_allclose(batched.data[i], ssig.convolve(a[i], b, "same"), atol=1e-12)
     with pytest.raises(ValueError, match="convolve: mode='valid' needs one input"):
         convolve(np.ones((2, 3)), np.ones((3, 2)), "valid")
+
+
+def test_odeint_matches_scipy_and_the_exact_gradient():
+    import scipy.integrate as si
+
+    from chainrule.scipy.integrate import odeint
+
+    def f(y, t, k):
+        return cr.stack([y[1], -k * y[0]])
+
+    t = np.linspace(0.0, 2.0, 5)
+    ys = odeint(f, np.array([1.0, 0.0]), t, 4.0)
+    want = si.odeint(lambda y, t: [y[1], -4.0 * y[0]], [1.0, 0.0], t, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(ys.data, want, atol=1e-6)
+    # y0(t) = cos(sqrt(k) t): d/dk y0(t_end) = -sin(sqrt(k) t) t / (2 sqrt(k))
+    g = cr.grad(lambda k: odeint(f, np.array([1.0, 0.0]), t, k)[-1, 0])(4.0)
+    np.testing.assert_allclose(g.item(), -np.sin(4.0) * 2.0 / 4.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="odeint: t must be strictly increasing"):
+        odeint(f, np.array([1.0, 0.0]), np.array([0.0, 1.0, 0.5]), 4.0)
+    with pytest.raises(ValueError, match="odeint: func"):
+        odeint(lambda y, t: y[0], np.array([1.0, 0.0]), t)
