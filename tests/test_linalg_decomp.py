@@ -52,6 +52,9 @@ def test_lstsq_matches_numpy():
     np.testing.assert_allclose(x.data, nx)
     assert res.shape == nres.shape == (0,) and rank == nrank == 1
     check_grads(lambda a, b: cr.linalg.lstsq(a, b)[1], (A43, b[:, 0]))
+    check_grads(lambda a, b: cr.linalg.lstsq(a, b)[0], (A43, b))
+    with pytest.raises(ValueError, match="lstsq: the rank differs per example under vmap"):
+        cr.vmap(lambda a: cr.linalg.lstsq(a, b)[0])(np.stack([A43, A43]))
 
 
 @pytest.mark.parametrize("ord", [None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf])
