@@ -22,7 +22,7 @@ def test_every_scipy_primitive_is_in_the_op_table():
 
 
 @pytest.mark.parametrize("name", ["gammaln", "digamma", "psi", "gamma", "erfc", "ndtr",
-                                  "log_ndtr", "j0", "j1", "y0", "y1", "i0", "i1", "expit"])
+                                  "log_ndtr", "erf", "j0", "j1", "y0", "y1", "i0", "i1", "expit"])
 def test_unary_values_match_scipy(name):
     np.testing.assert_allclose(getattr(cs, name)(X).data, getattr(ss, name)(X), rtol=1e-13)
 
