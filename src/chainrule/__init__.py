@@ -2,19 +2,21 @@
 
 import numpy as _np
 
-from . import data, linalg, optim, testing
+from . import data, fft, linalg, optim, testing
 from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
 from .io import load, save
 from .ops._define import defop
 from .ops.elementwise import (
     absolute,
     add,
+    angle,
     arccos,
     arcsin,
     arctan,
     arctan2,
     ceil,
     clip,
+    conj,
     cos,
     cosh,
     divide,
@@ -24,6 +26,7 @@ from .ops.elementwise import (
     floor,
     greater,
     greater_equal,
+    imag,
     isfinite,
     less,
     less_equal,
@@ -40,6 +43,8 @@ from .ops.elementwise import (
     negative,
     not_equal,
     power,
+    real,
+    real_if_close,
     relu,
     sigmoid,
     sign,
@@ -102,6 +107,7 @@ from .transforms.checkpoint import checkpoint
 from .transforms.custom import custom_jvp, custom_vjp
 
 abs = absolute  # noqa: A001 - NumPy's name
+conjugate = conj
 float32 = _np.float32  # so that x.dtype == cr.float32 and dtype=cr.float32 both work
 float64 = _np.float64
 
@@ -111,3 +117,11 @@ from . import explain, nn  # noqa: E402 - nn builds on the names above; explain 
 from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
 
 _seal_builtins()
+
+
+def __getattr__(name):
+    """`cr.scipy` is imported on first use, so that `import chainrule` never needs SciPy."""
+    if name == "scipy":
+        import importlib
+        return importlib.import_module(".scipy", __name__)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

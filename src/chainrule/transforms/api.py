@@ -36,15 +36,15 @@ def as_input(x, transform: str, position: int) -> TensorBase:
     """A transform's argument as a float tensor (Python and NumPy numbers accepted)."""
     if not isinstance(x, TensorBase):
         array = np.array(x)  # a copy: mutating the caller's array later changes nothing
-        if array.dtype.kind not in "biuf":
+        if array.dtype.kind not in "biufc":
             raise TypeError(f"{transform}: argument {position} is {type(x).__name__} "
                             f"(dtype {array.dtype}); pass a number, an array or a tensor")
-        if not np.issubdtype(array.dtype, np.floating):
+        if array.dtype.kind in "biu":
             array = array.astype(np.float64)
         return _new_tensor(array)
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind not in "fc":
         raise TypeError(f"{transform}: argument {position} has dtype {x.dtype}; differentiate "
-                        "with respect to a float tensor (e.g. x.astype(np.float64))")
+                        "with respect to a float or complex tensor (e.g. x.astype(np.float64))")
     return x
 
 
@@ -120,8 +120,26 @@ def _argnums(argnums):
     return nums
 
 
-def value_and_grad(f, argnums=0, has_aux=False):
-    """f's value and its gradient with respect to the arguments at `argnums`."""
+def _check_complex(out, variables, holomorphic):
+    """grad of a complex output needs holomorphic=True (then complex inputs): see
+    docs/complex.md for the convention."""
+    if holomorphic:
+        for i, x in enumerate(variables):
+            if x.dtype.kind != "c":
+                raise TypeError(f"grad: holomorphic=True needs complex inputs, argument "
+                                f"{i} has dtype {x.dtype}; pass x.astype(np.complex128)")
+    elif out.dtype.kind == "c":
+        raise TypeError("grad: f returned a complex value, which has no gradient; return a "
+                        "real number (cr.real(z), cr.abs(z)), or pass holomorphic=True if f "
+                        "is holomorphic (complex-differentiable) to get f'(z)")
+
+
+def value_and_grad(f, argnums=0, has_aux=False, holomorphic=False):
+    """f's value and its gradient with respect to the arguments at `argnums`.
+
+    For complex inputs the gradient follows JAX's convention (docs/complex.md); with
+    holomorphic=True, f may return a complex value and the result is f'(z).
+    """
     nums = _argnums(argnums)
 
     def wrapped(*args, **kwargs):
@@ -135,6 +153,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
             shape = getattr(out, "shape", type(out).__name__)
             raise TypeError(f"grad: f must return a scalar tensor, got {shape}; use cr.vjp "
                             "or cr.jacobian for non-scalar outputs")
+        _check_complex(out, variables, holomorphic)
         seed = _new_tensor(np.ones(out.shape, dtype=out.dtype))
         grads = grads_wrt([out], [seed], variables, create_graph=nested, retain_graph=nested)
         grads = tuple(g if g is not None else _zeros_for(x) for g, x in zip(grads, variables))
@@ -145,9 +164,9 @@ def value_and_grad(f, argnums=0, has_aux=False):
     return wrapped
 
 
-def grad(f, argnums=0, has_aux=False):
+def grad(f, argnums=0, has_aux=False, holomorphic=False):
     """The gradient of a scalar function: a function returning d f / d args[argnums]."""
-    value_and_grad_f = value_and_grad(f, argnums, has_aux)
+    value_and_grad_f = value_and_grad(f, argnums, has_aux, holomorphic)
 
     def wrapped(*args, **kwargs):
         value, result = value_and_grad_f(*args, **kwargs)
