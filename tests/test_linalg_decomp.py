@@ -39,6 +39,15 @@ def test_values_match_numpy():
                                    np.linalg.matrix_power(SPD, n))
 
 
+def test_eig_is_complex_and_matches_numpy():
+    w, v = cr.linalg.eig(A43[:3])
+    nw, nv = np.linalg.eig(A43[:3])
+    assert w.dtype == v.dtype == np.complex128
+    np.testing.assert_allclose(w.data, nw)
+    np.testing.assert_allclose((A43[:3] @ v).data, (v * w[None, :]).data, atol=1e-12)
+    np.testing.assert_allclose(cr.linalg.eigvals(SPD).data, np.linalg.eigvals(SPD))
+
+
 def test_lstsq_matches_numpy():
     b = rng.standard_normal((4, 2))
     x, res, rank, s = cr.linalg.lstsq(A43, b)

@@ -3,6 +3,8 @@
 from .ops.linalg import det, inv, solve
 from .ops.linalg_decomp import (
     cholesky,
+    eig,
+    eigvals,
     eigh,
     eigvalsh,
     lstsq,
@@ -15,5 +17,5 @@ from .ops.linalg_decomp import (
     svdvals,
 )
 
-__all__ = ["cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power", "norm",
+__all__ = ["cholesky", "det", "eig", "eigvals", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power", "norm",
            "pinv", "qr", "slogdet", "solve", "svd", "svdvals"]

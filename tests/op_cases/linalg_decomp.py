@@ -56,6 +56,15 @@ def _qr_f(mode):
     return f
 
 
+def _eig_f(a):
+    w, v = cr.linalg.eig(a)
+    return cr.concatenate([w.reshape(-1), (cr.abs(v) ** 2).reshape(-1)])
+
+
+def _complex_matrix(*shape):
+    return lambda rng: (rng.standard_normal(shape) + 1j * rng.standard_normal(shape),)
+
+
 def _slogdet_f(a):
     sign, logdet = cr.linalg.slogdet(a)
     return sign * logdet
@@ -80,6 +89,10 @@ CASES = [
     OpCase("qr", lambda a: cr.linalg.qr(a, mode="r"), tall(2, 4, 3, scale=2.0), "r-batched"),
     OpCase("pinv", cr.linalg.pinv, tall(4, 3, scale=2.0), "tall"),
     OpCase("pinv", cr.linalg.pinv, tall(2, 3, 4, scale=2.0), "wide-batched"),
+    OpCase("eig", _eig_f, normal((3, 3)), "real"),
+    OpCase("eig", _eig_f, normal((2, 3, 3)), "real-batched"),
+    OpCase("eig", _eig_f, _complex_matrix(3, 3), "complex"),
+    OpCase("eig", cr.linalg.eigvals, _complex_matrix(2, 2), "eigvals"),
     OpCase("logabsdet", _slogdet_f, tall(3, 3, scale=3.0)),
     OpCase("logabsdet", _slogdet_f, tall(2, 3, 3, scale=3.0), "batched"),
     OpCase("sign_det", _slogdet_f, tall(3, 3, scale=3.0)),

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core import is_mapped
 from ._define import as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
-from .elementwise import absolute, less_equal, not_equal, sign, where
+from .elementwise import absolute, conj, less_equal, not_equal, real, sign, where
 from .linalg import _check_square, _mT, einsum, inv, matmul, norm2_p, solve
 from .reduce import _unreduce
 from .reduce import max as _max
@@ -213,6 +213,56 @@ def eigh(a, UPLO="L"):
 def eigvalsh(a, UPLO="L"):
     """`np.linalg.eigvalsh`: the eigenvalues of a symmetric matrix, ascending."""
     return eigh(a, UPLO)[0]
+
+
+# ----- eig (general matrices: complex results) ------------------------------------------
+
+def _eig_impl(a):
+    w, v = np.linalg.eig(a)
+    dtype = np.result_type(a.dtype, np.complex64)
+    return _pack_arrays((w.astype(dtype), v.astype(dtype)), a.shape[:-2])
+
+
+def _eig_vjp(g, ans, a):
+    n = a.shape[-1]
+    w, v = _eigh_parts(ans, n)
+    gw, gv = _eigh_parts(g, n)
+    # unit-norm columns: the part of gv along Re(v^H dv) is removed first
+    s = real(_sum(gv * v, axis=-2))
+    gv = gv - conj(v) * _row(s)
+    inner = _diag_embed(gw) + _inverse_gaps(w) * matmul(_mT(v), gv)
+    return matmul(_mT(inv(v)), matmul(inner, _mT(v)))
+
+
+def _eig_jvp(t, ans, a):
+    n = a.shape[-1]
+    w, v = _eigh_parts(ans, n)
+    if t.dtype.kind != "c":
+        t = astype(t, w.dtype)
+    m = matmul(inv(v), matmul(t, v))
+    dv = matmul(v, _inverse_gaps(w) * m)
+    dv = dv - v * _row(real(_sum(conj(v) * dv, axis=-2)))
+    return _pack((_diagonal(m), dv), a.shape[:-2])
+
+
+eig_p = defop("eig", _eig_impl, vjp=_eig_vjp, jvp=_eig_jvp, batch=_leading,
+              doc="Eigenvalues and unit eigenvectors of a general matrix, complex, packed.")
+
+
+def eig(a):
+    """`np.linalg.eig`: (w, v), always complex (NumPy drops a zero imaginary part; we keep
+    one dtype). Each column of v has unit norm and a phase LAPACK chooses, so only functions
+    that ignore the phase (|v|, v v^H) have a derivative; at repeated eigenvalues the terms
+    1/(w_j - w_i) are taken as 0."""
+    a = as_tensor(a)
+    _check_square("eig", a)
+    w, v = _eigh_parts(eig_p(a), a.shape[-1])
+    return w, v
+
+
+def eigvals(a):
+    """`np.linalg.eigvals`, complex."""
+    return eig(a)[0]
 
 
 # ----- svd (Townsend 2016 for the reverse rule, its transpose for the forward) ---------------
@@ -567,5 +617,5 @@ def norm(x, ord=None, axis=None, keepdims=False):
                      "one (vector) or two (matrix)")
 
 
-__all__ = ["cholesky", "norm", "eigh", "eigvalsh", "lstsq", "matrix_power", "pinv", "qr", "slogdet",
+__all__ = ["cholesky", "eig", "eigvals", "norm", "eigh", "eigvalsh", "lstsq", "matrix_power", "pinv", "qr", "slogdet",
            "svd", "svdvals"]
