@@ -594,6 +594,12 @@ def norm(x, ord=None, axis=None, keepdims=False):
     """`np.linalg.norm`: every vector and matrix `ord`; the gradient of a norm at 0 is 0."""
     x = as_tensor(x)
     keepdims = bool(keepdims)
+    if x.dtype.kind == "c":   # every norm but the spectral ones is a norm of |x|
+        if ord in (2, -2, "nuc") and (axis is None and x.ndim == 2 or
+                                      axis is not None and np.ndim(axis) and len(axis) == 2):
+            raise NotImplementedError(f"linalg.norm: ord={ord!r} of a complex matrix needs "
+                                      "a complex SVD, which chainrule does not have yet")
+        x = absolute(x)
     if axis is None:
         if ord is not None and x.ndim not in (1, 2):
             raise ValueError(f"linalg.norm: ord={ord!r} over a tensor of shape {x.shape}; "
