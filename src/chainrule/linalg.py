@@ -4,8 +4,8 @@ from .ops.linalg import det, inv, solve
 from .ops.linalg_decomp import (
     cholesky,
     eig,
-    eigvals,
     eigh,
+    eigvals,
     eigvalsh,
     lstsq,
     matrix_power,
@@ -17,5 +17,5 @@ from .ops.linalg_decomp import (
     svdvals,
 )
 
-__all__ = ["cholesky", "det", "eig", "eigvals", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power", "norm",
-           "pinv", "qr", "slogdet", "solve", "svd", "svdvals"]
+__all__ = ["cholesky", "det", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq",
+           "matrix_power", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals"]

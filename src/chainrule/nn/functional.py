@@ -1,7 +1,7 @@
 """`cr.nn.functional`: the layers and losses as functions (PyTorch's names and semantics).
 
 Hot paths (linear, conv2d, pooling, cross-entropy) are single primitives from
-`chainrule.ops.conv`; the rest are compositions of public chainrule ops.
+`chainrule.ops` (conv, pool, nn); the rest are compositions of public chainrule ops.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import numpy as np
 import chainrule as cr
 
 from .. import Tensor
-from ..ops import conv as P
 from ..ops._define import axis_index
-from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops.conv import conv2d
+from ..ops.elementwise import erf, relu, sigmoid, tanh
+from ..ops.nn import cross_entropy_per_sample, linear
+from ..ops.pool import avg_pool2d, max_pool2d
 from . import init as _init
 
 __all__ = [
@@ -25,12 +27,6 @@ __all__ = [
     "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits",
 ]
-
-linear = P.linear
-conv2d = P.conv2d
-max_pool2d = P.max_pool2d
-avg_pool2d = P.avg_pool2d
-
 
 def _t(x) -> Tensor:
     return x if isinstance(x, Tensor) else cr.tensor(x)
@@ -80,7 +76,7 @@ def gelu(x, approximate: str = "none"):
     """x * Phi(x) with the exact erf ('none') or the tanh approximation ('tanh')."""
     x = _t(x)
     if approximate == "none":
-        return 0.5 * x * (1.0 + P.erf(x * _SQRT_HALF))
+        return 0.5 * x * (1.0 + erf(x * _SQRT_HALF))
     if approximate == "tanh":
         return 0.5 * x * (1.0 + cr.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -319,7 +315,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     target = _ints(tgt)
     ignored = target == ignore_index
     safe = np.where(ignored, 0, target) if ignored.any() else target
-    loss = P.cross_entropy_per_sample(input, safe)
+    loss = cross_entropy_per_sample(input, safe)
     if label_smoothing:
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got "

@@ -623,5 +623,5 @@ def norm(x, ord=None, axis=None, keepdims=False):
                      "one (vector) or two (matrix)")
 
 
-__all__ = ["cholesky", "eig", "eigvals", "norm", "eigh", "eigvalsh", "lstsq", "matrix_power", "pinv", "qr", "slogdet",
-           "svd", "svdvals"]
+__all__ = ["cholesky", "eig", "eigh", "eigvals", "eigvalsh", "lstsq", "matrix_power", "norm",
+           "pinv", "qr", "slogdet", "svd", "svdvals"]

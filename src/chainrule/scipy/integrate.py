@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from ..core import TensorBase, _new_tensor, no_grad
+from ..core import TensorBase, _new_tensor, is_mapped, no_grad
 from ..ops._define import as_tensor, coerce
 from ..ops.reduce import sum as _sum
 from ..ops.shape import Variadic, concatenate, getitem, reshape, stack
@@ -214,10 +214,11 @@ def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, mxstep=np.inf, hmax=np.
     y0, t, *args = coerce((y0, t) + tuple(args))
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"odeint: t must be a 1-D array of times, got shape {t.shape}")
-    diffs = np.diff(t.data)
-    if not (np.all(diffs > 0) or np.all(diffs < 0)):
-        raise ValueError("odeint: t must be strictly increasing or strictly decreasing")
-    out = func(y0, float(t.data[0]), *args)
+    if not is_mapped(t):   # under vmap each example's times are checked by the solve
+        diffs = np.diff(t.data)
+        if not (np.all(diffs > 0) or np.all(diffs < 0)):
+            raise ValueError("odeint: t must be strictly increasing or strictly decreasing")
+    out = func(y0, getitem(t, (0,)), *args)
     if not isinstance(out, TensorBase) or out.shape != y0.shape:
         raise ValueError(f"odeint: func(y, t, *args) must return a tensor of y0's shape "
                          f"{y0.shape}, got {getattr(out, 'shape', type(out).__name__)}")

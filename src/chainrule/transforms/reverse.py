@@ -66,10 +66,9 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         if t._retains_grad:
             reached[k] = (t, g)
         inputs = node.inputs
-        rules, params, trace = node.op.vjp, node.params, t._trace
-        for i, a in enumerate(inputs):
-            if not a.requires_grad or a._trace is not trace:
-                continue
+        rules, params = node.op.vjp, node.params
+        for i in node.flows:
+            a = inputs[i]
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
