@@ -10,7 +10,7 @@ import importlib as _importlib
 import numpy as _np
 
 from . import fft, linalg, ops, testing
-from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
+from .core import PRIMITIVES, RemovableHandle, enable_grad, is_grad_enabled, no_grad
 from .core import seal_builtins as _seal_builtins
 from .ops._define import defop
 from .ops.elementwise import (

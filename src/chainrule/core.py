@@ -345,3 +345,55 @@ def topological_order(roots, stop=None) -> list:
             if id(a) not in visited:
                 stack.append((a, False))
     return order
+
+
+# ----- gradient hooks ---------------------------------------------------------------------
+# Tensor.register_hook: functions called with a tensor's gradient during the reverse sweep.
+# Kept here, keyed by id, rather than in a slot on every tensor: almost no tensor has one,
+# so the sweep's test is one lookup in an (almost always empty) dict.
+grad_hooks: dict = {}
+
+
+class RemovableHandle:
+    """Returned by every register_*hook: `handle.remove()` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict, key):
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def add_grad_hook(t: TensorBase, fn) -> RemovableHandle:
+    """Call `fn(grad)` when t's gradient is complete in a sweep; a tensor it returns
+    replaces the gradient. The hooks go when t is garbage collected."""
+    import weakref
+
+    key = id(t)
+    if key not in grad_hooks:
+        grad_hooks[key] = {}
+        weakref.finalize(t, grad_hooks.pop, key, None)
+    hooks = grad_hooks[key]
+    token = object()
+    hooks[token] = fn
+    return RemovableHandle(hooks, token)
+
+
+def run_grad_hooks(t: TensorBase, g):
+    """g after every hook registered on t (in registration order)."""
+    for fn in list(grad_hooks[id(t)].values()):
+        new = fn(g)
+        if new is not None:
+            if tuple(new.shape) != tuple(g.shape):
+                raise ValueError(f"register_hook: a hook returned a gradient of shape "
+                                 f"{tuple(new.shape)} for a tensor of shape {tuple(g.shape)}")
+            g = new
+    return g

@@ -166,6 +166,18 @@ class Tensor(TensorBase):
         from .transforms.reverse import backward
         backward([self], None if grad is None else [grad], retain_graph, create_graph)
 
+    def register_hook(self, fn):
+        """Call `fn(grad)` with this tensor's gradient during every backward sweep; if it
+        returns a tensor, that replaces the gradient (for everything upstream and for
+        `.grad`). Returns a handle: `handle.remove()` unregisters it."""
+        if not callable(fn):
+            raise TypeError(f"register_hook: expected a function of the gradient, got "
+                            f"{type(fn).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no "
+                               "gradient will reach it; create it with requires_grad=True")
+        return core.add_grad_hook(self, fn)
+
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor after backward."""
         self._retains_grad = True

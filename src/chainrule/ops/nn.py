@@ -46,7 +46,7 @@ def _linear_impl(x, w, b):
 
 
 def _linear_vjp_w(g, ans, x, w, b):
-    if g.ndim > 2:  # (..., out) and (..., in) as matrices: one GEMM (einsum would not use BLAS)
+    if g.ndim != 2:  # (..., out) and (..., in) as matrices: one GEMM (einsum used no BLAS)
         g, x = reshape(g, (-1, g.shape[-1])), reshape(x, (-1, x.shape[-1]))
     return matmul(transpose(g), x)
 

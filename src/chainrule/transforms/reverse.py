@@ -9,7 +9,9 @@ from ..core import (
     _new_tensor,
     differentiable_inputs,
     enable_grad,
+    grad_hooks,
     no_grad,
+    run_grad_hooks,
     topological_order,
 )
 
@@ -59,6 +61,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
             continue
         if g.dtype != t.dtype:
             g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
+        if grad_hooks and k in grad_hooks:
+            g = run_grad_hooks(t, g)
         node = t._node
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
