@@ -5,13 +5,7 @@ import numpy as np
 from chainrule.scipy import linalg as sl
 
 from . import OpCase, normal
-
-
-def spd(*batch, n=3):
-    def make(rng):
-        a = rng.standard_normal(batch + (n, n))
-        return (a @ np.swapaxes(a, -1, -2) + n * np.eye(n),)
-    return make
+from .linalg_decomp import spd
 
 
 def _scaled(*shape, scale=0.5):

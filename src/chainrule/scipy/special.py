@@ -15,6 +15,7 @@ from scipy import special as _sp
 from ..core import PRIMITIVES, TensorBase
 from ..ops._define import as_tensor, coerce
 from ..ops.elementwise import absolute, exp, log, sigmoid, sign, where
+from ..ops.reduce import logsumexp as _logsumexp
 from ..ops.reduce import max as _max
 from ..ops.reduce import sum as _sum
 from ..ops.shape import reshape, stop_gradient, sum_to
@@ -208,69 +209,38 @@ ive_p = _bessel("ive", _sp.ive, lambda x, ans, v: 0.5 * (ive_p(x, v=v - 1) + ive
                 - sign(x) * ans)
 
 
-def _order(v, function):
-    return float(_static(v, function, "the order"))
+def _order(v, function, integer=False):
+    v = _static(v, function, "the order")
+    if integer and int(v) != v:
+        raise ValueError(f"{function}: n must be an integer, got {v}")
+    return float(v)
 
 
-def _integer_order(n, function):
-    n = _static(n, function, "n")
-    if int(n) != n:
-        raise ValueError(f"{function}: n must be an integer, got {n}")
-    return float(n)
+def _of_order(prim, name, doc, integer=False):
+    """The public f(v, x) of a Bessel primitive whose order is a constant."""
+    def fn(v, x):
+        return prim(as_tensor(x), v=_order(v, name, integer))
+    fn.__name__, fn.__doc__ = name, doc
+    return fn
 
 
-def jv(v, x):
-    """Bessel function of the first kind of real order v."""
-    return jv_p(as_tensor(x), v=_order(v, "jv"))
+def _fixed_order(prim, name, v):
+    """The public f(x) of a Bessel primitive at one order (j0, i1, ...)."""
+    def fn(x):
+        return prim(as_tensor(x), v=v)
+    fn.__name__, fn.__doc__ = name, f"scipy.special.{name}(x)."
+    return fn
 
 
-def yv(v, x):
-    """Bessel function of the second kind of real order v."""
-    return yv_p(as_tensor(x), v=_order(v, "yv"))
-
-
-def iv(v, x):
-    """Modified Bessel function of the first kind of real order v."""
-    return iv_p(as_tensor(x), v=_order(v, "iv"))
-
-
-def ive(v, x):
-    """iv(v, x) exp(-|x|), which does not overflow."""
-    return ive_p(as_tensor(x), v=_order(v, "ive"))
-
-
-def jn(n, x):
-    """Bessel function of the first kind of integer order n."""
-    return jv_p(as_tensor(x), v=_integer_order(n, "jn"))
-
-
-def yn(n, x):
-    """Bessel function of the second kind of integer order n."""
-    return yv_p(as_tensor(x), v=_integer_order(n, "yn"))
-
-
-def j0(x):
-    return jv_p(as_tensor(x), v=0.0)
-
-
-def j1(x):
-    return jv_p(as_tensor(x), v=1.0)
-
-
-def y0(x):
-    return yv_p(as_tensor(x), v=0.0)
-
-
-def y1(x):
-    return yv_p(as_tensor(x), v=1.0)
-
-
-def i0(x):
-    return iv_p(as_tensor(x), v=0.0)
-
-
-def i1(x):
-    return iv_p(as_tensor(x), v=1.0)
+jv = _of_order(jv_p, "jv", "Bessel function of the first kind of real order v.")
+yv = _of_order(yv_p, "yv", "Bessel function of the second kind of real order v.")
+iv = _of_order(iv_p, "iv", "Modified Bessel function of the first kind of real order v.")
+ive = _of_order(ive_p, "ive", "iv(v, x) exp(-|x|), which does not overflow.")
+jn = _of_order(jv_p, "jn", "Bessel function of the first kind of integer order n.", True)
+yn = _of_order(yv_p, "yn", "Bessel function of the second kind of integer order n.", True)
+j0, j1 = _fixed_order(jv_p, "j0", 0.0), _fixed_order(jv_p, "j1", 1.0)
+y0, y1 = _fixed_order(yv_p, "y0", 0.0), _fixed_order(yv_p, "y1", 1.0)
+i0, i1 = _fixed_order(iv_p, "i0", 0.0), _fixed_order(iv_p, "i1", 1.0)
 
 
 # ----- logsumexp ----------------------------------------------------------------------
@@ -280,8 +250,6 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 
     Without return_sign a negative sum gives nan, as SciPy does.
     """
-    from ..ops.reduce import logsumexp as _logsumexp
-
     a = as_tensor(a)
     if b is None and not return_sign:
         return _logsumexp(a, axis=axis, keepdims=keepdims)

@@ -5,25 +5,14 @@ from ...ops._define import as_tensor
 from . import gamma
 
 
-def logpdf(x, df, loc=0.0, scale=1.0):
-    return gamma.logpdf(x, 0.5 * as_tensor(df), loc, 2.0 * as_tensor(scale))
+def _as_gamma(name):
+    gamma_fn = getattr(gamma, name)
+
+    def fn(x, df, loc=0.0, scale=1.0):
+        return gamma_fn(x, 0.5 * as_tensor(df), loc, 2.0 * as_tensor(scale))
+    fn.__name__, fn.__doc__ = name, f"SciPy's chi2.{name}: gamma.{name} of shape df/2, scale 2."
+    return fn
 
 
-def pdf(x, df, loc=0.0, scale=1.0):
-    return gamma.pdf(x, 0.5 * as_tensor(df), loc, 2.0 * as_tensor(scale))
-
-
-def cdf(x, df, loc=0.0, scale=1.0):
-    return gamma.cdf(x, 0.5 * as_tensor(df), loc, 2.0 * as_tensor(scale))
-
-
-def logcdf(x, df, loc=0.0, scale=1.0):
-    return gamma.logcdf(x, 0.5 * as_tensor(df), loc, 2.0 * as_tensor(scale))
-
-
-def sf(x, df, loc=0.0, scale=1.0):
-    return gamma.sf(x, 0.5 * as_tensor(df), loc, 2.0 * as_tensor(scale))
-
-
-def logsf(x, df, loc=0.0, scale=1.0):
-    return gamma.logsf(x, 0.5 * as_tensor(df), loc, 2.0 * as_tensor(scale))
+logpdf, pdf, cdf, logcdf, sf, logsf = (_as_gamma(n) for n in
+                                       ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"))
