@@ -26,6 +26,7 @@ from .shape import (
     concatenate,
     expand_dims,
     getitem,
+    materialize,
     moveaxis,
     reshape,
     squeeze,
@@ -57,9 +58,8 @@ def _unpack(packed, shapes):
 
 def _leading(size, op, vals, batched, params):
     """vmap rule of an op already batched over leading axes: give every input the axis."""
-    vals = tuple(v if b else broadcast_to(reshape(v, (1,) + v.shape), (size,) + v.shape)
-                 for v, b in zip(vals, batched))
-    return bind_tensors(op, vals, params)
+    return bind_tensors(op, tuple(materialize(v, b, size) for v, b in zip(vals, batched)),
+                        params)
 
 
 # ----- small matrix helpers (chainrule ops) ----------------------------------------------
