@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import TensorBase, no_grad
+from .ops.shape import concatenate, reshape
 from .tensor import Tensor
 from .transforms.api import jvp, vjp
 
@@ -130,6 +131,24 @@ def _derivative_fn(f, mode, rng, arrays):
     return grads_dot
 
 
+def _one_output(f):
+    """f with a tuple or list of outputs (cr.split, cr.gradient, ...) joined into one flat
+    tensor, so that every output is checked."""
+    def joined(*xs):
+        out = f(*xs)
+        if not isinstance(out, (tuple, list)):
+            return out
+        leaves, stack = [], [out]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, (tuple, list)):
+                stack.extend(reversed(item))
+            else:
+                leaves.append(reshape(item, -1))
+        return concatenate(leaves) if leaves else out
+    return joined
+
+
 def check_grads(f, args, order=2, modes=("fwd", "rev"), eps=1e-6, atol=1e-5, rtol=1e-4,
                 seed=0):
     """Check f's derivatives of every order up to `order` in every mode against central
@@ -138,7 +157,7 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), eps=1e-6, atol=1e-5, rto
     """
     rng = np.random.default_rng(seed)
     arrays = _as_array_args(args if isinstance(args, (tuple, list)) else (args,))
-    funcs = [(f, ())]
+    funcs = [(_one_output(f), ())]
     for k in range(1, order + 1):
         next_funcs = []
         for fn, path in funcs:

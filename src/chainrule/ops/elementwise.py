@@ -45,10 +45,21 @@ divide = defop("divide", np.divide, nin=2,
 negative = defop("negative", np.negative, vjp=lambda g, ans, x: -g, linear=True,
                  batch="elementwise")
 
+def _power_slope(x, y):
+    """d/dx x**y = y * x**(y - 1), and exactly 0 where y == 0 (x**0 is the constant 1).
+
+    The exponent is swapped for 1 where y == 0, so x**(y - 1) never makes the 0 * inf of
+    0**-1 there; each higher order applies this same guard to its own exponent.
+    """
+    if y._trace is None and not (y.data == 0).any():
+        return y * x ** (y - 1)   # a concrete exponent, nowhere 0: the guard is not needed
+    return y * x ** where(y == 0, 1.0, y - 1)
+
+
 power = defop("power", np.power, nin=2,
-              vjp=(lambda g, ans, x, y: sum_to(g * y * x ** (y - 1), x.shape),
+              vjp=(lambda g, ans, x, y: sum_to(g * _power_slope(x, y), x.shape),
                    lambda g, ans, x, y: sum_to(g * ans * _safe_log(x), y.shape)),
-              jvp=(lambda t, ans, x, y: t * y * x ** (y - 1),
+              jvp=(lambda t, ans, x, y: t * _power_slope(x, y),
                    lambda t, ans, x, y: t * ans * _safe_log(x)), batch="elementwise")
 
 square = defop("square", np.square,

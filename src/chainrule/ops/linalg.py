@@ -191,8 +191,39 @@ einsum_p = defop(
     vjp=Variadic(_einsum_vjp), jvp_joint=_einsum_jvp, nin=2, batch=_einsum_batch)
 
 
-def einsum(subscripts: str, *operands):
-    """`np.einsum` with explicit or implicit output, '...', and repeated letters ('ii->i')."""
+def _sublists_to_subscripts(args):
+    """einsum(op0, sublist0, op1, sublist1, ..., [out]) as (subscripts, operands)."""
+    args = list(args)
+    out = args.pop() if len(args) % 2 else None
+    operands, sublists = args[0::2], args[1::2]
+    letters = {}
+
+    def spell(sublist):
+        text = ""
+        for k in sublist:
+            if k is Ellipsis:
+                text += "..."
+                continue
+            if not isinstance(k, int) or not 0 <= k < 52:
+                raise ValueError(f"einsum: sublist entries must be ints in [0, 52) or "
+                                 f"Ellipsis, got {k!r}")
+            text += letters.setdefault(k, string.ascii_letters[k])
+        return text
+
+    subscripts = ",".join(spell(s) for s in sublists)
+    if out is None:  # NumPy's implicit output: the labels seen once, in increasing order
+        labels = [k for s in sublists for k in s]
+        out = [Ellipsis] * (Ellipsis in labels) + sorted(
+            k for k in set(labels) if k is not Ellipsis and labels.count(k) == 1)
+    subscripts += "->" + spell(out)
+    return subscripts, operands
+
+
+def einsum(subscripts, *operands):
+    """`np.einsum` with explicit or implicit output, '...', and repeated letters ('ii->i');
+    also the sublist form `einsum(x, [0, 1], y, [1, 2], [0, 2])`."""
+    if not isinstance(subscripts, str):
+        subscripts, operands = _sublists_to_subscripts((subscripts, *operands))
     xs = coerce(operands)
     terms, out = _parse_einsum(subscripts, [x.shape for x in xs])
     sizes = {}

@@ -26,6 +26,7 @@ from ..core import (
 from ..ops._define import EMPTY
 from ..ops.shape import identity_p, reshape
 from .batching import vmap
+from .complex_guard import refuse_complex
 from .forward import JVPBox, JVPTrace
 from .reverse import grads_wrt
 from .tree import flatten, map_leaves
@@ -122,11 +123,17 @@ def value_and_grad(f, argnums=0, has_aux=False, holomorphic=False):
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError("grad: has_aux=True needs f to return (value, aux)")
             out, aux = out
+        if isinstance(out, (numbers.Number, np.ndarray)) and np.size(out) == 1:
+            out = flatten(out, "grad")[0][0]   # a constant: its gradient is 0, as vjp's is
         if not isinstance(out, TensorBase) or out.size != 1:
             shape = getattr(out, "shape", type(out).__name__)
             raise TypeError(f"grad: f must return a scalar tensor, got {shape}; use cr.vjp "
                             "or cr.jacobian for non-scalar outputs")
         _check_complex(out, variables, holomorphic)
+        if out.dtype.kind not in "fc":
+            raise TypeError(f"grad: f returned a {out.dtype} tensor, which has no derivative "
+                            "(argmax, argmin, nonzero, comparisons and casts to integers are "
+                            "not differentiable); return a float value")
         seed = _new_tensor(np.ones(out.shape, dtype=out.dtype))
         grads = grads_wrt([out], [seed], variables, create_graph=nested, retain_graph=nested)
         grads = tuple(g if g is not None else _zeros_for(x) for g, x in zip(grads, variables))
@@ -189,7 +196,13 @@ def jvp(f, primals, tangents, has_aux=False):
     boxed = []
     for i, (p, t) in enumerate(zip(primals, tangents)):
         p = as_input(p, "jvp", i)
-        t = t if isinstance(t, TensorBase) else _new_tensor(np.asarray(t, dtype=p.dtype))
+        if not isinstance(t, TensorBase):
+            t = np.asarray(t)
+            if p.dtype.kind != "c":
+                refuse_complex(t.dtype, "jvp", f"tangent {i} of a real primal")
+            t = _new_tensor(t.astype(p.dtype, copy=False))
+        if p.dtype.kind != "c":   # a real input moves along real directions only
+            refuse_complex(t.dtype, "jvp", f"tangent {i} of a real primal")
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape "
                              f"{p.shape}; they must match")

@@ -41,11 +41,13 @@ def _needed(order, stop: set) -> set:
     return needed
 
 
-def sweep(outputs, seeds, stop=None, retain_graph=False):
+def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
     """Propagate cotangents from `outputs` back to leaves (or to the tensors in `stop`).
 
     Returns {id: (tensor, cotangent)} for every leaf or stop tensor reached, and for
-    non-leaves that asked to retain their grad.
+    non-leaves that asked to retain their grad. `on_edge(t, i, g, contribution, total)`,
+    when given, sees every rule call: the cotangent g of t went through t's rule for input
+    i and `total` is that input's cotangent so far (the explainer logs the sweep this way).
     """
     order = topological_order(outputs, stop)
     needed = None if stop is None else _needed(order, stop)
@@ -60,7 +62,9 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         if g is None:
             continue
         if g.dtype != t.dtype:
-            g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
+            # one rule: a gradient has its primal's dtype (a real primal takes the real
+            # part of a complex cotangent: JAX's convention, docs/complex.md)
+            g = g.astype(t.dtype)
         if grad_hooks and k in grad_hooks:
             g = run_grad_hooks(t, g)
         node = t._node
@@ -83,6 +87,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
                 raise _wrong_shape(node.op, i, ga, a)
             previous = cotangents.get(ka)
             cotangents[ka] = ga if previous is None else previous + ga
+            if on_edge is not None:
+                on_edge(t, i, g, ga, cotangents[ka])
         if not retain_graph:
             node.inputs = None  # free the saved values
     return reached
@@ -101,6 +107,10 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
             raise RuntimeError(
                 "backward: this tensor does not require grad and has no graph; create the "
                 "inputs with requires_grad=True (and not under cr.no_grad())")
+        if out.dtype.kind == "c":
+            raise TypeError("backward: the output is complex, which has no gradient; call "
+                            "backward on a real value (cr.real(z), cr.abs(z)), or use "
+                            "cr.grad(f, holomorphic=True)")
     grads = grads or [None] * len(outputs)
     seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
     with enable_grad() if create_graph else no_grad():
