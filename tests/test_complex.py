@@ -68,3 +68,8 @@ def test_complex64_keeps_its_precision():
     z = np.array([1 + 2j, 3 - 1j], dtype=np.complex64)
     g = cr.grad(lambda z: cr.sum(cr.abs(z * z)))(z)
     assert g.dtype == np.complex64
+
+
+def test_erf_refuses_complex_input_instead_of_dropping_the_imaginary_part():
+    with pytest.raises(TypeError, match="erf: cannot apply.*complex"):
+        cr.erf(np.array([1 + 1j]))

@@ -165,3 +165,11 @@ def test_errors_name_the_function():
         cr.linalg.matrix_power(SPD, 1.5)
     with pytest.raises(ValueError, match="cholesky"):
         cr.linalg.cholesky(-SPD)
+
+
+@pytest.mark.parametrize("fn", [cr.linalg.cholesky, cr.linalg.eigh, cr.linalg.svd, cr.linalg.qr,
+                                cr.linalg.pinv, cr.linalg.slogdet,
+                                lambda a: cr.linalg.lstsq(a, np.ones(3))])
+def test_complex_matrices_are_refused_where_the_rules_are_real(fn):
+    with pytest.raises(NotImplementedError, match="complex matrices are not supported"):
+        fn(SPD + 1j * np.eye(3))

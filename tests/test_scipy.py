@@ -133,6 +133,9 @@ def test_odeint_matches_scipy_and_the_exact_gradient():
     # y0(t) = cos(sqrt(k) t): d/dk y0(t_end) = -sin(sqrt(k) t) t / (2 sqrt(k))
     g = cr.grad(lambda k: odeint(f, np.array([1.0, 0.0]), t, k)[-1, 0])(4.0)
     np.testing.assert_allclose(g.item(), -np.sin(4.0) * 2.0 / 4.0, rtol=1e-6)
+    for scipy_style in (odeint(f, np.array([1.0, 0.0]), t, (4.0,)),
+                        odeint(f, np.array([1.0, 0.0]), t, args=(4.0,))):
+        np.testing.assert_array_equal(scipy_style.data, ys.data)
     with pytest.raises(ValueError, match="odeint: t must be strictly increasing"):
         odeint(f, np.array([1.0, 0.0]), np.array([0.0, 1.0, 0.5]), 4.0)
     with pytest.raises(ValueError, match="odeint: func"):

@@ -275,6 +275,8 @@ def _poly(x, coefficients):
 
 
 def _erf_impl(x):
+    if x.dtype.kind == "c":   # the rational approximations are for real x only
+        raise TypeError("erf of complex numbers is not supported; pass real values")
     v = np.asarray(x, dtype=np.float64)
     a = np.abs(v)
     z = np.minimum(v * v, 1.0)  # clipped: the branch is only used where |x| <= 1

@@ -62,6 +62,15 @@ def _leading(size, op, vals, batched, params):
                         params)
 
 
+def _real_only(op, a):
+    """The rules below use transposes, right for real matrices only: refuse complex ones
+    rather than return a wrong derivative (eig, inv, det, solve do take complex input)."""
+    if a.dtype.kind == "c":
+        raise NotImplementedError(f"linalg.{op}: complex matrices are not supported yet (their "
+                                  "derivative needs conjugate transposes); split into real and "
+                                  "imaginary parts, or use linalg.eig")
+
+
 # ----- small matrix helpers (chainrule ops) ----------------------------------------------
 
 def _mask(x, k, upper=False):
@@ -161,6 +170,7 @@ cholesky_p = defop("cholesky", np.linalg.cholesky, vjp=_cholesky_vjp, jvp=_chole
 def cholesky(a):
     """`np.linalg.cholesky`: lower L with a = L L^T; reads a's lower triangle, as NumPy does."""
     a = as_tensor(a)
+    _real_only("cholesky", a)
     _check_square("cholesky", a)
     return cholesky_p(_from_lower(a))
 
@@ -202,6 +212,7 @@ def eigh(a, UPLO="L"):
     their derivative are taken as 0 there (right for functions of the eigenspace).
     """
     a = as_tensor(a)
+    _real_only("eigh", a)
     _check_square("eigh", a)
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
@@ -345,6 +356,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     1/s is taken as 0; with full_matrices the columns completing U and Vh are constants.
     """
     a = as_tensor(a)
+    _real_only("svd", a)
     if a.ndim < 2:
         raise ValueError(f"linalg.svd: needs matrices (..., m, n), got shape {a.shape}")
     if hermitian:
@@ -414,6 +426,7 @@ def qr(a, mode="reduced"):
     """`np.linalg.qr` (modes 'reduced', 'complete', 'r'); wide matrices go through the
     square part. With mode='complete' the columns completing Q are constants."""
     a = as_tensor(a)
+    _real_only("qr", a)
     if a.ndim < 2:
         raise ValueError(f"linalg.qr: needs matrices (..., m, n), got shape {a.shape}")
     if mode not in ("reduced", "complete", "r"):
@@ -462,6 +475,7 @@ pinv_p = defop("pinv", lambda a, rcond: np.linalg.pinv(a, rcond=rcond),
 def pinv(a, rcond=None, hermitian=False):
     """`np.linalg.pinv`; its derivative holds where the rank does not change."""
     a = as_tensor(a)
+    _real_only("pinv", a)
     if a.ndim < 2:
         raise ValueError(f"linalg.pinv: needs matrices (..., m, n), got shape {a.shape}")
     rcond = 1e-15 if rcond is None else float(rcond)
@@ -480,6 +494,7 @@ sign_det_p = defop("sign_det", lambda x: np.linalg.slogdet(x)[0], differentiable
 def slogdet(a):
     """`np.linalg.slogdet`: (sign, log |det a|); the sign is piecewise constant."""
     a = as_tensor(a)
+    _real_only("slogdet", a)
     _check_square("slogdet", a)
     return sign_det_p(a), logabsdet_p(a)
 
@@ -512,6 +527,7 @@ def lstsq(a, b, rcond=None):
     x = pinv(a) b, whose derivative holds where the rank does not change.
     """
     a, b = coerce((a, b))
+    _real_only("lstsq", a)
     if a.ndim != 2 or b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
         raise ValueError(f"linalg.lstsq: needs a of shape (m, n) and b of shape (m,) or "
                          f"(m, k), got {a.shape} and {b.shape}")

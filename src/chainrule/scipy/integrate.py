@@ -206,9 +206,17 @@ odeint_p = defop("odeint", _impl, nin=2, vjp=Variadic(_vjp_rule), jvp_joint=_jvp
                  doc="The solution of dy/dt = func(y, t, *args) at the times t.")
 
 
-def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, mxstep=np.inf, hmax=np.inf):
-    """`scipy.integrate.odeint`'s call (JAX's argument order): y(t) for dy/dt = func(y, t,
-    *args), y(t[0]) = y0, as an array of shape (len(t),) + y0.shape; t is monotonic."""
+def odeint(func, y0, t, *args, rtol=1.4e-8, atol=1.4e-8, mxstep=np.inf, hmax=np.inf,
+           **kwargs):
+    """y(t) for dy/dt = func(y, t, *args), y(t[0]) = y0, as an array of shape (len(t),) +
+    y0.shape; t is monotonic. The extra arguments come as JAX passes them (`*args`) or as
+    SciPy does (one tuple, or `args=(...)`)."""
+    if "args" in kwargs:
+        args = tuple(args) + tuple(kwargs.pop("args"))
+    elif len(args) == 1 and isinstance(args[0], tuple):
+        args = args[0]
+    if kwargs:
+        raise TypeError(f"odeint: unexpected arguments {sorted(kwargs)}")
     if hmax != np.inf:
         raise NotImplementedError("odeint: hmax is not supported")
     y0, t, *args = coerce((y0, t) + tuple(args))
