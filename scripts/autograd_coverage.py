@@ -4,7 +4,8 @@ translates spelling (`autograd.numpy` -> `chainrule`, autograd's `check_grads` -
     git clone https://github.com/HIPS/autograd /tmp/autograd
     .venv/bin/python scripts/autograd_coverage.py /tmp/autograd/tests
 
-prints the passed/failed counts (and, with -v, each failure). A measure of coverage, not a
+prints the passed/failed counts (and, with -v, each failure); with --coverage, autograd's
+linear algebra, complex, FFT and SciPy tests instead. A measure of coverage, not a
 test of the suite: autograd's complex-number cases, its pytree arguments and its own
 helpers (`np.r_`, `make_diagonal`) fail here by construction.
 """
@@ -18,6 +19,8 @@ import tempfile
 
 FILES = ["test_numpy.py", "test_systematic.py", "test_binary_ops.py", "test_scalar_ops.py",
          "test_logic.py"]
+# With --coverage: the files of issue 10's linear algebra, complex numbers, FFT and SciPy.
+COVERAGE_FILES = ["test_linalg.py", "test_complex.py", "test_fft.py", "test_scipy.py"]
 
 ADAPTER = {
     "autograd/__init__.py": '''
@@ -37,6 +40,7 @@ def elementwise_grad(fun, argnum=0):
     return g
 
 jacobian = lambda fun, argnum=0: cr.jacobian(fun, argnums=argnum)
+tuple = tuple
 hessian = lambda fun, argnum=0: cr.hessian(fun, argnums=argnum)
 ''',
     "autograd/test_util.py": '''
@@ -47,14 +51,13 @@ import chainrule as cr
 def check_grads(fun, argnum=0, modes=None, order=2):
     nums = (argnum,) if isinstance(argnum, int) else tuple(argnum)
     def check(*args, **kwargs):
-        if any(onp.iscomplexobj(args[i]) for i in nums):
-            raise AssertionError("a complex argument")
         def f(*xs):
             a = list(args)
             for i, x in zip(nums, xs):
                 a[i] = x
             return fun(*a, **kwargs)
-        cr.testing.check_grads(f, [onp.asarray(args[i], dtype=float) for i in nums],
+        wide = lambda a: onp.asarray(a, complex if onp.iscomplexobj(a) else float)
+        cr.testing.check_grads(f, [wide(args[i]) for i in nums],
                                order=order, modes=tuple(modes or ("fwd", "rev")))
     return check
 
@@ -78,12 +81,24 @@ for _name in dir(_cr):
     if not _name.startswith("_") and hasattr(_onp, _name):
         globals()[_name] = getattr(_cr, _name)
 linalg = _cr.linalg
+fft = getattr(_cr, "fft", None)
 
 def array(obj, dtype=None):
     t = _as_tensor(obj)
     return t if dtype is None else t.astype(dtype)
 ''',
     "autograd/numpy/random.py": "from numpy.random import *\n",
+    "autograd/scipy/__init__.py": "",
+    "autograd/scipy/special.py": "from chainrule.scipy.special import *\n",
+    "autograd/scipy/linalg.py": "from chainrule.scipy.linalg import *\n",
+    "autograd/scipy/signal.py": "from chainrule.scipy.signal import *\n",
+    "autograd/scipy/integrate.py": "from chainrule.scipy.integrate import *\n",
+    "autograd/scipy/stats/__init__.py": "from . import (beta, chi2, dirichlet, gamma, "
+                                        "multivariate_normal, norm, poisson, t)\n",
+    **{f"autograd/scipy/stats/{d}.py": f"from chainrule.scipy.stats.{d} import *\n"
+       f"from scipy.stats import {d} as _sampler\nrvs = _sampler.rvs\n"
+       for d in ("norm", "t", "gamma", "chi2", "beta", "poisson", "dirichlet",
+                 "multivariate_normal")},
 }
 
 
@@ -100,7 +115,8 @@ def main(argv) -> int:
         src = pathlib.Path(__file__).resolve().parents[1] / "src"
         env = {"PYTHONPATH": f"{tmp}:{src}:{tests}", "PATH": "/usr/bin:/bin"}
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "-n", "2", *(["-rf"] if "-v" in argv else []), *FILES]
+               "-n", "2", *(["-rf"] if "-v" in argv else []),
+               *(COVERAGE_FILES if "--coverage" in argv else FILES)]
         return subprocess.run(cmd, cwd=tests, env=env).returncode
 
 

@@ -18,6 +18,8 @@ ALLOWED = {
     "core": set(),
     "ops": {"core"},
     "linalg": {"ops"},
+    "fft": {"ops"},
+    "scipy": {"core", "ops", "transforms"},
     "tensor": {"core", "ops"},
     "transforms": {"core", "ops", "tensor"},
     "testing": {"core", "ops", "tensor", "transforms"},

@@ -75,16 +75,13 @@ def test_std_keeps_its_value_and_gradient_elsewhere():
     lambda: cr.grad(lambda x: x * x)(1 + 2j),
     lambda: cr.grad(lambda x: x * x)(np.array([1 + 2j])),
     lambda: cr.grad(lambda x: cr.sum(x * (1 + 2j)))(1.0),
-    lambda: cr.grad(lambda x: cr.abs(x * (1 + 2j)))(1.0),
     lambda: cr.grad(lambda x: 1j)(1.0),
-    lambda: cr.jvp(lambda x: x * x, (1 + 2j,), (1.0,)),
     lambda: cr.jvp(lambda x: x * x, (1.0,), (1j,)),
-    lambda: cr.jvp(lambda x: x * (1 + 2j), (1.0,), (1.0,)),
-    lambda: cr.vjp(lambda x: x * (1 + 2j), 1.0),
     lambda: (cr.tensor(1.0, requires_grad=True) * 1j).backward(),
-    lambda: cr.abs(cr.tensor(1.0, requires_grad=True) * 1j).backward(),
 ])
 def test_complex_numbers_are_refused_not_cut_to_their_real_part(call):
+    # complex values have gradients now (docs/complex.md); what stays refused: grad or
+    # backward of a complex output without holomorphic=True, a complex tangent of a real input
     with pytest.raises(TypeError, match="complex"):
         call()
 

@@ -10,7 +10,7 @@ import sys as _sys
 
 import numpy as _np
 
-from . import linalg, ops, testing
+from . import fft, linalg, ops, testing
 from .core import PRIMITIVES, RemovableHandle, enable_grad, is_grad_enabled, no_grad
 from .core import seal_builtins as _seal_builtins
 from .ops._define import defop
@@ -70,12 +70,14 @@ from .ops.arrays import any_ as any  # noqa: A004 - NumPy's name
 from .ops.elementwise import (
     absolute,
     add,
+    angle,
     arccos,
     arcsin,
     arctan,
     arctan2,
     ceil,
     clip,
+    conj,
     cos,
     cosh,
     divide,
@@ -86,6 +88,7 @@ from .ops.elementwise import (
     floor,
     greater,
     greater_equal,
+    imag,
     isfinite,
     less,
     less_equal,
@@ -103,6 +106,8 @@ from .ops.elementwise import (
     negative,
     not_equal,
     power,
+    real,
+    real_if_close,
     relu,
     sigmoid,
     sign,
@@ -238,6 +243,7 @@ from .transforms.custom import custom_jvp, custom_vjp
 
 abs = absolute  # noqa: A001 - NumPy's name
 round = around  # noqa: A001 - NumPy's name
+conjugate = conj
 float32 = _np.float32  # so that x.dtype == cr.float32 and dtype=cr.float32 both work
 float64 = _np.float64
 
@@ -269,7 +275,8 @@ from .tensor import set_numpy_dispatch as _set_numpy_dispatch  # noqa: E402
 _numpy_dispatch.install(_sys.modules[__name__])
 _set_numpy_dispatch(_numpy_dispatch)
 
-_SUBPACKAGES = ("data", "explain", "io", "nn", "optim", "symbolic")
+# cr.scipy too: `import chainrule` never needs SciPy.
+_SUBPACKAGES = ("data", "explain", "io", "nn", "optim", "scipy", "symbolic")
 _FROM_MODULE = {"load": "io", "save": "io", "manual_seed": "random", "randn": "random",
                 "rand": "random", "randint": "random"}
 

@@ -17,13 +17,14 @@ from .ops import sorting as O
 from .ops._define import EMPTY, operand
 from .ops._public import public
 
-_FLOATS = (np.float16, np.float32, np.float64, np.longdouble)
+_FLOATS = (np.float16, np.float32, np.float64, np.longdouble, np.complex64, np.complex128)
 
 
 def _check_differentiable_dtype(dtype, op="tensor"):
     if np.dtype(dtype).type not in _FLOATS:
-        raise ValueError(f"{op}: requires_grad=True needs a floating dtype, got {dtype}; "
-                         "pass dtype=np.float64 (or float32) to make it differentiable")
+        raise ValueError(f"{op}: requires_grad=True needs a float or complex dtype, got "
+                         f"{dtype}; pass dtype=np.float64 (or float32) to make it "
+                         "differentiable")
 
 
 def _other(self, x, prim):

@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     elementwise,
     elementwise_extra,
     linalg,
+    linalg_decomp,
     nn,
     pool,
     reduce,

@@ -7,9 +7,8 @@ import string
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop, normalize_axis
-from .elementwise import absolute, where
-from .reduce import max as _max
+from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop
+from .elementwise import where
 from .reduce import sum as _sum
 from .shape import Variadic, example_ndim, lead_ones, moveaxis, reshape, sum_to, swapaxes
 
@@ -413,27 +412,3 @@ def _norm_jvp(t, ans, x, axes, keepdims):
 norm2_p = defop(
     "norm", lambda x, axes, keepdims: np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdims)),
     vjp=_norm_vjp, jvp=_norm_jvp, doc="Euclidean / Frobenius norm; gradient 0 at 0.", batch="axes")
-
-
-def norm(x, ord=None, axis=None, keepdims=False):
-    """`np.linalg.norm` for vector p-norms and the Frobenius norm; gradient 0 at 0."""
-    x = as_tensor(x)
-    if axis is None:
-        axes = tuple(range(x.ndim))
-        if ord is not None and x.ndim != 1:
-            raise NotImplementedError(f"linalg.norm: ord={ord!r} over a tensor of shape "
-                                      f"{x.shape}; give axis=, or ord=None for Frobenius")
-    else:
-        axes = normalize_axis(axis, x.ndim, "linalg.norm")
-    matrix = len(axes) == 2
-    if ord is None or ord == "fro" or (ord == 2 and not matrix):
-        return norm2_p(x, axes=axes, keepdims=bool(keepdims))
-    if matrix:
-        raise NotImplementedError(f"linalg.norm: matrix ord={ord!r} is not supported; "
-                                  "use ord=None or 'fro'")
-    if ord == np.inf:
-        return _max(absolute(x), axes, keepdims)
-    if ord == 1:
-        return _sum(absolute(x), axes, keepdims)
-    p = float(ord)
-    return _sum(absolute(x) ** p, axes, keepdims) ** (1.0 / p)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core import ground
 from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
-from .elementwise import equal, exp, log, sqrt, where
+from .elementwise import conj, equal, exp, log, real, sqrt, where
 from .shape import astype, broadcast_to, flip, reshape, transpose
 
 
@@ -53,6 +53,8 @@ def var(x, axis=None, ddof=0, keepdims=False):
     if n - ddof <= 0:
         raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom over {n} entries")
     centered = x - mean(x, axes, keepdims=True)
+    if x.dtype.kind == "c":   # NumPy: the mean of |x - mean|^2, a real number
+        return sum(real(centered * conj(centered)), axes, keepdims) / (n - ddof)
     return sum(centered * centered, axes, keepdims) / (n - ddof)
 
 

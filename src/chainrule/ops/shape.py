@@ -430,20 +430,19 @@ def stop_gradient(x) -> TensorBase:
 
 
 cast_p = defop(
-    "cast", lambda x, dtype: x.astype(dtype),
+    "cast", lambda x, dtype: (x.real if x.dtype.kind == "c" and np.dtype(dtype).kind != "c"
+                              else x).astype(dtype),
     vjp=lambda g, ans, x, dtype: bind_tensors(cast_p, (g,), {"dtype": x.dtype}), linear=True,
     batch="elementwise")
 
 
 def astype(x, dtype) -> TensorBase:
-    """`x.astype(dtype)`; casting to a float dtype keeps the gradient."""
+    """`x.astype(dtype)`; casting to a float or complex dtype keeps the gradient (complex to
+    real keeps the real part)."""
     x = as_tensor(x)
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
         return x
-    if x.dtype.kind == "c" and dtype.kind != "c":  # NumPy would only warn: a silent wrong number
-        raise TypeError(f"astype: casting {x.dtype} to {dtype} would discard the imaginary "
-                        "part; take cr.real(x), cr.imag(x) or cr.abs(x) explicitly")
-    if not np.issubdtype(dtype, np.floating):
+    if dtype.kind not in "fc":
         x = stop_gradient(x)  # an integer or bool result carries no derivative
     return bind_tensors(cast_p, (x,), {"dtype": dtype})

@@ -36,17 +36,15 @@ def as_input(x, transform: str, position: int) -> TensorBase:
     """A transform's argument as a float tensor (Python and NumPy numbers accepted)."""
     if not isinstance(x, TensorBase):
         array = np.array(x)  # a copy: mutating the caller's array later changes nothing
-        refuse_complex(array.dtype, transform, f"argument {position}")
-        if array.dtype.kind not in "biuf":
+        if array.dtype.kind not in "biufc":
             raise TypeError(f"{transform}: argument {position} is {type(x).__name__} "
                             f"(dtype {array.dtype}); pass a number, an array or a tensor")
-        if not np.issubdtype(array.dtype, np.floating):
+        if array.dtype.kind in "biu":
             array = array.astype(np.float64)
         return _new_tensor(array)
-    refuse_complex(x.dtype, transform, f"argument {position}")
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind not in "fc":
         raise TypeError(f"{transform}: argument {position} has dtype {x.dtype}; differentiate "
-                        "with respect to a float tensor (e.g. x.astype(np.float64))")
+                        "with respect to a float or complex tensor (e.g. x.astype(np.float64))")
     return x
 
 
@@ -96,8 +94,26 @@ def _argnums(argnums):
     return nums
 
 
-def value_and_grad(f, argnums=0, has_aux=False):
-    """f's value and its gradient with respect to the arguments at `argnums`."""
+def _check_complex(out, variables, holomorphic):
+    """grad of a complex output needs holomorphic=True (then complex inputs): see
+    docs/complex.md for the convention."""
+    if holomorphic:
+        for i, x in enumerate(variables):
+            if x.dtype.kind != "c":
+                raise TypeError(f"grad: holomorphic=True needs complex inputs, argument "
+                                f"{i} has dtype {x.dtype}; pass x.astype(np.complex128)")
+    elif out.dtype.kind == "c":
+        raise TypeError("grad: f returned a complex value, which has no gradient; return a "
+                        "real number (cr.real(z), cr.abs(z)), or pass holomorphic=True if f "
+                        "is holomorphic (complex-differentiable) to get f'(z)")
+
+
+def value_and_grad(f, argnums=0, has_aux=False, holomorphic=False):
+    """f's value and its gradient with respect to the arguments at `argnums`.
+
+    For complex inputs the gradient follows JAX's convention (docs/complex.md); with
+    holomorphic=True, f may return a complex value and the result is f'(z).
+    """
     nums = _argnums(argnums)
 
     def wrapped(*args, **kwargs):
@@ -113,8 +129,8 @@ def value_and_grad(f, argnums=0, has_aux=False):
             shape = getattr(out, "shape", type(out).__name__)
             raise TypeError(f"grad: f must return a scalar tensor, got {shape}; use cr.vjp "
                             "or cr.jacobian for non-scalar outputs")
-        refuse_complex(out.dtype, "grad", "the value f returned")
-        if not np.issubdtype(out.dtype, np.floating):
+        _check_complex(out, variables, holomorphic)
+        if out.dtype.kind not in "fc":
             raise TypeError(f"grad: f returned a {out.dtype} tensor, which has no derivative "
                             "(argmax, argmin, nonzero, comparisons and casts to integers are "
                             "not differentiable); return a float value")
@@ -128,9 +144,9 @@ def value_and_grad(f, argnums=0, has_aux=False):
     return wrapped
 
 
-def grad(f, argnums=0, has_aux=False):
+def grad(f, argnums=0, has_aux=False, holomorphic=False):
     """The gradient of a scalar function: a function returning d f / d args[argnums]."""
-    value_and_grad_f = value_and_grad(f, argnums, has_aux)
+    value_and_grad_f = value_and_grad(f, argnums, has_aux, holomorphic)
 
     def wrapped(*args, **kwargs):
         value, result = value_and_grad_f(*args, **kwargs)
@@ -152,8 +168,6 @@ def vjp(f, *primals, has_aux=False):
     if has_aux:
         out, aux = out
     leaves, _ = flatten(out, "vjp")
-    for leaf in leaves:
-        refuse_complex(leaf.dtype, "vjp", "a value f returned")
 
     def vjp_fn(*cotangents):
         if len(cotangents) == 1 and len(leaves) > 1:
@@ -184,9 +198,11 @@ def jvp(f, primals, tangents, has_aux=False):
         p = as_input(p, "jvp", i)
         if not isinstance(t, TensorBase):
             t = np.asarray(t)
-            refuse_complex(t.dtype, "jvp", f"tangent {i}")
+            if p.dtype.kind != "c":
+                refuse_complex(t.dtype, "jvp", f"tangent {i} of a real primal")
             t = _new_tensor(t.astype(p.dtype, copy=False))
-        refuse_complex(t.dtype, "jvp", f"tangent {i}")
+        if p.dtype.kind != "c":   # a real input moves along real directions only
+            refuse_complex(t.dtype, "jvp", f"tangent {i} of a real primal")
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape "
                              f"{p.shape}; they must match")
@@ -197,7 +213,6 @@ def jvp(f, primals, tangents, has_aux=False):
     if has_aux:
         out, aux = out
     primal_out = map_leaves(lambda o: o.primal if o._trace is trace else o, out)
-    map_leaves(lambda o: refuse_complex(o.dtype, "jvp", "a value f returned") or o, primal_out)
     tangent_out = map_leaves(lambda o: o.tangent if o._trace is trace and o.tangent is not None
                              else _zeros_for(o), out)
     return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)

@@ -1,8 +1,5 @@
-"""Refuse complex numbers at the transforms' doors, until complex differentiation lands.
-
-The rules are written for real numbers; a complex value reaching them would be cut to its
-real part or differentiated by the wrong convention, so each door raises instead.
-"""
+"""Refuse complex numbers where a real one is required: a tangent of a real input, a
+constant complex value returned where a real one is expected."""
 
 from __future__ import annotations
 
@@ -13,6 +10,5 @@ def refuse_complex(dtype, where: str, what: str) -> None:
     """Raise when `dtype` is complex: `where` names the function called, `what` the value."""
     if np.dtype(dtype).kind == "c":
         raise TypeError(
-            f"{where}: {what} is complex ({np.dtype(dtype)}); chainrule differentiates real "
-            "numbers only for now: pass the real and imaginary parts as separate float "
-            "tensors, or return a real value (e.g. the squared modulus)")
+            f"{where}: {what} is complex ({np.dtype(dtype)}); it must be real here "
+            "(see docs/complex.md: grad needs a real value, or holomorphic=True)")

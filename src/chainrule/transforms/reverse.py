@@ -15,7 +15,6 @@ from ..core import (
     run_grad_hooks,
     topological_order,
 )
-from .complex_guard import refuse_complex
 
 
 def _seed(out: TensorBase, grad) -> TensorBase:
@@ -64,8 +63,9 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
         if g is None:
             continue
         if g.dtype != t.dtype:
-            refuse_complex(g.dtype, "grad/vjp/backward", f"the gradient of a {t.dtype} tensor")
-            g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
+            # one rule: a gradient has its primal's dtype (a real primal takes the real
+            # part of a complex cotangent: JAX's convention, docs/complex.md)
+            g = g.astype(t.dtype)
         if grad_hooks and k in grad_hooks:
             g = run_grad_hooks(t, g)
         node = t._node
@@ -113,7 +113,10 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
             raise RuntimeError(
                 "backward: this tensor does not require grad and has no graph; create the "
                 "inputs with requires_grad=True (and not under cr.no_grad())")
-        refuse_complex(out.dtype, "backward", "the output")
+        if out.dtype.kind == "c":
+            raise TypeError("backward: the output is complex, which has no gradient; call "
+                            "backward on a real value (cr.real(z), cr.abs(z)), or use "
+                            "cr.grad(f, holomorphic=True)")
     grads = grads or [None] * len(outputs)
     seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
     with enable_grad() if create_graph else no_grad():
