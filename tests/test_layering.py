@@ -21,6 +21,7 @@ ALLOWED = {
     "transforms": {"core", "ops"},
     "testing": {"core", "ops", "tensor", "transforms"},
     "symbolic": {"core", "ops", "tensor", "transforms"},
+    "elimination": {"core", "ops", "tensor", "transforms"},
     "explain": {"core", "ops", "tensor", "transforms", "symbolic", "testing", PUBLIC},
     "nn": {PUBLIC, "ops"},
     "optim": {PUBLIC, "nn"},

@@ -107,7 +107,7 @@ float64 = _np.float64
 
 __version__ = "0.1.0"
 
-from . import explain, nn  # noqa: E402 - nn builds on the names above; explain sits on top
+from . import elimination, explain, nn  # noqa: E402 - nn builds on the names above; explain sits on top
 from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
 
 _seal_builtins()

@@ -1,0 +1,248 @@
+"""Elimination orders: forward, reverse, Markowitz, greedy, optimal (small graphs), searched.
+
+All of them work on the graph's structure only (blocks without values), so trying an
+order costs pattern arithmetic, never the Jacobian's numbers. The graph left after
+eliminating a set of vertices does not depend on the order they went in, which is what
+lets the exhaustive search key its states by that set (a shortest path over subsets).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+
+import numpy as np
+
+from .eliminate import Work
+
+HEURISTICS = ("forward", "reverse", "markowitz", "greedy")
+
+
+def structure(graph) -> Work:
+    """A fresh elimination state holding only the structure of the graph's blocks."""
+    edges = {key: block.structure_only() for key, block in graph.edges.items()}
+    return Work(edges, len(graph.vertices))
+
+
+def run(work: Work, order, start: int = 0) -> Work:
+    """Eliminate order[start:] on a copy of `work`; the copy carries the counts."""
+    work = work.copy()
+    for j in order[start:]:
+        work.eliminate(j)
+    return work
+
+
+def forward(graph) -> list:
+    """Intermediates in the order they were computed (forward accumulation)."""
+    return list(graph.intermediates)
+
+
+def reverse(graph) -> list:
+    """Intermediates last computed first (reverse accumulation)."""
+    return list(reversed(graph.intermediates))
+
+
+def _one_at_a_time(graph, key) -> list:
+    work, left, order = structure(graph), list(graph.intermediates), []
+    while left:
+        j = min(left, key=lambda v: (key(work, v), v))
+        work.eliminate(j)
+        left.remove(j)
+        order.append(j)
+    return order
+
+
+def markowitz(graph) -> list:
+    """Smallest Markowitz degree (predecessors x successors) first, earliest on ties."""
+    return _one_at_a_time(graph, Work.markowitz)
+
+
+def greedy(graph) -> list:
+    """Cheapest elimination next: the fewest multiplications this very step."""
+    return _one_at_a_time(graph, Work.cost)
+
+
+def optimal(graph, upper_bound: int, max_states: int = 200_000):
+    """The order of fewest multiplications, by a shortest path over eliminated sets.
+
+    Paths costlier than `upper_bound` (the best heuristic's cost) are pruned. Returns
+    the order, or None when more than `max_states` sets would have to be visited.
+    """
+    verts = list(graph.intermediates)
+    full = (1 << len(verts)) - 1
+    works = {0: structure(graph)}
+    best = {0: 0}
+    heap = [(0, 0, ())]
+    while heap:
+        cost, mask, order = heapq.heappop(heap)
+        if best.get(mask, math.inf) < cost:
+            continue
+        if mask == full:
+            return list(order)
+        work = works.pop(mask)
+        for t, v in enumerate(verts):
+            bit = 1 << t
+            if mask & bit:
+                continue
+            nxt, new_cost = mask | bit, cost + work.cost(v)
+            if new_cost > upper_bound or new_cost >= best.get(nxt, math.inf):
+                continue
+            best[nxt] = new_cost
+            if nxt not in works:
+                after = work.copy()
+                after.eliminate(v)
+                works[nxt] = after
+            heapq.heappush(heap, (new_cost, nxt, order + (v,)))
+        if len(best) > max_states:
+            return None
+    return None  # pragma: no cover - the heuristic's own path is always within the bound
+
+
+def beam(graph, width: int, deadline: float = math.inf):
+    """Beam search: keep the `width` cheapest partial orders (distinct eliminated sets).
+
+    Returns None when the deadline passes first.
+    """
+    verts = list(graph.intermediates)
+    beams = [(0, 0, (), structure(graph))]
+    for _ in verts:
+        if time.perf_counter() > deadline:
+            return None
+        options = {}
+        for cost, mask, order, work in beams:
+            for t, v in enumerate(verts):
+                bit = 1 << t
+                if mask & bit:
+                    continue
+                new_cost = cost + work.cost(v)
+                key = mask | bit
+                if key not in options or new_cost < options[key][0]:
+                    options[key] = (new_cost, work, order, v)
+        kept = sorted(options.items(), key=lambda kv: (kv[1][0], kv[1][2] + (kv[1][3],)))[:width]
+        beams = []
+        for key, (cost, work, order, v) in kept:
+            after = work.copy()
+            after.eliminate(v)
+            beams.append((cost, key, order + (v,), after))
+    return list(beams[0][2])
+
+
+def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8) -> list:
+    """The cheapest order found within `seconds`, never costlier than the best seed.
+
+    Half the time goes to beam searches of doubling width, the rest to simulated
+    annealing started from the best order so far. An annealing move takes one vertex to
+    another place; only the eliminations after the first changed place are redone
+    (states are kept every `every` steps).
+    """
+    start = time.perf_counter()
+    base = structure(graph)
+    candidates = [list(s) for s in seeds]
+    width = 2
+    while time.perf_counter() - start < seconds / 2:
+        found = beam(graph, width, start + seconds / 2)
+        if found is None:
+            break
+        candidates.append(found)
+        width *= 2
+    costs = [run(base, c).multiplications for c in candidates]
+    best_cost = min(costs)
+    best = candidates[costs.index(best_cost)]
+    n = len(best)
+    if n < 2:
+        return best
+    rng = np.random.default_rng(seed)
+    current, current_cost = list(best), best_cost
+    snapshots = _snapshots(base, current, 0, every)
+    temperature0 = max(1.0, 0.01 * best_cost)
+    anneal_start = time.perf_counter()
+    anneal_time = seconds - (anneal_start - start)
+    while (elapsed := time.perf_counter() - anneal_start) < anneal_time:
+        i = int(rng.integers(n))
+        j = int(rng.integers(n)) if rng.random() < 0.5 else min(n - 1, max(0, i + int(
+            rng.integers(-3, 4))))
+        if i == j:
+            continue
+        candidate = list(current)
+        candidate.insert(j, candidate.pop(i))
+        first = min(i, j) // every
+        new_snaps = _snapshots(snapshots[first], candidate, first * every, every)
+        cost = new_snaps.pop().multiplications
+        temperature = temperature0 * (1 - elapsed / anneal_time) + 1e-9
+        if cost <= current_cost or rng.random() < math.exp((current_cost - cost) / temperature):
+            current, current_cost = candidate, cost
+            snapshots = snapshots[:first] + new_snaps
+            if cost < best_cost:
+                best, best_cost = list(candidate), cost
+    return best
+
+
+def _snapshots(work: Work, order, start: int, every: int) -> list:
+    """States before steps start, start+every, ... of order, then the final state."""
+    work = work.copy()
+    states = []
+    for pos in range(start, len(order)):
+        if pos % every == 0:
+            states.append(work.copy())
+        work.eliminate(order[pos])
+    states.append(work)
+    return states
+
+
+MAX_EXHAUSTIVE = 20
+ALIASES = {"fwd": "forward", "rev": "reverse"}
+BY_NAME = {"forward": forward, "reverse": reverse, "markowitz": markowitz, "greedy": greedy}
+
+
+def best(graph, seconds: float = 1.0, seed: int = 0) -> tuple:
+    """(name, order) of the cheapest order found: exhaustive up to MAX_EXHAUSTIVE
+    intermediates ("optimal"), else annealing from the heuristics ("search")."""
+    seeds = [BY_NAME[h](graph) for h in HEURISTICS]
+    base = structure(graph)
+    costs = [run(base, s).multiplications for s in seeds]
+    if len(graph.intermediates) <= MAX_EXHAUSTIVE:
+        order = optimal(graph, min(costs))
+        if order is not None:
+            return "optimal", order
+    return "search", search(graph, seeds, seconds, seed)
+
+
+def resolve(graph, spec, seconds: float = 1.0) -> tuple:
+    """(name, vertex indices) for an order given by name or as a list of vertices."""
+    if isinstance(spec, str):
+        name = ALIASES.get(spec, spec)
+        if name in BY_NAME:
+            return name, BY_NAME[name](graph)
+        if name == "optimal":
+            n = len(graph.intermediates)
+            if n > MAX_EXHAUSTIVE:
+                raise ValueError(f"elimination: the exhaustive optimum is for graphs of at most "
+                                 f"{MAX_EXHAUSTIVE} intermediates and this one has {n}; "
+                                 "use order='search' (annealing under a time budget)")
+            return best(graph, seconds)
+        if name in ("search", "best"):
+            if name == "best":
+                return best(graph, seconds)
+            seeds = [BY_NAME[h](graph) for h in HEURISTICS]
+            return "search", search(graph, seeds, seconds)
+        raise ValueError(f"elimination: unknown order {spec!r}; use 'forward', 'reverse', "
+                         "'markowitz', 'greedy', 'optimal', 'search', 'best' or a list of "
+                         "vertices")
+    return "given", _given(graph, spec)
+
+
+def _given(graph, spec) -> list:
+    by_name = {v.name: v.index for v in graph.vertices}
+    order = []
+    for item in spec:
+        j = by_name.get(item) if isinstance(item, str) else item
+        if not isinstance(j, (int, np.integer)) or not 0 <= j < len(graph.vertices):
+            raise ValueError(f"elimination: {item!r} is not a vertex of this graph")
+        order.append(int(j))
+    if sorted(order) != sorted(graph.intermediates):
+        names = [graph.vertices[j].name for j in graph.intermediates]
+        raise ValueError(f"elimination: a given order must list every intermediate exactly "
+                         f"once ({len(names)} of them: {', '.join(names)}); got "
+                         f"{len(order)} entries")
+    return order
