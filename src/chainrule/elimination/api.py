@@ -12,9 +12,14 @@ from .orders import HEURISTICS, resolve
 from .result import Elimination, execute
 
 
-def graph(f, *args, argnums=None) -> LinearizedGraph:
-    """The linearized graph of f at args: vertices, and edges holding local Jacobians."""
-    return build(f, args, argnums)
+def graph(f, *args, argnums=None, free_units=True) -> LinearizedGraph:
+    """The linearized graph of f at args: vertices, and edges holding local Jacobians.
+
+    `argnums`: the arguments differentiated (default: all). `free_units`: products with
+    +-1 blocks (sums, copies, sign flips) cost no multiplication; False counts every
+    product of nonzeros, as graphax and the AlphaGrad paper do.
+    """
+    return build(f, args, argnums, free_units)
 
 
 class Comparison:
@@ -58,13 +63,14 @@ class Comparison:
                 f"<p>best: {html.escape(self.best.order)}</p><ol>{steps}</ol>")
 
 
-def compare(f, *args, argnums=None, orders=None, seconds: float = 1.0, repeats: int = 3):
+def compare(f, *args, argnums=None, orders=None, seconds: float = 1.0, repeats: int = 3,
+            free_units=True):
     """Eliminate f's graph in several orders; rows with counts and the time to run each.
 
     `orders`: names or lists (default: forward, reverse, Markowitz, greedy and the best
     found: exhaustive for small graphs, annealing within `seconds` otherwise).
     """
-    g = graph(f, *args, argnums=argnums)
+    g = graph(f, *args, argnums=argnums, free_units=free_units)
     rows = []
     for spec in orders or (*HEURISTICS, "best"):
         name, sequence = resolve(g, spec, seconds)

@@ -99,13 +99,14 @@ class Block:
         return f"sparse {m}x{n} ({self.nnz} nonzeros){unit}"
 
 
-def from_dense(J: np.ndarray, mask: np.ndarray, constant: bool) -> Block:
+def from_dense(J: np.ndarray, mask: np.ndarray, constant: bool, free_units=True) -> Block:
     """The most compact block for the m x n values `J` with structural nonzeros `mask`.
 
     `constant`: the block does not depend on the point (its zeros and +-1 are structural).
+    `free_units=False`: never mark it unit (every product of nonzeros then counts).
     """
     m, n = J.shape
-    unit = bool(constant and mask.any() and np.all(np.abs(J[mask]) == 1))
+    unit = bool(free_units and constant and mask.any() and np.all(np.abs(J[mask]) == 1))
     if m == n and mask.sum() == m and np.all(np.diag(mask)):
         d = np.diag(J).copy()
         if constant and np.all(d == d[0]):

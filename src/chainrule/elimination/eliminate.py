@@ -31,7 +31,7 @@ class Work:
 
     def copy(self) -> Work:
         """An independent copy (blocks are never mutated, so they are shared)."""
-        new = Work.__new__(Work)
+        new = type(self).__new__(type(self))
         new.edges = dict(self.edges)
         new.preds = [dict(p) for p in self.preds]
         new.succs = [dict(s) for s in self.succs]
@@ -81,6 +81,59 @@ class Work:
             del preds[k][j]
         preds[j].clear()
         succs[j].clear()
+        self.multiplications += mults
+        self.additions += adds
+        return mults, adds
+
+
+class ScalarWork(Work):
+    """The structure of a graph whose values are all scalars, kept as edge -> unit flag.
+
+    Counts are those of Work on 1 x 1 blocks (a product costs 1 unless a factor is +-1,
+    a sum costs 1), at a fraction of the cost: the order search runs on this when it can.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, edges: dict, vertices: int):
+        self.edges = {key: block.unit for key, block in edges.items()}
+        self.preds = [{} for _ in range(vertices)]
+        self.succs = [{} for _ in range(vertices)]
+        for k, j in edges:
+            self.preds[k][j] = None
+            self.succs[j][k] = None
+        self.multiplications = self.additions = 0
+        self.stored = self.peak = len(edges)
+
+    def cost(self, j: int) -> int:
+        edges = self.edges
+        return sum(1 for i in self.preds[j] if not edges[(j, i)]) * sum(
+            1 for k in self.succs[j] if not edges[(k, j)])
+
+    def eliminate(self, j: int) -> tuple:
+        edges, preds, succs = self.edges, self.preds, self.succs
+        mults = adds = 0
+        for i in preds[j]:
+            unit_in = edges.pop((j, i))
+            del succs[i][j]
+            for k in succs[j]:
+                unit_out = edges[(k, j)]
+                if not (unit_in or unit_out):
+                    mults += 1
+                if (k, i) in edges:
+                    adds += 1
+                    edges[(k, i)] = False
+                else:
+                    edges[(k, i)] = unit_in and unit_out
+                    preds[k][i] = None
+                    succs[i][k] = None
+        self.peak = max(self.peak, len(edges) + len(preds[j]))   # j's in-edges went first
+        for k in succs[j]:
+            del edges[(k, j)]
+            del preds[k][j]
+        preds[j].clear()
+        succs[j].clear()
+        self.stored = len(edges)
         self.multiplications += mults
         self.additions += adds
         return mults, adds

@@ -80,10 +80,11 @@ def _random_point(inputs, is_vertex, rng):
         if v else a for a, v in zip(inputs, is_vertex))
 
 
-def local_block(op, inputs, params, ps, out, is_vertex, rng) -> Block | None:
+def local_block(op, inputs, params, ps, out, is_vertex, rng, free_units=True) -> Block | None:
     """The block of d out / d x, x = inputs[p] for p in ps (x may appear at several places).
 
-    None when the rule says the derivative is zero everywhere.
+    None when the rule says the derivative is zero everywhere. `free_units=False` never
+    marks a block unit, so that every product of nonzeros counts (graphax's convention).
     """
     x = inputs[ps[0]]
     elementwise = getattr(op, "batch", None) == "elementwise" and x.shape == out.shape
@@ -98,15 +99,15 @@ def local_block(op, inputs, params, ps, out, is_vertex, rng) -> Block | None:
         return None
     if elementwise:
         n = x.size
-        unit = bool(constant and np.all(np.abs(here) == 1))
+        unit = bool(free_units and constant and np.all(np.abs(here) == 1))
         if not mask.all():
             full = np.zeros((n, n), dtype=here.dtype)
             full[np.arange(n), np.arange(n)] = here
-            return from_dense(full, np.diag(mask), constant)
+            return from_dense(full, np.diag(mask), constant, free_units)
         if constant and np.all(here == here[0]):
             return Block("scaled", (n, n), here[0], unit=unit)
         return Block("diagonal", (n, n), here, unit=unit)
-    return from_dense(here, mask, constant)
+    return from_dense(here, mask, constant, free_units)
 
 
 class LinearizedGraph:
@@ -157,7 +158,7 @@ def _names(f, argnums) -> list:
             for i in argnums]
 
 
-def build(f, args, argnums=None, seed=0) -> LinearizedGraph:
+def build(f, args, argnums=None, free_units=True, seed=0) -> LinearizedGraph:
     """Run f on args and linearize it: the graph of `cr.elimination.graph`."""
     nums = tuple(range(len(args))) if argnums is None else _argnums(argnums)
     out, variables, _ = _trace_reverse(f, args, nums, "elimination.graph")
@@ -189,7 +190,8 @@ def build(f, args, argnums=None, seed=0) -> LinearizedGraph:
             if v:
                 positions.setdefault(id(a), []).append(p)
         for key, ps in positions.items():
-            block = local_block(node.op, node.inputs, node.params, ps, t, is_vertex, rng)
+            block = local_block(node.op, node.inputs, node.params, ps, t, is_vertex, rng,
+                                free_units)
             if block is not None:
                 edges[(k, index[key])] = block
     outputs = []
@@ -205,7 +207,8 @@ def build(f, args, argnums=None, seed=0) -> LinearizedGraph:
         j = len(vertices)
         vertices.append(Vertex(j, f"out{len(outputs)}", "output", leaf, "copy"))
         if k is not None:
-            edges[(j, k)] = Block("scaled", (leaf.size, leaf.size), np.asarray(1.0), unit=True)
+            edges[(j, k)] = Block("scaled", (leaf.size, leaf.size), np.asarray(1.0),
+                                  unit=free_units)
         outputs.append(j)
     edges = _topological_edges(edges)
     return LinearizedGraph(vertices, edges, [index[id(v)] for v in variables], outputs,

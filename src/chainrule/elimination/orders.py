@@ -14,13 +14,15 @@ import time
 
 import numpy as np
 
-from .eliminate import Work
+from .eliminate import ScalarWork, Work
 
 HEURISTICS = ("forward", "reverse", "markowitz", "greedy")
 
 
 def structure(graph) -> Work:
     """A fresh elimination state holding only the structure of the graph's blocks."""
+    if all(v.size == 1 for v in graph.vertices):
+        return ScalarWork(graph.edges, len(graph.vertices))
     edges = {key: block.structure_only() for key, block in graph.edges.items()}
     return Work(edges, len(graph.vertices))
 
@@ -55,12 +57,12 @@ def _one_at_a_time(graph, key) -> list:
 
 def markowitz(graph) -> list:
     """Smallest Markowitz degree (predecessors x successors) first, earliest on ties."""
-    return _one_at_a_time(graph, Work.markowitz)
+    return _one_at_a_time(graph, lambda work, v: work.markowitz(v))
 
 
 def greedy(graph) -> list:
     """Cheapest elimination next: the fewest multiplications this very step."""
-    return _one_at_a_time(graph, Work.cost)
+    return _one_at_a_time(graph, lambda work, v: work.cost(v))
 
 
 def optimal(graph, upper_bound: int, max_states: int = 200_000):
@@ -99,56 +101,18 @@ def optimal(graph, upper_bound: int, max_states: int = 200_000):
     return None  # pragma: no cover - the heuristic's own path is always within the bound
 
 
-def beam(graph, width: int, deadline: float = math.inf):
-    """Beam search: keep the `width` cheapest partial orders (distinct eliminated sets).
-
-    Returns None when the deadline passes first.
-    """
-    verts = list(graph.intermediates)
-    beams = [(0, 0, (), structure(graph))]
-    for _ in verts:
-        if time.perf_counter() > deadline:
-            return None
-        options = {}
-        for cost, mask, order, work in beams:
-            for t, v in enumerate(verts):
-                bit = 1 << t
-                if mask & bit:
-                    continue
-                new_cost = cost + work.cost(v)
-                key = mask | bit
-                if key not in options or new_cost < options[key][0]:
-                    options[key] = (new_cost, work, order, v)
-        kept = sorted(options.items(), key=lambda kv: (kv[1][0], kv[1][2] + (kv[1][3],)))[:width]
-        beams = []
-        for key, (cost, work, order, v) in kept:
-            after = work.copy()
-            after.eliminate(v)
-            beams.append((cost, key, order + (v,), after))
-    return list(beams[0][2])
-
-
 def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8) -> list:
-    """The cheapest order found within `seconds`, never costlier than the best seed.
+    """Simulated annealing over orders from the cheapest seed, for `seconds`.
 
-    Half the time goes to beam searches of doubling width, the rest to simulated
-    annealing started from the best order so far. An annealing move takes one vertex to
-    another place; only the eliminations after the first changed place are redone
-    (states are kept every `every` steps).
+    A move takes one vertex to another place; only the eliminations after the first
+    changed place are redone, from states kept every `every` steps. The best order seen
+    is returned, so the result is never costlier than the best seed.
     """
     start = time.perf_counter()
     base = structure(graph)
-    candidates = [list(s) for s in seeds]
-    width = 2
-    while time.perf_counter() - start < seconds / 2:
-        found = beam(graph, width, start + seconds / 2)
-        if found is None:
-            break
-        candidates.append(found)
-        width *= 2
-    costs = [run(base, c).multiplications for c in candidates]
+    costs = [run(base, s).multiplications for s in seeds]
     best_cost = min(costs)
-    best = candidates[costs.index(best_cost)]
+    best = list(seeds[costs.index(best_cost)])
     n = len(best)
     if n < 2:
         return best
@@ -156,9 +120,7 @@ def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8) ->
     current, current_cost = list(best), best_cost
     snapshots = _snapshots(base, current, 0, every)
     temperature0 = max(1.0, 0.01 * best_cost)
-    anneal_start = time.perf_counter()
-    anneal_time = seconds - (anneal_start - start)
-    while (elapsed := time.perf_counter() - anneal_start) < anneal_time:
+    while (elapsed := time.perf_counter() - start) < seconds:
         i = int(rng.integers(n))
         j = int(rng.integers(n)) if rng.random() < 0.5 else min(n - 1, max(0, i + int(
             rng.integers(-3, 4))))
@@ -167,26 +129,24 @@ def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8) ->
         candidate = list(current)
         candidate.insert(j, candidate.pop(i))
         first = min(i, j) // every
-        new_snaps = _snapshots(snapshots[first], candidate, first * every, every)
-        cost = new_snaps.pop().multiplications
-        temperature = temperature0 * (1 - elapsed / anneal_time) + 1e-9
+        cost = run(snapshots[first], candidate, first * every).multiplications
+        temperature = temperature0 * (1 - elapsed / seconds) + 1e-9
         if cost <= current_cost or rng.random() < math.exp((current_cost - cost) / temperature):
             current, current_cost = candidate, cost
-            snapshots = snapshots[:first] + new_snaps
+            snapshots[first:] = _snapshots(snapshots[first], candidate, first * every, every)
             if cost < best_cost:
                 best, best_cost = list(candidate), cost
     return best
 
 
 def _snapshots(work: Work, order, start: int, every: int) -> list:
-    """States before steps start, start+every, ... of order, then the final state."""
+    """States before steps start, start + every, ... of order (start a multiple of every)."""
+    states = [work]
     work = work.copy()
-    states = []
     for pos in range(start, len(order)):
-        if pos % every == 0:
+        if pos % every == 0 and pos > start:
             states.append(work.copy())
         work.eliminate(order[pos])
-    states.append(work)
     return states
 
 
