@@ -58,6 +58,50 @@ def roe_flux_1d(ul0, ul1, ul2, ur0, ur1, ur2):
     return 0.5 * (fl0 + fr0 - df0), 0.5 * (fl1 + fr1 - df1), 0.5 * (fl2 + fr2 - df2)
 
 
+def _pressure_3d(u0, u, u4):
+    return (GAMMA - 1.0) * (u4 - 0.5 * cr.sum(u ** 2) / u0)
+
+
+def _euler_flux_3d(u0, u, v, u4, p):
+    pad = cr.concatenate([p, cr.zeros(2)])
+    return u[0:1], pad + u * v, v[0:1] * (p + u4)
+
+
+def roe_flux_3d(ul0, ul, ul4, ur0, ur, ur4):
+    """Roe's flux for the 3-D Euler equations (graphax's form): states of sizes 1, 3, 1."""
+    du0, du, du4 = ur0 - ul0, ur - ul, ur4 - ul4
+    du1, du2, du3 = du[0:1], du[1:2], du[2:]
+    vl, vr = ul / ul0, ur / ur0
+    w1 = cr.sqrt(ul0) + cr.sqrt(ur0)
+    uvw = (cr.sqrt(ul0) * vl + cr.sqrt(ur0) * vr) / w1
+    u, v, w = uvw[0:1], uvw[1:2], uvw[2:]
+    pl = _pressure_3d(ul0, ul, ul4)
+    hl = _enthalpy(ul0, ul4, pl)
+    pr = _pressure_3d(ur0, ur, ur4)
+    hr = _enthalpy(ur0, ur4, pr)
+    h = (cr.sqrt(ul0) * hl + cr.sqrt(ur0) * hr) / w1
+    q2 = cr.sum(uvw ** 2)
+    a2 = (GAMMA - 1.0) * (h - 0.5 * q2)
+    a = cr.sqrt(a2)
+    lp, lam, lm = u + a, u, u - a
+    c3 = ((GAMMA - 1.0) / a2 * ((h - q2) * du0 + cr.dot(uvw, du) - du4)) * lam
+    c2 = (du3 / w - du1) * lam
+    c1 = (du2 / v - du0) * lam
+    k1 = du0 - c3
+    k2 = (du1 - u * du0) / a
+    c0 = 0.5 * (k1 - k2) * lm
+    c4 = 0.5 * (k1 + k2) * lp
+    fl0, fl, fl4 = _euler_flux_3d(ul0, ul, vl, ul4, pl)
+    fr0, fr, fr4 = _euler_flux_3d(ur0, ur, vr, ur4, pr)
+    df0 = c0 + c3 + c4 * lp
+    df1 = c0 * lm + c3 * u + c4 * lp
+    df2 = c0 * v + c1 * v + c3 * v + c4 * v
+    df3 = c0 * w + c2 * w + c3 * w + c4 * w
+    df4 = c0 * (h - u * a) + c1 * v ** 2 + c2 * w ** 2 + c3 * 0.5 * q2 + c4 * (h + u * a)
+    df = cr.concatenate([df1, df2, df3])
+    return 0.5 * (fl0 + fr0 - df0), 0.5 * (fl + fr - df), 0.5 * (fl4 + fr4 - df4)
+
+
 def _sin_sum(a, b):
     return cr.cos(a) * cr.sin(b) + cr.sin(a) * cr.cos(b)
 
@@ -168,6 +212,9 @@ def suite(seed: int = 0) -> dict:
                     normal((2, 4)), normal(4), normal((2, 1)), 0.0, 1.0, 0.0, 1.0)
     return {
         "RoeFlux_1d": (roe_flux_1d, (0.01, 0.02, 0.02, 0.01, 0.03, 0.03), tuple(range(6))),
+        "RoeFlux_3d": (roe_flux_3d, (np.array([0.1]), np.array([0.1, 0.2, 0.3]), np.array([0.5]),
+                                     np.array([0.2]), np.array([0.2, 0.2, 0.4]), np.array([0.6])),
+                       tuple(range(6))),
         "RobotArm_6DOF": (robot_arm_6dof, (0.02,) * 6, tuple(range(6))),
         "HumanHeartDipole": (human_heart_dipole, tuple(rng.uniform(0.1, 1.0, 8)),
                              tuple(range(8))),
