@@ -16,6 +16,7 @@ examples:
   chainrule explain "c = a + b; d = b + 1; e = c * d" --at a=2 b=1 --wrt b --html colah.html
   chainrule explain "x * y" --at x=2 y=-6 --json
   chainrule explain --chain 784,256,256,10,1
+  chainrule explain --eliminate "c = a * b; d = sin(c); e = d * a + c" --at a=2 b=3
 
 A program is statements `name = expression` separated by ';' or newlines; the last one
 is the output. Numbers, names, + - * / ** @ and NumPy-named functions (sin, exp, tanh,
@@ -45,6 +46,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--chain", metavar="D0,D1,...",
                    help="print the Jacobian-chain cost table for these layer widths")
+    p.add_argument("--eliminate", action="store_true",
+                   help="compare vertex elimination orders (forward, reverse, Markowitz, "
+                        "greedy, best found) for the Jacobian of the program")
     p.set_defaults(run=run)
     return p
 
@@ -89,6 +93,8 @@ def run(args) -> int:
         else:
             print(out["chain"].table())
         return 0
+    if args.eliminate:
+        return _eliminate(explain, args)
     graph = _graph(explain, args)
     if graph.output.size != 1:
         raise CommandError(f"the output has shape {graph.output.shape}; reduce it to a number "
@@ -125,6 +131,32 @@ def _graph(explain, args):
         raise CommandError(str(err)) from None
     except (ValueError, TypeError, ArithmeticError) as err:
         raise CommandError(f"evaluating the program failed: {err}") from None
+
+
+def _eliminate(explain, args) -> int:
+    """`--eliminate`: the elimination orders of the program's Jacobian, side by side."""
+    from .. import elimination
+
+    try:
+        run = explain.run_program(args.program, parse_values(args.at))
+    except explain.ProgramError as err:
+        raise CommandError(str(err)) from None
+    except (ValueError, TypeError, ArithmeticError) as err:
+        raise CommandError(f"evaluating the program failed: {err}") from None
+    if not run.inputs:
+        raise CommandError('the program has no inputs, so there is no Jacobian; e.g. "x * x" '
+                           "--at x=3")
+    names = {**run.exprs, **run.names}   # program names first, else the source text
+    g = elimination.linearize(list(run.inputs.values()), [run.output], names=names)
+    comparison = elimination.compare(g, repeats=1)
+    if args.json:
+        print(json.dumps({"eliminate": [
+            {"order": r.order, "sequence": r.sequence, "multiplications": r.multiplications,
+             "additions": r.additions, "peak_entries": r.peak_entries, "seconds": r.seconds}
+            for r in comparison.rows]}, indent=2))
+    else:
+        print(comparison)
+    return 0
 
 
 def _chain_json(costs) -> dict:

@@ -2,10 +2,10 @@
 
 from ..transforms.api import JACOBIAN_MODES
 from .api import Comparison, compare, graph, jacobian
-from .linearize import LinearizedGraph, Vertex
+from .linearize import LinearizedGraph, Vertex, linearize
 from .result import Elimination, Step
 
 JACOBIAN_MODES["eliminate"] = jacobian
 
 __all__ = ["Comparison", "Elimination", "LinearizedGraph", "Step", "Vertex", "compare",
-           "graph", "jacobian"]
+           "graph", "jacobian", "linearize"]

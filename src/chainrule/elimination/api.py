@@ -32,7 +32,7 @@ class Comparison:
     @property
     def best(self) -> Elimination:
         """The row of fewest multiplications (then additions)."""
-        return min(self.rows, key=lambda r: (r.multiplications, r.additions))
+        return min(self.rows, key=lambda r: (r.multiplications, r.additions, r.peak_entries))
 
     def table(self) -> str:
         """The comparison as aligned text."""
@@ -64,13 +64,15 @@ class Comparison:
 
 
 def compare(f, *args, argnums=None, orders=None, seconds: float = 1.0, repeats: int = 3,
-            free_units=True):
+            free_units=True) -> Comparison:
     """Eliminate f's graph in several orders; rows with counts and the time to run each.
 
-    `orders`: names or lists (default: forward, reverse, Markowitz, greedy and the best
-    found: exhaustive for small graphs, annealing within `seconds` otherwise).
+    `f` may also be a LinearizedGraph (then no args). `orders`: names or lists (default:
+    forward, reverse, Markowitz, greedy and the best found: exhaustive for small graphs,
+    annealing within `seconds` otherwise). Times are medians of `repeats` runs.
     """
-    g = graph(f, *args, argnums=argnums, free_units=free_units)
+    g = f if isinstance(f, LinearizedGraph) else graph(f, *args, argnums=argnums,
+                                                        free_units=free_units)
     rows = []
     for spec in orders or (*HEURISTICS, "best"):
         name, sequence = resolve(g, spec, seconds)

@@ -163,18 +163,28 @@ def build(f, args, argnums=None, free_units=True, seed=0) -> LinearizedGraph:
     nums = tuple(range(len(args))) if argnums is None else _argnums(argnums)
     out, variables, _ = _trace_reverse(f, args, nums, "elimination.graph")
     leaves, rebuild = _flatten(out, "elimination.graph")
+    names = {id(v): name for v, name in zip(variables, _names(f, nums))}
+    single = isinstance(argnums, int) or (argnums is None and len(nums) == 1)
+    return linearize(variables, leaves, rebuild, single, names, free_units, seed)
+
+
+def linearize(variables, leaves, rebuild=None, single_argnum=False, names=None,
+              free_units=True, seed=0) -> LinearizedGraph:
+    """The linearized graph between tensors already recorded: `variables` (tensors that
+    require grad) and the output tensors `leaves`; `names`: {id(tensor): name}."""
+    names = names or {}
     stop = {id(v) for v in variables}
     order = topological_order(leaves, stop)
     vertices, index = [], {}
-    for name, v in zip(_names(f, nums), variables):
+    for k, v in enumerate(variables):
         index[id(v)] = len(vertices)
-        vertices.append(Vertex(len(vertices), name, "input", v, None))
+        vertices.append(Vertex(len(vertices), names.get(id(v), f"x{k}"), "input", v, None))
     consumed = set()
     for t in order:
         if id(t) in index:
             continue
-        index[id(t)] = len(vertices)
-        vertices.append(Vertex(len(vertices), f"v{len(vertices)}", "intermediate", t,
+        index[id(t)] = j = len(vertices)
+        vertices.append(Vertex(j, names.get(id(t), f"v{j}"), "intermediate", t,
                                t._node.op.name))
         consumed.update(id(a) for a in t._node.inputs)
     rng = np.random.default_rng(seed)
@@ -199,7 +209,7 @@ def build(f, args, argnums=None, free_units=True, seed=0) -> LinearizedGraph:
         k = index.get(id(leaf)) if isinstance(leaf, TensorBase) else None
         if k is not None and vertices[k].role == "intermediate" and id(leaf) not in consumed:
             vertices[k].role = "output"
-            vertices[k].name = f"out{len(outputs)}"
+            vertices[k].name = names.get(id(leaf), f"out{len(outputs)}")
             consumed.add(id(leaf))   # the same tensor returned twice gets a copy next time
             outputs.append(k)
             continue
@@ -210,9 +220,9 @@ def build(f, args, argnums=None, free_units=True, seed=0) -> LinearizedGraph:
             edges[(j, k)] = Block("scaled", (leaf.size, leaf.size), np.asarray(1.0),
                                   unit=free_units)
         outputs.append(j)
-    edges = _topological_edges(edges)
-    return LinearizedGraph(vertices, edges, [index[id(v)] for v in variables], outputs,
-                           rebuild, isinstance(argnums, int) or argnums is None and len(nums) == 1)
+    rebuild = rebuild or (lambda per_leaf: per_leaf[0] if len(per_leaf) == 1 else tuple(per_leaf))
+    return LinearizedGraph(vertices, _topological_edges(edges), [index[id(v)] for v in variables],
+                           outputs, rebuild, single_argnum)
 
 
 def _topological_edges(edges: dict) -> dict:
