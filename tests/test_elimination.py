@@ -247,3 +247,20 @@ def test_cli_eliminate(capsys):
                  "--at", "a=2", "b=3"]) == 0
     out = capsys.readouterr().out
     assert "optimal" in out and "eliminate d * a" in out
+
+
+def test_pictures_show_the_graph_shrinking(tmp_path, capsys):
+    g = cr.elimination.graph(lambda a, b: (a + b) * (b + 1), 2.0, 1.0)
+    assert g.to_dot().count("->") == len(g.edges)
+    e = g.eliminate("forward")
+    first, last = e.to_dot(0), e.to_dot(len(e.steps))
+    assert 'color="red"' in first and 'color="red"' not in last
+    assert last.count("->") == 2          # only d out / d a and d out / d b are left
+    page = e.to_html()                    # without graphviz: the DOT text
+    assert page.count("<section>") == len(e.steps) + 1 and "eliminate v2" in page
+    assert "<table>" in e._repr_html_()
+    from chainrule.cli.main import main
+    path = tmp_path / "steps.html"
+    assert main(["explain", "--eliminate", "(a+b)*(b+1)", "--at", "a=2", "b=1",
+                 "--html", str(path)]) == 0
+    assert path.read_text().count("<section>") == 3

@@ -156,6 +156,18 @@ def _eliminate(explain, args) -> int:
             for r in comparison.rows]}, indent=2))
     else:
         print(comparison)
+    if args.html:   # the best order, the graph shrinking vertex by vertex
+        from ..explain.render import GraphvizMissing, render
+        try:
+            text = comparison.best.to_html(render)
+        except GraphvizMissing:
+            text = comparison.best.to_html()   # DOT text instead of pictures
+        try:
+            with open(args.html, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as err:
+            raise CommandError(f"cannot write {err.filename}: {err.strerror}") from None
+        print(f"wrote {args.html}", file=sys.stderr)
     return 0
 
 

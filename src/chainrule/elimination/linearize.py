@@ -20,6 +20,7 @@ from ..transforms.api import _argnums, _flatten, _trace_reverse
 from ..transforms.batching import vmap
 from .blocks import Block, from_dense
 from .orders import resolve, run, structure
+from .pictures import to_dot
 from .result import Elimination, execute
 
 # Entries of the random point: inside the domain of log, sqrt, arcsin, arccos, ...
@@ -140,6 +141,10 @@ class LinearizedGraph:
         """(multiplications, additions, peak stored entries) of an order, without values."""
         work = run(structure(self), resolve(self, order, seconds)[1])
         return work.multiplications, work.additions, work.peak
+
+    def to_dot(self) -> str:
+        """The graph as DOT text (render it with graphviz): vertices and their blocks."""
+        return to_dot(self)
 
     def __str__(self):
         lines = [repr(self)]

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..core import _new_tensor
 from .eliminate import Work
+from .pictures import page, to_dot
 
 
 class Step:
@@ -27,10 +28,11 @@ class Step:
 class Elimination:
     """The outcome of one order: `.jacobian`, `.multiplications`, `.additions`, `.steps`."""
 
-    def __init__(self, graph, name, sequence, work, steps):
+    def __init__(self, graph, name, indices, work, steps):
         self.graph = graph
         self.order = name                        # "forward", "markowitz", "given", ...
-        self.sequence = sequence                 # vertex names, in elimination order
+        self.indices = list(indices)             # vertex indices, in elimination order
+        self.sequence = [graph.vertices[j].name for j in indices]
         self.multiplications = work.multiplications
         self.additions = work.additions
         self.peak_entries = work.peak
@@ -54,6 +56,24 @@ class Elimination:
             per_leaf.append(blocks[0] if g.single_argnum else tuple(blocks))
         return g.rebuild(per_leaf)
 
+    def to_dot(self, step: int = 0) -> str:
+        """DOT text of the graph before elimination step `step` (0: the whole graph)."""
+        nxt = self.indices[step] if step < len(self.indices) else None
+        return to_dot(self.graph, self.indices[:step], nxt)
+
+    def to_html(self, render=None) -> str:
+        """A page showing the graph shrink vertex by vertex (`render(dot) -> svg bytes`)."""
+        return page(self, render)
+
+    def _repr_html_(self):
+        rows = "".join(f"<tr><td>{k}</td><td>{s.vertex}</td><td>{s.multiplications}</td>"
+                       f"<td>{s.additions}</td><td>{s.stored}</td></tr>"
+                       for k, s in enumerate(self.steps, 1))
+        return (f"<p>{self.order}: {self.multiplications} multiplications, {self.additions} "
+                f"additions, peak {self.peak_entries} stored entries</p><table><tr><th>step"
+                "</th><th>eliminate</th><th>mul</th><th>add</th><th>stored</th></tr>"
+                f"{rows}</table>")
+
     def __repr__(self):
         return (f"<Elimination {self.order}: {self.multiplications} multiplications, "
                 f"{self.additions} additions, peak {self.peak_entries} stored entries>")
@@ -73,4 +93,4 @@ def execute(graph, name: str, order) -> Elimination:
     for j in order:
         mults, adds = work.eliminate(j)
         steps.append(Step(graph.vertices[j].name, mults, adds, work.stored))
-    return Elimination(graph, name, [graph.vertices[j].name for j in order], work, steps)
+    return Elimination(graph, name, order, work, steps)
