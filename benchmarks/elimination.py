@@ -40,6 +40,19 @@ def counts(f, args, argnums, free_units, seconds):
     return g, found, best_order
 
 
+def timings(f, args, argnums, g, order, repeats) -> dict:
+    """Median milliseconds of each way to the Jacobian, interleaved rounds."""
+    end_to_end = cr.jacobian(f, argnums, mode="eliminate")
+    end_to_end(*args)   # searches the order once (then cached per shapes)
+    t = compare({
+        "eliminate (run order)": lambda: g.eliminate(order),
+        "eliminate (end to end)": lambda: end_to_end(*args),
+        "jacfwd": lambda: cr.jacfwd(f, argnums)(*args),
+        "jacrev": lambda: cr.jacrev(f, argnums)(*args),
+    }, repeats=repeats)
+    return {k: 1e3 * v for k, v in t.items()}
+
+
 def _leaves(tree):
     if isinstance(tree, (tuple, list)):
         return [leaf for t in tree for leaf in _leaves(t)]
@@ -69,15 +82,7 @@ def main(argv=None):
         reference = cr.jacrev(f, argnums)(*args)
         for a, b in zip(_leaves(elimination.jacobian), _leaves(reference)):
             assert np.allclose(a, b, rtol=0, atol=1e-10), f"{name}: elimination disagrees"
-        end_to_end = cr.jacobian(f, argnums, mode="eliminate")
-        end_to_end(*args)   # searches the order once (then cached per shapes)
-        t = compare({
-            "eliminate (run order)": lambda: g_free.eliminate(best_free),
-            "eliminate (end to end)": lambda: end_to_end(*args),
-            "jacfwd": lambda: cr.jacfwd(f, argnums)(*args),
-            "jacrev": lambda: cr.jacrev(f, argnums)(*args),
-        }, repeats=opts.repeats)
-        ms = {k: 1e3 * v for k, v in t.items()}
+        ms = timings(f, args, argnums, g_free, best_free, opts.repeats)
         time_rows.append([name, *(f"{v:.2f}" for v in ms.values()),
                           f"{ms['eliminate (run order)'] / min(ms['jacfwd'], ms['jacrev']):.2f}"])
         print(f"{name}: done", file=sys.stderr, flush=True)
