@@ -95,7 +95,7 @@ class Block:
         if self.kind == "diagonal":
             return f"diagonal {m}{unit}"
         if self.kind == "dense":
-            return f"dense {m}x{n}"
+            return f"dense {m}x{n}{unit}"
         return f"sparse {m}x{n} ({self.nnz} nonzeros){unit}"
 
 
