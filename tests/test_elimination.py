@@ -264,3 +264,12 @@ def test_pictures_show_the_graph_shrinking(tmp_path, capsys):
     assert main(["explain", "--eliminate", "(a+b)*(b+1)", "--at", "a=2", "b=1",
                  "--html", str(path)]) == 0
     assert path.read_text().count("<section>") == 3
+
+
+def test_too_large_local_jacobians_are_refused(monkeypatch):
+    from chainrule.elimination import linearize
+    monkeypatch.setattr(linearize, "MAX_LOCAL_ENTRIES", 10)
+    x, W, b = CASES["mlp"][1]
+    with pytest.raises(ValueError, match=r"local Jacobian of matmul \(output \(4,\), input "
+                                         r"\(4, 3\)\) would hold 48 entries"):
+        cr.elimination.graph(_mlp, x, W, b)

@@ -57,20 +57,47 @@ def _tangent_map(op, inputs, params, p, out):
         else:
             result = op.jvp[p](t, out, *inputs, **params)
         if result is None:
-            return _new_tensor(np.zeros(out.shape, dtype=out.dtype)) * t.sum()
+            return broadcast_to(t.sum() * 0, out.shape)
         return result if result.shape == out.shape else broadcast_to(result, out.shape)
     return push
 
 
-def _local_values(op, inputs, params, p, out, elementwise: bool) -> np.ndarray:
-    """The m x n Jacobian of `out` by `inputs[p]` (just its diagonal when elementwise)."""
+def _cotangent_map(op, inputs, params, p, out):
+    """g -> the cotangent of input p when the output's cotangent is g (the VJP rule)."""
     x = inputs[p]
-    push = _tangent_map(op, inputs, params, p, out)
+
+    def pull(g):
+        result = op.vjp[p](g, out, *inputs, **params)
+        if result is None:
+            return broadcast_to(g.sum() * 0, x.shape)
+        return result if result.shape == x.shape else broadcast_to(result, x.shape)
+    return pull
+
+
+# A local Jacobian is built densely first (m x n numbers): refuse what would not fit.
+MAX_LOCAL_ENTRIES = 20_000_000
+
+
+def _local_values(op, inputs, params, p, out, elementwise: bool) -> np.ndarray:
+    """The m x n Jacobian of `out` by `inputs[p]` (just its diagonal when elementwise):
+    columns by the JVP rule, or rows by the VJP rule when the output is the smaller."""
+    x = inputs[p]
     with no_grad():
         if elementwise:
+            push = _tangent_map(op, inputs, params, p, out)
             return push(_new_tensor(np.ones(x.shape, dtype=x.dtype))).data.reshape(-1).copy()
+        if out.size * x.size > MAX_LOCAL_ENTRIES:
+            raise ValueError(
+                f"elimination.graph: the local Jacobian of {op.name} (output {out.shape}, input "
+                f"{x.shape}) would hold {out.size * x.size:,} entries, more than "
+                f"{MAX_LOCAL_ENTRIES:,}; vertex elimination is for graphs of small values: "
+                "use cr.jacfwd / cr.jacrev here")
+        if out.size < x.size:
+            basis = _new_tensor(np.eye(out.size, dtype=out.dtype).reshape((out.size,) + out.shape))
+            rows = vmap(_cotangent_map(op, inputs, params, p, out))(basis).data
+            return rows.reshape(out.size, x.size).copy()
         basis = _new_tensor(np.eye(x.size, dtype=x.dtype).reshape((x.size,) + x.shape))
-        columns = vmap(push)(basis).data
+        columns = vmap(_tangent_map(op, inputs, params, p, out))(basis).data
     return columns.reshape(x.size, out.size).T.copy()
 
 
