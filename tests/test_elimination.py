@@ -267,8 +267,8 @@ def test_pictures_show_the_graph_shrinking(tmp_path, capsys):
 
 
 def test_too_large_local_jacobians_are_refused(monkeypatch):
-    from chainrule.elimination import linearize
-    monkeypatch.setattr(linearize, "MAX_LOCAL_ENTRIES", 10)
+    from chainrule.elimination import linearized
+    monkeypatch.setattr(linearized, "MAX_LOCAL_ENTRIES", 10)
     x, W, b = CASES["mlp"][1]
     with pytest.raises(ValueError, match=r"local Jacobian of matmul \(output \(4,\), input "
                                          r"\(4, 3\)\) would hold 48 entries"):

@@ -2,7 +2,7 @@
 
 from ..transforms.api import JACOBIAN_MODES
 from .api import Comparison, compare, graph, jacobian
-from .linearize import LinearizedGraph, Vertex, linearize
+from .linearized import LinearizedGraph, Vertex, linearize
 from .result import Elimination, Step
 
 JACOBIAN_MODES["eliminate"] = jacobian

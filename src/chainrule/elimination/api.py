@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .linearize import LinearizedGraph, build
+from .linearized import LinearizedGraph, build
 from .orders import HEURISTICS, resolve
 from .result import Elimination, execute
 
