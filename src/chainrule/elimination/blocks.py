@@ -50,23 +50,14 @@ class Block:
             return np.ones((m, n), dtype=bool)
         return self.mask
 
-    def row_counts(self) -> np.ndarray:
-        """Structural nonzeros in each row."""
-        m, n = self.shape
+    def counts(self, axis: int) -> np.ndarray:
+        """Structural nonzeros in each row (axis=1) or in each column (axis=0)."""
+        size, other = self.shape if axis == 1 else self.shape[::-1]
         if self.kind in DIAGONAL_KINDS:
-            return np.ones(m, dtype=np.int64)
+            return np.ones(size, dtype=np.int64)
         if self.kind == "dense":
-            return np.full(m, n, dtype=np.int64)
-        return self.mask.sum(axis=1)
-
-    def col_counts(self) -> np.ndarray:
-        """Structural nonzeros in each column."""
-        m, n = self.shape
-        if self.kind in DIAGONAL_KINDS:
-            return np.ones(n, dtype=np.int64)
-        if self.kind == "dense":
-            return np.full(n, m, dtype=np.int64)
-        return self.mask.sum(axis=0)
+            return np.full(size, other, dtype=np.int64)
+        return self.mask.sum(axis=axis)
 
     def dense(self) -> np.ndarray:
         """The values as an m x n array."""
@@ -159,7 +150,7 @@ def multiplications(A: Block, B: Block) -> int:
         return B.nnz
     if B.kind in DIAGONAL_KINDS:
         return A.nnz
-    return int(A.col_counts() @ B.row_counts())
+    return int(A.counts(0) @ B.counts(1))
 
 
 def multiply(A: Block, B: Block):
@@ -180,7 +171,7 @@ def multiply(A: Block, B: Block):
             values = (_scale_rows(diag.values, other) if left
                       else _scale_cols(other, diag.values))
         return Block(kind, (m, p), values, other.mask, unit), mults, 0
-    triples = int(A.col_counts() @ B.row_counts())
+    triples = int(A.counts(0) @ B.counts(1))
     if A.kind == "dense" and B.kind == "dense":
         mask, nnz = None, m * p
     else:
