@@ -71,9 +71,13 @@ def optimal(graph, upper_bound: int, max_states: int = 200_000):
     Paths costlier than `upper_bound` (the best heuristic's cost) are pruned. Returns
     the order, or None when more than `max_states` sets would have to be visited.
     """
-    verts = list(graph.intermediates)
+    return shortest(structure(graph), list(graph.intermediates), upper_bound, max_states)
+
+
+def shortest(work: Work, verts, upper_bound: int, max_states: int = 200_000):
+    """The cheapest order of eliminating `verts` from the state `work` (see `optimal`)."""
     full = (1 << len(verts)) - 1
-    works = {0: structure(graph)}
+    works = {0: work}
     best = {0: 0}
     heap = [(0, 0, ())]
     while heap:
@@ -101,12 +105,19 @@ def optimal(graph, upper_bound: int, max_states: int = 200_000):
     return None  # pragma: no cover - the heuristic's own path is always within the bound
 
 
-def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8) -> list:
+WINDOW_SHARE = 0.05  # the share of annealing moves that re-order a window exactly
+
+
+def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8,
+           window: int = 6) -> list:
     """Simulated annealing over orders from the cheapest seed, for `seconds`.
 
     A move takes one vertex to another place; only the eliminations after the first
-    changed place are redone, from states kept every `every` steps. The best order seen
-    is returned, so the result is never costlier than the best seed.
+    changed place are redone, from states kept every `every` steps. One move in twenty
+    instead re-orders `window` consecutive vertices optimally (the rest of the order
+    costs the same whatever their order, since the graph after a set is eliminated does
+    not depend on the order). The best order seen is returned, so the result is never
+    costlier than the best seed.
     """
     start = time.perf_counter()
     base = structure(graph)
@@ -121,14 +132,19 @@ def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8) ->
     snapshots = _snapshots(base, current, 0, every)
     temperature0 = max(1.0, 0.01 * best_cost)
     while (elapsed := time.perf_counter() - start) < seconds:
-        i = int(rng.integers(n))
-        j = int(rng.integers(n)) if rng.random() < 0.5 else min(n - 1, max(0, i + int(
-            rng.integers(-3, 4))))
-        if i == j:
-            continue
-        candidate = list(current)
-        candidate.insert(j, candidate.pop(i))
-        first = min(i, j) // every
+        if window and rng.random() < WINDOW_SHARE:
+            candidate, first = _reorder_window(current, snapshots, every, window, rng)
+            if candidate is None:
+                continue
+        else:
+            i = int(rng.integers(n))
+            j = int(rng.integers(n)) if rng.random() < 0.5 else min(n - 1, max(0, i + int(
+                rng.integers(-3, 4))))
+            if i == j:
+                continue
+            candidate = list(current)
+            candidate.insert(j, candidate.pop(i))
+            first = min(i, j) // every
         cost = run(snapshots[first], candidate, first * every).multiplications
         temperature = temperature0 * (1 - elapsed / seconds) + 1e-9
         if cost <= current_cost or rng.random() < math.exp((current_cost - cost) / temperature):
@@ -137,6 +153,20 @@ def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8) ->
             if cost < best_cost:
                 best, best_cost = list(candidate), cost
     return best
+
+
+def _reorder_window(order, snapshots, every, window, rng):
+    """(order with one window of it re-ordered optimally, its first snapshot), or None."""
+    k = min(window, len(order))
+    p = int(rng.integers(len(order) - k + 1))
+    first = p // every
+    at = run(snapshots[first], order[:p], first * every)
+    segment = order[p:p + k]
+    bound = run(at, segment).multiplications - at.multiplications
+    better = shortest(at, segment, bound, max_states=1 << k)
+    if better is None or better == segment:
+        return None, first
+    return order[:p] + better + order[p + k:], first
 
 
 def _snapshots(work: Work, order, start: int, every: int) -> list:
