@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import numbers
 import time
 
@@ -50,7 +51,6 @@ class Comparison:
                 + "\n".join(str(best).splitlines()[1:]))
 
     def _repr_html_(self):
-        import html
         cells = "".join(
             f"<tr><td>{html.escape(r.order)}</td><td>{r.multiplications}</td>"
             f"<td>{r.additions}</td><td>{r.peak_entries}</td><td>{1e3 * r.seconds:.3f}</td></tr>"
