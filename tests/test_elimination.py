@@ -75,11 +75,21 @@ def _copies(x, y):
     return z, z + 1.0, x, cr.tensor(3.0)
 
 
+def _many_ops(x):
+    m = cr.reshape(x, (2, 3))
+    a = cr.take(x, np.array([0, 2, 2, 5])) * 2 + cr.flip(cr.pad(x, (1, 2)))[:4] ** 2
+    b = cr.einsum("ij,j->i", m, cr.cos(x[:3])) + cr.logsumexp(m, axis=1)
+    c = cr.where(x > 0, x, 0.5 * x) + cr.maximum(x, 0.1) + cr.clip(cr.cumsum(x), -0.5, 0.5)
+    d = cr.stack(cr.split(x, 3), axis=1).sum(axis=0) * cr.var(x) + cr.linalg.norm(x)
+    return cr.concatenate([a, b, c, d])
+
+
 CASES = {
     "mlp": (_mlp, (RNG.standard_normal(3), RNG.standard_normal((4, 3)), RNG.standard_normal(4))),
     "two_outputs": (_two_outputs, (RNG.standard_normal(3), 0.7)),
     "shapes": (_shapes, (RNG.standard_normal(6),)),
     "copies": (_copies, (RNG.standard_normal(2), RNG.standard_normal(2))),
+    "many_ops": (_many_ops, (RNG.standard_normal(6),)),
 }
 
 

@@ -50,8 +50,9 @@ class Elimination:
             for a in g.inputs:
                 x = g.vertices[a]
                 block = self._edges.get((q, a))
-                values = (np.zeros((out.size, x.size), dtype=out.dtype) if block is None
-                          else np.asarray(block.dense(), dtype=out.dtype))
+                dtype = np.result_type(out.dtype, x.dtype)
+                values = (np.zeros((out.size, x.size), dtype=dtype) if block is None
+                          else np.asarray(block.dense(), dtype=dtype))
                 blocks.append(_new_tensor(values.reshape(out.shape + x.shape)))
             per_leaf.append(blocks[0] if g.single_argnum else tuple(blocks))
         return g.rebuild(per_leaf)
