@@ -283,3 +283,16 @@ def test_too_large_local_jacobians_are_refused(monkeypatch):
     with pytest.raises(ValueError, match=r"local Jacobian of matmul \(output \(4,\), input "
                                          r"\(4, 3\)\) would hold 48 entries"):
         cr.elimination.graph(_mlp, x, W, b)
+
+
+def test_elementwise_batch_kind_builds_only_the_diagonal():
+    from chainrule.ops._define import defop
+    cube = defop("elimination_test_cube", lambda x: x ** 3,
+                 vjp=lambda g, ans, x: g * 3 * x * x, jvp=lambda t, ans, x: t * 3 * x * x,
+                 batch="elementwise")
+    x = RNG.standard_normal(5)
+    g = cr.elimination.graph(lambda x: cube(x) * 2.0, x)
+    (block,) = [b for (k, j), b in g.edges.items() if g.vertices[k].op == cube.name]
+    assert block.kind == "diagonal"
+    np.testing.assert_allclose(g.eliminate("forward").jacobian.data, np.diag(6 * x * x),
+                               atol=1e-12)
