@@ -7,7 +7,8 @@ heuristics within --seconds), under both counting conventions:
   chainrule products with a +-1 partial (sums, copies, sign flips) are free.
 Then the time to compute the Jacobian: running the best order on the linearized graph,
 the whole `cr.jacobian(f, mode="eliminate")` (tracing and local Jacobians included), and
-`cr.jacfwd` / `cr.jacrev` on the same function, medians of interleaved rounds.
+`cr.jacfwd` / `cr.jacrev` and torch.func's (the same definitions run on torch's ops,
+when torch is installed) on the same function, medians of interleaved rounds.
 Run: python benchmarks/elimination.py [--seconds 20] [--only NAME ...]
 """
 
@@ -25,7 +26,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 import chainrule as cr  # noqa: E402
-from elimination_suite import suite  # noqa: E402
+from elimination_suite import suite, torch_ops  # noqa: E402
 from timing import compare, table  # noqa: E402
 
 HEURISTICS = ("forward", "reverse", "markowitz")
@@ -40,23 +41,33 @@ def counts(f, args, argnums, free_units, seconds):
     return g, found, best_order
 
 
-def timings(f, args, argnums, g, order, repeats) -> dict:
+def timings(f, args, argnums, g, order, repeats, torch_f=None) -> dict:
     """Median milliseconds of each way to the Jacobian, interleaved rounds."""
     end_to_end = cr.jacobian(f, argnums, mode="eliminate")
     end_to_end(*args)   # searches the order once (then cached per shapes)
-    t = compare({
+    fns = {
         "eliminate (run order)": lambda: g.eliminate(order).jacobian,
         "eliminate (end to end)": lambda: end_to_end(*args),
         "jacfwd": lambda: cr.jacfwd(f, argnums)(*args),
         "jacrev": lambda: cr.jacrev(f, argnums)(*args),
-    }, repeats=repeats)
+    }
+    if torch_f is not None:
+        import torch
+        import torch.func
+        targs = tuple(torch.tensor(np.asarray(a, dtype=np.float64)) for a in args)
+        reference = torch.func.jacrev(torch_f, argnums=argnums)(*targs)
+        for a, b in zip(_leaves(g.eliminate(order).jacobian), _leaves(reference)):
+            assert np.allclose(a, b, rtol=0, atol=1e-10), "elimination and torch disagree"
+        fns["torch jacfwd"] = lambda: torch.func.jacfwd(torch_f, argnums=argnums)(*targs)
+        fns["torch jacrev"] = lambda: torch.func.jacrev(torch_f, argnums=argnums)(*targs)
+    t = compare(fns, repeats=repeats)
     return {k: 1e3 * v for k, v in t.items()}
 
 
 def _leaves(tree):
     if isinstance(tree, (tuple, list)):
         return [leaf for t in tree for leaf in _leaves(t)]
-    return [np.asarray(tree.data)]
+    return [tree.detach().numpy() if hasattr(tree, "detach") else np.asarray(tree.data)]
 
 
 def main(argv=None):
@@ -65,6 +76,13 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=31)
     p.add_argument("--only", nargs="*", default=None)
     opts = p.parse_args(argv)
+    try:
+        import torch
+        torch.set_num_threads(1)
+        torch_suite = suite(ops=torch_ops())
+    except ImportError:
+        print("no torch (pip install torch==2.13.0): its columns are left out", file=sys.stderr)
+        torch_suite = {}
     count_rows, time_rows = [], []
     for name, (f, args, argnums) in suite().items():
         if opts.only and name not in opts.only:
@@ -82,9 +100,14 @@ def main(argv=None):
         reference = cr.jacrev(f, argnums)(*args)
         for a, b in zip(_leaves(elimination.jacobian), _leaves(reference)):
             assert np.allclose(a, b, rtol=0, atol=1e-10), f"{name}: elimination disagrees"
-        ms = timings(f, args, argnums, g_free, best_free, opts.repeats)
-        time_rows.append([name, *(f"{v:.2f}" for v in ms.values()),
-                          f"{ms['eliminate (run order)'] / min(ms['jacfwd'], ms['jacrev']):.2f}"])
+        torch_f = torch_suite[name][0] if torch_suite else None
+        ms = timings(f, args, argnums, g_free, best_free, opts.repeats, torch_f)
+        run_order = ms["eliminate (run order)"]
+        row = [name, *(f"{v:.2f}" for v in ms.values()),
+               f"{run_order / min(ms['jacfwd'], ms['jacrev']):.2f}"]
+        if torch_f is not None:
+            row.append(f"{run_order / min(ms['torch jacfwd'], ms['torch jacrev']):.2f}")
+        time_rows.append(row)
         print(f"{name}: done", file=sys.stderr, flush=True)
     print("Multiplications (graphax counting | chainrule counting), best = annealing "
           f"from the heuristics for {opts.seconds:g} s:\n")
@@ -92,9 +115,14 @@ def main(argv=None):
         "function", "intermediates", "fwd", "rev", "Markowitz", "best found", "saved",
         "fwd (cr)", "rev (cr)", "Markowitz (cr)", "best (cr)", "saved (cr)"]))
     print("\nJacobian time, median ms (shared 2-core machine: +-10 % noise):\n")
-    print(table(time_rows, ["function", "eliminate: run best order",
-                            "cr.jacobian(mode='eliminate')", "cr.jacfwd", "cr.jacrev",
-                            "run order / best sweep"]))
+    headers = ["function", "eliminate: run best order", "cr.jacobian(mode='eliminate')",
+               "cr.jacfwd", "cr.jacrev"]
+    if torch_suite:
+        headers += ["torch.func.jacfwd", "torch.func.jacrev"]
+    headers.append("run order / best cr sweep")
+    if torch_suite:
+        headers.append("run order / best torch")
+    print(table(time_rows, headers))
 
 
 if __name__ == "__main__":
