@@ -8,7 +8,8 @@ import sys
 
 import numpy as np
 
-from .main import CommandError
+from ..files import write_text
+from .errors import CommandError
 
 EXAMPLES = """\
 examples:
@@ -22,6 +23,11 @@ A program is statements `name = expression` separated by ';' or newlines; the la
 is the output. Numbers, names, + - * / ** @ and NumPy-named functions (sin, exp, tanh,
 ...) are allowed; it is parsed with `ast` against a whitelist, never eval'd.
 """
+
+
+# Bounds on the work one command may ask for (the report is quadratic in its worst case).
+MAX_CHAIN_WIDTHS = 200     # --chain: the optimal order is O(n^3), ~0.5 s at 200
+MAX_WORK = 2_000_000       # graph nodes x inputs explained: 10,000 terms of one input pass
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -41,7 +47,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dot", metavar="FILE", help="write the graph as DOT text (no install)")
     p.add_argument("--html", metavar="FILE",
                    help="write a self-contained page stepping through both sweeps")
-    p.add_argument("--max-paths", type=int, default=20, metavar="N",
+    p.add_argument("--max-paths", type=_count, default=20, metavar="N",
                    help="list at most N paths per input (they are always counted exactly)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--chain", metavar="D0,D1,...",
@@ -51,6 +57,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "greedy, best found) for the Jacobian of the program")
     p.set_defaults(run=run)
     return p
+
+
+def _count(text) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, got {text!r}")
+    return value
 
 
 def parse_values(items) -> dict:
@@ -75,10 +92,13 @@ def parse_values(items) -> dict:
 def run(args) -> int:
     from .. import explain
 
-    if args.max_paths < 0:
-        raise CommandError("--max-paths must be 0 or more")
     out = {}
     if args.chain:
+        count = len([w for w in args.chain.split(",") if w.strip()])
+        if count > MAX_CHAIN_WIDTHS:
+            raise CommandError(f"--chain: {count:,} widths; the cheapest order costs about "
+                               f"n^3/6 steps to find, so at most {MAX_CHAIN_WIDTHS} are "
+                               "accepted")
         try:
             costs = explain.chain_costs(args.chain)
         except ValueError as err:
@@ -96,6 +116,12 @@ def run(args) -> int:
     if args.eliminate:
         return _eliminate(explain, args)
     graph = _graph(explain, args)
+    work = len(graph.nodes) * (1 if args.wrt else max(len(graph.inputs), 1))
+    if work > MAX_WORK:
+        raise CommandError(f"the program has {len(graph.nodes):,} nodes and "
+                           f"{len(graph.inputs):,} inputs: explaining each input costs a "
+                           f"sweep over the graph ({work:,} steps, more than {MAX_WORK:,}); "
+                           "pass --wrt NAME to explain one input, or a smaller program")
     if graph.output.size != 1:
         raise CommandError(f"the output has shape {graph.output.shape}; reduce it to a number "
                            "(e.g. sum(...)) to backpropagate from it")
@@ -183,8 +209,7 @@ def _write_files(graph, args) -> None:
     adjoints = graph.reverse_sweep() if (args.svg or args.png or args.dot) else None
     try:
         if args.dot:
-            with open(args.dot, "w", encoding="utf-8") as f:
-                f.write(graph.to_dot(adjoints))
+            write_text(args.dot, graph.to_dot(adjoints))
             print(f"wrote {args.dot}", file=sys.stderr)
         for path, fmt in ((args.svg, "svg"), (args.png, "png")):
             if path:

@@ -142,10 +142,8 @@ def widths_from_graph(graph, wrt=None) -> tuple:
     output, kept at the input, after each operation that mixes entries (matmul, sums, …)
     and at the output; elementwise steps (bias add, activations) keep the width."""
     from ..core import PRIMITIVES
-    from ..ops import elementwise
 
-    elementwise_ops = {p.name for p in vars(elementwise).values()
-                       if isinstance(p, type(PRIMITIVES["add"]))}
+    elementwise_ops = {name for name, p in PRIMITIVES.items() if p.batch == "elementwise"}
     x = graph.input_node(wrt)
     paths = graph.paths(x, max_paths=1).paths
     if not paths:

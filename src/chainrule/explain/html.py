@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import html as _html
 import json
-import pathlib
 
+from ..files import write_text
 from .graph import fmt
 
 __all__ = ["MAX_NODES", "page_data", "to_html"]
@@ -122,7 +122,7 @@ def to_html(graph, path=None, wrt=None, title: str = "chainrule explain") -> str
     page = (_PAGE.replace("__TITLE__", _html.escape(title))
             .replace("__DATA__", data).replace("__SCRIPT__", _SCRIPT))
     if path is not None:
-        pathlib.Path(path).write_text(page, encoding="utf-8")
+        write_text(path, page)
     return page
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pathlib
 import shutil
 
+from ..files import write_bytes
+
 __all__ = ["GraphvizMissing", "render", "render_to_file"]
 
 INSTALL = ("install the graphviz `dot` program (Debian/Ubuntu: sudo apt-get install graphviz; "
@@ -38,5 +40,5 @@ def render_to_file(dot_source: str, path, format: str | None = None) -> pathlib.
     """Write the rendering to `path`; the format defaults to the file's suffix."""
     path = pathlib.Path(path)
     format = format or path.suffix.lstrip(".").lower() or "svg"
-    path.write_bytes(render(dot_source, format))
+    write_bytes(path, render(dot_source, format))
     return path

@@ -9,7 +9,9 @@ from ..core import (
     _new_tensor,
     differentiable_inputs,
     enable_grad,
+    grad_hooks,
     no_grad,
+    run_grad_hooks,
     topological_order,
 )
 
@@ -59,6 +61,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
             continue
         if g.dtype != t.dtype:
             g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
+        if grad_hooks and k in grad_hooks:
+            g = run_grad_hooks(t, g)
         node = t._node
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
@@ -66,10 +70,9 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         if t._retains_grad:
             reached[k] = (t, g)
         inputs = node.inputs
-        rules, params, trace = node.op.vjp, node.params, t._trace
-        for i, a in enumerate(inputs):
-            if not a.requires_grad or a._trace is not trace:
-                continue
+        rules, params = node.op.vjp, node.params
+        for i in node.flows:
+            a = inputs[i]
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
