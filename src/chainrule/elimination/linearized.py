@@ -16,7 +16,8 @@ import numpy as np
 
 from ..core import TensorBase, _new_tensor, bind, no_grad, topological_order
 from ..ops.shape import broadcast_to
-from ..transforms.api import _argnums, _flatten, _trace_reverse
+from ..transforms.api import _argnums, _trace_reverse
+from ..transforms.tree import flatten
 from ..transforms.batching import vmap
 from .blocks import Block, from_dense
 from .orders import resolve, run, structure
@@ -194,7 +195,7 @@ def build(f, args, argnums=None, free_units=True, seed=0) -> LinearizedGraph:
     """Run f on args and linearize it: the graph of `cr.elimination.graph`."""
     nums = tuple(range(len(args))) if argnums is None else _argnums(argnums)
     out, variables, _ = _trace_reverse(f, args, nums, "elimination.graph")
-    leaves, rebuild = _flatten(out, "elimination.graph")
+    leaves, rebuild = flatten(out, "elimination.graph")
     names = {id(v): name for v, name in zip(variables, _names(f, nums))}
     single = isinstance(argnums, int) or (argnums is None and len(nums) == 1)
     return linearize(variables, leaves, rebuild, single, names, free_units, seed)
