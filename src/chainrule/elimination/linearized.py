@@ -17,8 +17,8 @@ import numpy as np
 from ..core import TensorBase, _new_tensor, bind, no_grad, topological_order
 from ..ops.shape import broadcast_to
 from ..transforms.api import _argnums, _trace_reverse
-from ..transforms.tree import flatten
 from ..transforms.batching import vmap
+from ..transforms.tree import flatten
 from .blocks import Block, from_dense
 from .orders import resolve, run, structure
 from .pictures import to_dot
