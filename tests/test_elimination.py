@@ -296,3 +296,12 @@ def test_elementwise_batch_kind_builds_only_the_diagonal():
     assert block.kind == "diagonal"
     np.testing.assert_allclose(g.eliminate("forward").jacobian.data, np.diag(6 * x * x),
                                atol=1e-12)
+
+
+def test_best_falls_back_to_the_search_when_the_exhaustive_one_runs_out_of_time():
+    from chainrule.elimination import orders
+    x, W, b = CASES["mlp"][1]
+    g = cr.elimination.graph(_mlp, x, W, b)
+    name, order = orders.best(g, seconds=0.0)
+    assert name == "search" and sorted(order) == g.intermediates
+    assert orders.best(g, seconds=10.0)[0] == "optimal"

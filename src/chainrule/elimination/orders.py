@@ -65,16 +65,19 @@ def greedy(graph) -> list:
     return _one_at_a_time(graph, lambda work, v: work.cost(v))
 
 
-def optimal(graph, upper_bound: int, max_states: int = 200_000):
+def optimal(graph, upper_bound: int, max_states: int = 200_000, deadline: float = math.inf):
     """The order of fewest multiplications, by a shortest path over eliminated sets.
 
     Paths costlier than `upper_bound` (the best heuristic's cost) are pruned. Returns
-    the order, or None when more than `max_states` sets would have to be visited.
+    the order, or None when more than `max_states` sets would have to be visited or the
+    clock (time.perf_counter) passes `deadline`.
     """
-    return shortest(structure(graph), list(graph.intermediates), upper_bound, max_states)
+    return shortest(structure(graph), list(graph.intermediates), upper_bound, max_states,
+                    deadline)
 
 
-def shortest(work: Work, verts, upper_bound: int, max_states: int = 200_000):
+def shortest(work: Work, verts, upper_bound: int, max_states: int = 200_000,
+             deadline: float = math.inf):
     """The cheapest order of eliminating `verts` from the state `work` (see `optimal`)."""
     full = (1 << len(verts)) - 1
     works = {0: work}
@@ -100,12 +103,13 @@ def shortest(work: Work, verts, upper_bound: int, max_states: int = 200_000):
                 after.eliminate(v)
                 works[nxt] = after
             heapq.heappush(heap, (new_cost, nxt, order + (v,)))
-        if len(best) > max_states:
+        if len(best) > max_states or time.perf_counter() > deadline:
             return None
     return None  # pragma: no cover - the heuristic's own path is always within the bound
 
 
 WINDOW_SHARE = 0.05  # the share of annealing moves that re-order a window exactly
+TEMPERATURE = 0.01   # the starting temperature, as a share of the best seed's cost
 
 
 def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8,
@@ -130,7 +134,7 @@ def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8,
     rng = np.random.default_rng(seed)
     current, current_cost = list(best), best_cost
     snapshots = _snapshots(base, current, 0, every)
-    temperature0 = max(1.0, 0.01 * best_cost)
+    temperature0 = max(1.0, TEMPERATURE * best_cost)
     while (elapsed := time.perf_counter() - start) < seconds:
         if window and rng.random() < WINDOW_SHARE:
             candidate, first = _reorder_window(current, snapshots, every, window, rng)
@@ -185,17 +189,20 @@ ALIASES = {"fwd": "forward", "rev": "reverse"}
 BY_NAME = {"forward": forward, "reverse": reverse, "markowitz": markowitz, "greedy": greedy}
 
 
-def best(graph, seconds: float = 1.0, seed: int = 0) -> tuple:
+def best(graph, seconds: float = 1.0, seed: int = 0, exact: bool = False) -> tuple:
     """(name, order) of the cheapest order found: exhaustive up to MAX_EXHAUSTIVE
-    intermediates ("optimal"), else annealing from the heuristics ("search")."""
+    intermediates ("optimal", within `seconds` unless `exact`), else (or when that runs
+    out of time) annealing from the heuristics ("search")."""
+    start = time.perf_counter()
     seeds = [BY_NAME[h](graph) for h in HEURISTICS]
     base = structure(graph)
     costs = [run(base, s).multiplications for s in seeds]
     if len(graph.intermediates) <= MAX_EXHAUSTIVE:
-        order = optimal(graph, min(costs))
+        order = optimal(graph, min(costs), deadline=math.inf if exact else start + seconds)
         if order is not None:
             return "optimal", order
-    return "search", search(graph, seeds, seconds, seed)
+    left = max(0.0, seconds - (time.perf_counter() - start))
+    return "search", search(graph, seeds, left, seed)
 
 
 def resolve(graph, spec, seconds: float = 1.0) -> tuple:
@@ -210,7 +217,7 @@ def resolve(graph, spec, seconds: float = 1.0) -> tuple:
                 raise ValueError(f"elimination: the exhaustive optimum is for graphs of at most "
                                  f"{MAX_EXHAUSTIVE} intermediates and this one has {n}; "
                                  "use order='search' (annealing under a time budget)")
-            return best(graph, seconds)
+            return best(graph, seconds, exact=True)
         if name in ("search", "best"):
             if name == "best":
                 return best(graph, seconds)
