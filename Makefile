@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint bench fuzz system-deps clean
+.PHONY: demo test lint bench fuzz system-deps clean docs-pictures
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -38,6 +38,10 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/run.py
+
+# The pictures docs/explain.md shows, drawn by chainrule (a test checks they are current).
+docs-pictures: $(STAMP) system-deps
+	$(PY) scripts/docs_pictures.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

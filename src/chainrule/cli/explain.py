@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
 
 from ..files import write_text
 from .errors import CommandError
+from .explain_sources import FUNCTION_REF, function_graph, model_graph, model_summary
 
 EXAMPLES = """\
 examples:
@@ -17,11 +19,15 @@ examples:
   chainrule explain "c = a + b; d = b + 1; e = c * d" --at a=2 b=1 --wrt b --html colah.html
   chainrule explain "x * y" --at x=2 y=-6 --json
   chainrule explain --chain 784,256,256,10,1
+  chainrule explain mycode.py:loss --at w=0.5 x=1,2,3 --html loss.html
+  chainrule explain --model runs/mlp --image 3 --html mlp.html --svg mlp.svg
   chainrule explain --eliminate "c = a * b; d = sin(c); e = d * a + c" --at a=2 b=3
 
 A program is statements `name = expression` separated by ';' or newlines; the last one
 is the output. Numbers, names, + - * / ** @ and NumPy-named functions (sin, exp, tanh,
-...) are allowed; it is parsed with `ast` against a whitelist, never eval'd.
+...) are allowed; it is parsed with `ast` against a whitelist, never eval'd. FILE.py:FUNC
+runs your file and explains FUNC at the --at values (one per parameter). --model draws a
+network trained by `chainrule train` on one test image, grouped by its modules.
 """
 
 
@@ -37,7 +43,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "consumers, local partials), the forward and reverse sweeps, every path "
                     "from an input to the output and the work each method costs.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("program", nargs="?", help='e.g. "(a+b)*(b+1)" or "c = a + b; e = c * c"')
+    p.add_argument("program", nargs="?", help='e.g. "(a+b)*(b+1)", "c = a + b; e = c * c" '
+                   "or FILE.py:FUNCTION")
+    p.add_argument("--model", metavar="DIR",
+                   help="a model trained by `chainrule train` (its folder or model.npz)")
+    p.add_argument("--image", type=int, default=0, metavar="K",
+                   help="with --model: the test image to explain (default 0)")
     p.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
                    help="input values, e.g. --at a=2 b=1 (x=1,2,3 gives a vector)")
     p.add_argument("--wrt", metavar="NAME",
@@ -49,7 +60,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="write a self-contained page stepping through both sweeps")
     p.add_argument("--max-paths", type=_count, default=20, metavar="N",
                    help="list at most N paths per input (they are always counted exactly)")
-    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as strict JSON (inf and nan as the strings "
+                        '"inf", "-inf", "nan")')
     p.add_argument("--chain", metavar="D0,D1,...",
                    help="print the Jacobian-chain cost table for these layer widths")
     p.add_argument("--eliminate", action="store_true",
@@ -90,8 +103,20 @@ def parse_values(items) -> dict:
 
 
 def run(args) -> int:
+    # inf and nan are answers here (1/0 is shown as inf, and its sweeps explained), so
+    # NumPy's warnings about them would only repeat what the output says.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _run(args)
+
+
+def _run(args) -> int:
     from .. import explain
 
+    if args.max_paths < 0:
+        raise CommandError("--max-paths must be 0 or more")
+    _check_outputs(args)
+    if args.model:
+        return _explain_model(args)
     out = {}
     if args.chain:
         count = len([w for w in args.chain.split(",") if w.strip()])
@@ -109,7 +134,7 @@ def run(args) -> int:
             raise CommandError('give a program, e.g. chainrule explain "(a+b)*(b+1)" --at a=2 '
                                "b=1, or --chain 784,256,256,10,1")
         if args.json:
-            print(json.dumps({"chain": _chain_json(out["chain"])}, indent=2))
+            print(json.dumps({"chain": _chain_json(out["chain"])}, indent=2, allow_nan=False))
         else:
             print(out["chain"].table())
         return 0
@@ -126,16 +151,16 @@ def run(args) -> int:
         raise CommandError(f"the output has shape {graph.output.shape}; reduce it to a number "
                            "(e.g. sum(...)) to backpropagate from it")
     if args.wrt is not None and args.wrt not in [n.name for n in graph.inputs]:
-        if args.wrt in graph.run.program.inputs:
+        if args.wrt in getattr(getattr(graph, "run", None), "program", graph).inputs:
             raise CommandError(f"--wrt {args.wrt}: the output does not depend on {args.wrt} "
                                "(no path, gradient 0)")
-        raise CommandError(f"--wrt {args.wrt}: not an input of the program (inputs: "
-                           f"{', '.join(graph.run.program.inputs)})")
+        raise CommandError(f"--wrt {args.wrt}: not an input (inputs: "
+                           f"{', '.join(n.name for n in graph.inputs)})")
     if args.json:
         result = explain.explain_json(graph, args.wrt, args.max_paths)
         if "chain" in out:
             result["chain"] = _chain_json(out["chain"])
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2, allow_nan=False))
     else:
         print(explain.explain_text(graph, args.wrt, args.max_paths), end="")
         if "chain" in out:
@@ -146,6 +171,8 @@ def run(args) -> int:
 
 
 def _graph(explain, args):
+    if FUNCTION_REF.match(args.program):
+        return function_graph(args.program, parse_values(args.at))
     try:
         parsed = explain.parse_program(args.program)
         if not parsed.inputs:
@@ -163,6 +190,9 @@ def _eliminate(explain, args) -> int:
     """`--eliminate`: the elimination orders of the program's Jacobian, side by side."""
     from .. import elimination
 
+    if FUNCTION_REF.match(args.program):
+        raise CommandError("--eliminate takes a program such as \"c = a * b; e = sin(c) + a\"; "
+                           "for a function in your file use cr.elimination.compare(f, ...)")
     try:
         run = explain.run_program(args.program, parse_values(args.at))
     except explain.ProgramError as err:
@@ -222,3 +252,38 @@ def _write_files(graph, args) -> None:
         raise CommandError(str(err)) from None
     except OSError as err:
         raise CommandError(f"cannot write {err.filename}: {err.strerror}") from None
+
+
+def _check_outputs(args) -> None:
+    """Every output path is writable, and graphviz is there if a picture needs it, before
+    any work is done."""
+    from ..explain.render import GraphvizMissing, require_graphviz
+
+    for flag in ("dot", "svg", "png", "html"):
+        path = getattr(args, flag)
+        if not path:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path):
+            raise CommandError(f"--{flag} {path}: is a folder; give a file name")
+        if not os.path.isdir(folder):
+            raise CommandError(f"--{flag} {path}: the folder {folder} does not exist")
+        if not os.access(folder, os.W_OK) or (os.path.exists(path)
+                                              and not os.access(path, os.W_OK)):
+            raise CommandError(f"--{flag} {path}: not writable")
+    if args.svg or args.png or args.html:
+        try:
+            require_graphviz()
+        except GraphvizMissing as err:
+            raise CommandError(str(err)) from None
+
+
+def _explain_model(args) -> int:
+    if args.program or args.chain or args.json or args.wrt:
+        raise CommandError("--model explains a trained network on one test image; it takes "
+                           "--image, --html, --svg, --png and --dot, not a program, --chain, "
+                           "--json or --wrt")
+    graph, label, prediction = model_graph(args.model, args.image)
+    print(model_summary(graph, label, prediction), end="")
+    _write_files(graph, args)
+    return 0

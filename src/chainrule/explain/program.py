@@ -17,9 +17,10 @@ from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops.nn import softmax
 from ..tensor import Tensor, tensor
+from .graph import Graph
 from .parse import parse_source, unparse
 
-__all__ = ["FUNCTIONS", "Program", "ProgramError", "parse_program", "run_program"]
+__all__ = ["FUNCTIONS", "Program", "ProgramError", "parse_program", "program", "run_program"]
 
 
 class ProgramError(ValueError):
@@ -252,3 +253,14 @@ def _apply(fn, args, node):
         return fn(*args)
     except (TypeError, ValueError) as err:
         raise ProgramError(f"{_where(node)}: {unparse(node)}: {err}") from None
+
+
+def program(source: str, **values) -> Graph:
+    """Run a small straight-line program (`c = a + b; e = c * (b + 1)`) and return its graph.
+
+    Values are given by keyword (`a=2, b=1`); names the program assigns name the nodes.
+    """
+    run = run_program(source, values)
+    graph = Graph(run.output, run.names, run.exprs)
+    graph.run = run
+    return graph

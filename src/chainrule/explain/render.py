@@ -7,7 +7,7 @@ import shutil
 
 from ..files import write_bytes
 
-__all__ = ["GraphvizMissing", "render", "render_to_file"]
+__all__ = ["GraphvizMissing", "render", "render_to_file", "require_graphviz"]
 
 INSTALL = ("install the graphviz `dot` program (Debian/Ubuntu: sudo apt-get install graphviz; "
            "macOS: brew install graphviz) and the Python package (pip install graphviz); "
@@ -18,7 +18,8 @@ class GraphvizMissing(RuntimeError):
     """Rendering needs graphviz, which is not installed."""
 
 
-def _graphviz():
+def require_graphviz():
+    """The graphviz module, or GraphvizMissing saying how to install what is missing."""
     try:
         import graphviz
     except ImportError:
@@ -32,7 +33,7 @@ def render(dot_source: str, format: str = "svg") -> bytes:
     """Render DOT text to `format` ("svg" or "png") bytes."""
     if format not in ("svg", "png"):
         raise ValueError(f"render: format must be 'svg' or 'png', got {format!r}")
-    graphviz = _graphviz()
+    graphviz = require_graphviz()
     return graphviz.Source(dot_source).pipe(format=format)
 
 

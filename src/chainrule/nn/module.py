@@ -8,7 +8,9 @@ tree use an explicit stack, never recursion.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, namedtuple
+from types import MappingProxyType
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from .parameter import Parameter
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "functional_call"]
 
+EMPTY = MappingProxyType({})
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -28,6 +31,22 @@ class StateDictError(KeyError, ValueError):
 
     def __str__(self):
         return str(self.args[0]) if self.args else ""
+class _Scopes(threading.local):
+    """Who watches module calls on this thread (the explainer's grouping); nobody by default."""
+
+    observer = None
+
+
+SCOPES = _Scopes()
+
+
+def call_in_scope(owner, fn, args, kwargs=EMPTY):
+    """`fn(*args, **kwargs)`, seen by the scope observer as work done by `owner` (a Module
+    or a label such as "step 3"); without an observer it is just the call."""
+    observer = SCOPES.observer
+    if observer is None:
+        return fn(*args, **kwargs)
+    return observer(owner, fn, args, kwargs)
 
 
 class Module:
@@ -139,9 +158,14 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         hooks = self.__dict__.get("_hooks")
-        if hooks is None:  # the common case: one dict lookup, then forward
+        observer = SCOPES.observer  # the explainer's module scopes; None: nobody watches
+        if hooks is None and observer is None:  # the common case: two lookups, then forward
             return self.forward(*args, **kwargs)
-        return call_with_hooks(self, hooks, args, kwargs)
+        if observer is None:
+            return call_with_hooks(self, hooks, args, kwargs)
+        run = self.forward if hooks is None else (
+            lambda *a, **k: call_with_hooks(self, hooks, a, k))
+        return observer(self, run, args, kwargs)
 
     def _hook_table(self, kind: str) -> OrderedDict:
         if "_hooks" not in self.__dict__:

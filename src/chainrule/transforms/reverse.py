@@ -41,11 +41,13 @@ def _needed(order, stop: set) -> set:
     return needed
 
 
-def sweep(outputs, seeds, stop=None, retain_graph=False):
+def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
     """Propagate cotangents from `outputs` back to leaves (or to the tensors in `stop`).
 
     Returns {id: (tensor, cotangent)} for every leaf or stop tensor reached, and for
-    non-leaves that asked to retain their grad.
+    non-leaves that asked to retain their grad. `on_edge(t, i, g, contribution, total)`,
+    when given, sees every rule call: the cotangent g of t went through t's rule for input
+    i and `total` is that input's cotangent so far (the explainer logs the sweep this way).
     """
     order = topological_order(outputs, stop)
     needed = None if stop is None else _needed(order, stop)
@@ -83,6 +85,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
                 raise _wrong_shape(node.op, i, ga, a)
             previous = cotangents.get(ka)
             cotangents[ka] = ga if previous is None else previous + ga
+            if on_edge is not None:
+                on_edge(t, i, g, ga, cotangents[ka])
         if not retain_graph:
             node.inputs = None  # free the saved values
     return reached
