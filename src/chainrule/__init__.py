@@ -276,6 +276,9 @@ _numpy_dispatch.install(_sys.modules[__name__])
 _set_numpy_dispatch(_numpy_dispatch)
 
 # cr.scipy too: `import chainrule` never needs SciPy.
+# Imported now, not on first use: importing it registers cr.jacobian(f, mode="eliminate").
+from . import elimination  # noqa: E402
+
 _SUBPACKAGES = ("data", "explain", "io", "nn", "optim", "scipy", "symbolic")
 _FROM_MODULE = {"load": "io", "save": "io", "manual_seed": "random", "randn": "random",
                 "rand": "random", "randint": "random"}

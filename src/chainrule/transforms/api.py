@@ -279,14 +279,23 @@ def jacrev(f, argnums=0):
     return wrapped
 
 
+# Further Jacobian modes registered by packages above this one (mode -> jacobian(f, argnums)),
+# e.g. "eliminate" by chainrule.elimination: transforms never import upward.
+JACOBIAN_MODES: dict = {}
+
+
 def jacobian(f, argnums=0, mode=None):
     """The Jacobian in the cheaper mode: forward when outputs outnumber inputs, else reverse.
 
     The choice needs the output's size: it is found once per argument shapes and remembered
-    (a wrong guess would only cost time, never correctness).
+    (a wrong guess would only cost time, never correctness). `mode="eliminate"` runs vertex
+    elimination in the cheapest order found (see docs/elimination.md).
     """
+    if mode in JACOBIAN_MODES:
+        return JACOBIAN_MODES[mode](f, argnums)
     if mode not in (None, "fwd", "rev"):
-        raise ValueError(f"jacobian: mode must be None, 'fwd' or 'rev', got {mode!r}")
+        raise ValueError(f"jacobian: mode must be None, 'fwd', 'rev' or one of "
+                         f"{sorted(JACOBIAN_MODES)}, got {mode!r}")
     chosen_for = {}
 
     def wrapped(*args):
