@@ -73,3 +73,24 @@ def test_a_leaf_that_is_not_an_array_is_an_error_naming_argument_and_type():
         cr.grad(lambda p: cr.sum(p["a"]))({"a": "text"})
     with pytest.raises(ValueError, match="vmap: in_axes entry"):
         cr.vmap(lambda p: p["a"], in_axes=([0, 0],))({"a": np.ones((2, 2))})
+
+
+def test_custom_rules_take_pytree_inputs():
+    @cr.custom_vjp
+    def f(p):
+        return cr.sum(p["a"] * 2) + cr.sum(p["b"] ** 2)
+
+    f.defvjp(lambda g, ans, p: {"a": g * 2 * cr.ones(2), "b": g * 2 * p["b"]})
+    g = cr.grad(f)({"a": np.ones(2), "b": np.array([1.0, 2.0, 3.0])})
+    assert g["a"].data.tolist() == [2.0, 2.0] and g["b"].data.tolist() == [2.0, 4.0, 6.0]
+    _, t = cr.jvp(f, ({"a": np.ones(2), "b": np.ones(3)},),
+                  ({"a": np.ones(2), "b": np.zeros(3)},))
+    assert t.item() == 4.0
+
+    @cr.custom_jvp
+    def h(p):
+        return cr.sum(p[0] * p[1])
+
+    h.defjvp(lambda t, ans, p: cr.sum(t[0] * p[1] + p[0] * t[1]))
+    g0, g1 = cr.grad(h)([np.array([1.0, 2.0]), np.array([3.0, 4.0])])
+    assert g0.data.tolist() == [3.0, 4.0] and g1.data.tolist() == [1.0, 2.0]
