@@ -21,6 +21,7 @@ ALLOWED = {
     "transforms": {"core", "ops"},
     "testing": {"core", "ops", "tensor", "transforms"},
     "symbolic": {"core", "ops", "tensor", "transforms"},
+    "memory": {"core", "ops", "tensor", "transforms", PUBLIC},
     "explain": {"core", "ops", "tensor", "transforms", "symbolic", "testing", PUBLIC},
     "nn": {PUBLIC, "ops"},
     "optim": {PUBLIC, "nn"},

@@ -98,7 +98,7 @@ from .transforms.api import (
     vjp,
 )
 from .transforms.batching import vmap
-from .transforms.checkpoint import checkpoint
+from .transforms.checkpoint import checkpoint, checkpoint_name
 from .transforms.custom import custom_jvp, custom_vjp
 
 abs = absolute  # noqa: A001 - NumPy's name
@@ -107,7 +107,8 @@ float64 = _np.float64
 
 __version__ = "0.1.0"
 
-from . import explain, nn  # noqa: E402 - nn builds on the names above; explain sits on top
+# nn builds on the names above (and registers its generator with memory); explain sits on top
+from . import explain, memory, nn  # noqa: E402
 from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
 
 _seal_builtins()
