@@ -100,6 +100,7 @@ from .transforms.api import (
 from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint, checkpoint_name
 from .transforms.custom import custom_jvp, custom_vjp
+from .transforms.scan import scan
 
 abs = absolute  # noqa: A001 - NumPy's name
 float32 = _np.float32  # so that x.dtype == cr.float32 and dtype=cr.float32 both work

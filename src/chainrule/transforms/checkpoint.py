@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import numbers
+import re
 
 import numpy as np
 
@@ -183,8 +184,17 @@ def _checkpoint_op(f, rec, rng, n_args, value) -> CheckpointOp:
     return op
 
 
-def as_count(value, what: str) -> int:
-    """A positive int argument, checked."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10,
+          "MIB": 2**20, "GIB": 2**30, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def parse_bytes(value, what: str) -> int:
+    """A size in bytes from an int or a string such as "20MB", "1.5 GiB" or "512k"."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", value)
+        if match and match.group(2).upper() in _UNITS and float(match.group(1)) > 0:
+            return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    raise ValueError(f"{what} must be a positive number of bytes or a size such as '20MB', "
+                     f"'1.5GiB' (units B, KB, MB, GB, KiB, MiB, GiB), got {value!r}")

@@ -47,13 +47,26 @@ class ClosureTrace(Trace):
     # ----- running ----------------------------------------------------------------------
     def run(self, f, inner_args):
         """f on boxes of `inner_args`; returns f's output unboxed (a tensor)."""
-        out = f(*[new_box(self, a, None) for a in inner_args])
+        out = self.call(f, inner_args)
         if not hasattr(out, "_trace"):
             raise TypeError(f"{getattr(f, '__name__', 'f')}: a checkpointed function must "
                             f"return one tensor, got {type(out).__name__}")
+        out = self.unbox(out)
+        self.finish(f)
+        return out
+
+    def call(self, f, inner_args):
+        """f on boxes of `inner_args`, its output as f returned it (boxes inside)."""
+        return f(*[new_box(self, a, None) for a in inner_args])
+
+    def unbox(self, t):
+        """One output of f as a value outside this trace."""
+        return t._inner if t._trace is self else self._outside(t)
+
+    def finish(self, f):
+        """In a replay, check that f used as many outside tensors as the first time."""
         if self.replacements is not None and self._cursor != len(self.uses):
             raise RuntimeError(_changed(f))
-        return out._inner if out._trace is self else self._outside(out)
 
     def process(self, op, args, params):
         position = self.ops
