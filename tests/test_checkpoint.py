@@ -1,6 +1,7 @@
 """cr.checkpoint: same derivatives, one node instead of many, any mode and order."""
 
 import numpy as np
+import pytest
 
 import chainrule as cr
 
@@ -117,3 +118,94 @@ def test_closed_over_under_jvp_and_vmap():
     per_example = cr.vmap(cr.grad(lambda w: _closed(w, x0)))(ws)
     np.testing.assert_allclose(per_example.data,
                                cr.vmap(cr.grad(lambda w: _plain(w, x0)))(ws).data, rtol=1e-12)
+
+
+# ----- policies, names and replayed random numbers (issue 15) ---------------------------
+
+def _mlp(w1, w2):
+    def f(x):
+        h = cr.checkpoint_name(cr.tanh(x @ w1), "hidden")
+        return cr.sin(h @ w2)
+    return f
+
+
+@pytest.mark.parametrize("policy", [None, "dots", "hidden", ["hidden", "other"]])
+def test_every_policy_gives_the_plain_gradient_at_first_and_second_order(policy):
+    rng = np.random.default_rng(1)
+    w1, w2, x0 = rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(5, 3))
+
+    def loss(x, w1, w2, ckpt):
+        f = _mlp(w1, w2)
+        return cr.sum((cr.checkpoint(f, policy=policy) if ckpt else f)(x) ** 2)
+
+    for argnums in (0, 1, 2):
+        g = cr.grad(loss, argnums)(x0, w1, w2, True)
+        np.testing.assert_allclose(g.data, cr.grad(loss, argnums)(x0, w1, w2, False).data,
+                                   rtol=1e-12)
+    cr.testing.check_grads(lambda x, a, b: loss(x, a, b, True), (x0[:2], w1, w2), order=2)
+
+
+def test_a_named_value_is_kept_not_recomputed():
+    calls = []
+
+    @cr.custom_vjp
+    def expensive(x):
+        calls.append(1)
+        return x * 3.0
+
+    expensive.defvjp(lambda g, ans, x: g * 3.0)
+
+    def f(x):
+        return cr.sin(cr.checkpoint_name(expensive(x), "kept"))
+
+    for policy, recomputed in ((None, 1), ("kept", 0)):
+        x = cr.tensor(np.array([0.1, 0.2]), requires_grad=True)
+        out = cr.sum(cr.checkpoint(f, policy=policy)(x))
+        calls.clear()
+        out.backward()
+        assert len(calls) == recomputed
+        np.testing.assert_allclose(x.grad.data, 3 * np.cos(3 * x.data), rtol=1e-12)
+
+
+def test_dots_policy_keeps_the_matmul_results():
+    x = cr.tensor(np.ones((4, 3)), requires_grad=True)
+    w = cr.tensor(np.ones((3, 5)))
+    out = cr.checkpoint(lambda x: cr.tanh(x @ w), policy="dots")(x)
+    assert out._node.op.kept_bytes == 4 * 5 * 8
+    assert cr.checkpoint(lambda x: cr.tanh(x @ w))(x)._node.op.kept_bytes == 0
+
+
+def test_dropout_inside_a_segment_is_replayed_exactly():
+    lin = cr.nn.Linear(6, 6, dtype=np.float64)
+    x0 = np.linspace(-1, 1, 24).reshape(4, 6)
+
+    def f(x):
+        return cr.nn.functional.dropout(cr.tanh(lin(x)), 0.5, True)
+
+    grads = []
+    for wrap in (cr.checkpoint, lambda g: g):
+        cr.nn.init.manual_seed(7)
+        lin.zero_grad()
+        x = cr.tensor(x0, requires_grad=True)
+        y = wrap(f)(x)
+        assert np.count_nonzero(y.data) < y.size   # the mask really drops entries
+        out = cr.sum(y ** 2)
+        cr.nn.functional.dropout(cr.ones(3), 0.5, True)   # the stream moves on meanwhile
+        out.backward()
+        grads.append((x.grad.data, lin.weight.grad.data))
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_a_random_draw_not_replayed_raises_instead_of_a_wrong_gradient():
+    gen = np.random.default_rng(0)
+    f = cr.checkpoint(lambda x: x * cr.tensor(gen.random(3)))
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    out = cr.sum(cr.sin(f(x)))
+    with pytest.raises(RuntimeError, match="recomputing gave a different value"):
+        out.backward()
+
+
+def test_bad_policy_is_refused():
+    with pytest.raises(TypeError, match="checkpoint: policy must be"):
+        cr.checkpoint(lambda x: x, policy=3)
