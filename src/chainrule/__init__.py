@@ -111,5 +111,6 @@ __version__ = "0.1.0"
 # nn builds on the names above (and registers its generator with memory); explain sits on top
 from . import explain, memory, nn  # noqa: E402
 from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
+from .memory import checkpoint_sequential  # noqa: E402
 
 _seal_builtins()

@@ -74,7 +74,7 @@ def _signature(leaves):
 class ScanOp(Primitive):
     """The node a scan records; `stats` holds what its last backward sweep measured."""
 
-    __slots__ = ("stats", "plan")
+    __slots__ = ("stats", "plan", "held_bytes", "sweep_bytes")
 
 
 def scan(f, init, xs=None, length=None, checkpoint="binomial", snapshots=None,
@@ -297,6 +297,14 @@ class _Loop:
         name = f"scan[{getattr(self.f, '__name__', 'f')}].{kind}"
         op = ScanOp(name, impl, Variadic(vjp_rule), None, jvp_joint, register=False)
         op.stats, op.plan = {}, plan
+        runs_schedule = kind == "ys" or not has_ys
+        state = self.state_bytes()
+        # what it holds between the passes: snapshots past the initial state, and the
+        # state before the last step; while its rule runs: up to `slots` + 1 states and
+        # one recorded step
+        op.held_bytes = state * len(self.snaps) if runs_schedule else 0
+        op.sweep_bytes = max(0, (self.slots + 1) * state + self.step_bytes - op.held_bytes) \
+            if runs_schedule else 0
         return op
 
     def recorded_vjp(self, kind, g, inputs):
