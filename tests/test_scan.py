@@ -119,3 +119,26 @@ def test_bad_arguments_say_what_to_do():
                 memory_budget="1KB")
     with pytest.raises(ValueError, match="snapshots must be a positive"):
         cr.scan(lambda c, x: (c, None), cr.zeros(2), cr.zeros((3, 2)), snapshots=0)
+
+
+@pytest.mark.parametrize("layer", [cr.nn.RNN, cr.nn.LSTM, cr.nn.GRU])
+@pytest.mark.parametrize("options", [dict(), dict(num_layers=2, bidirectional=True,
+                                                  batch_first=True, dropout=0.3)])
+def test_recurrent_layers_with_checkpoint_give_the_plain_gradients(layer, options):
+    grads = []
+    x0 = rng.normal(size=(3, 7, 4)) if options.get("batch_first") else rng.normal(size=(7, 3, 4))
+    for ckpt in (None, 2):
+        cr.nn.init.manual_seed(3)
+        model = layer(4, 5, dtype=np.float64, checkpoint=ckpt, **options)
+        x = cr.tensor(x0, requires_grad=True)
+        out, state = model(x)
+        h_n = state[0] if isinstance(state, tuple) else state
+        (cr.sum(out ** 2) + cr.sum(cr.sin(h_n))).backward()
+        grads.append([x.grad.data] + [p.grad.data for p in model.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_recurrent_checkpoint_option_is_checked():
+    with pytest.raises(ValueError, match="LSTM: checkpoint must be"):
+        cr.nn.LSTM(2, 3, checkpoint="sometimes")
