@@ -99,3 +99,28 @@ def test_bad_sizes_say_what_is_accepted():
         cr.checkpoint_sequential([cr.sin], memory_budget="twenty")
     with pytest.raises(ValueError, match="segments must be"):
         cr.checkpoint_sequential([cr.sin], segments=5)
+
+
+def test_apply_budget_checkpoints_chains_and_loops_keeping_parameter_names():
+    from chainrule.cli.models import build_model
+    x = np.random.default_rng(0).random((16, 8, 8)).astype(np.float32)
+    for kind, budget in (("mlp", "18KB"), ("rnn", "40KB")):
+        model = build_model({"model": kind, "height": 8, "width": 8, "classes": 10,
+                             "hidden": 64})
+        keys = list(model.state_dict())
+        before = cr.memory.report(lambda x, m=model: cr.sum(m(x)), x)
+        changed = cr.memory.apply_budget(model, budget)
+        after = cr.memory.report(lambda x, m=model: cr.sum(m(x)), x)
+        assert changed and list(model.state_dict()) == keys
+        assert after.peak_bytes < before.peak_bytes
+
+
+def test_explain_memory_command(capsys):
+    from chainrule.cli.main import main
+    assert main(["explain", "--memory", "mlp", "--batch", "32", "--memory-budget",
+                 "60KB"]) == 0
+    out = capsys.readouterr().out
+    assert "saved for backward" in out and "net.1" in out
+    assert "with --memory-budget 60KB: net: checkpoint_sequential" in out
+    assert main(["explain", "--memory", "rnn", "--memory-budget", "1KB"]) == 2
+    assert "memory_budget=1000 bytes is too small" in capsys.readouterr().err

@@ -16,6 +16,7 @@ examples:
   chainrule explain "c = a + b; d = b + 1; e = c * d" --at a=2 b=1 --wrt b --html colah.html
   chainrule explain "x * y" --at x=2 y=-6 --json
   chainrule explain --chain 784,256,256,10,1
+  chainrule explain --memory mlp --batch 64 --memory-budget 1MB
 
 A program is statements `name = expression` separated by ';' or newlines; the last one
 is the output. Numbers, names, + - * / ** @ and NumPy-named functions (sin, exp, tanh,
@@ -45,6 +46,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--chain", metavar="D0,D1,...",
                    help="print the Jacobian-chain cost table for these layer widths")
+    p.add_argument("--memory", metavar="MODEL", choices=("mlp", "cnn", "rnn"),
+                   help="list what backprop keeps for one training step of the digits MODEL "
+                        "(mlp, cnn or rnn): op, shape, bytes, module; total and peak")
+    p.add_argument("--batch", type=int, default=64, metavar="N",
+                   help="batch size for --memory (default 64)")
+    p.add_argument("--memory-budget", metavar="SIZE",
+                   help="with --memory: recompute instead of store to fit SIZE (e.g. 1MB) "
+                        "and show the report again")
     p.set_defaults(run=run)
     return p
 
@@ -73,6 +82,8 @@ def run(args) -> int:
 
     if args.max_paths < 0:
         raise CommandError("--max-paths must be 0 or more")
+    if args.memory:
+        return _memory(args)
     out = {}
     if args.chain:
         try:
@@ -110,6 +121,32 @@ def run(args) -> int:
             print()
             print(out["chain"].table())
     _write_files(graph, args)
+    return 0
+
+
+def _memory(args) -> int:
+    """The memory report of one training step of a digits model (and with a budget)."""
+    import chainrule as cr
+
+    from .models import build_model
+
+    if args.batch < 1:
+        raise CommandError("--batch must be 1 or more")
+    model = build_model({"model": args.memory, "height": 8, "width": 8, "classes": 10,
+                         "hidden": 128 if args.memory != "cnn" else 16})
+    images = np.random.default_rng(0).random((args.batch, 8, 8)).astype(np.float32)
+    labels = np.arange(args.batch) % 10
+    step = lambda x: cr.nn.functional.cross_entropy(model(x), labels)  # noqa: E731
+    print(f"{args.memory}, batch {args.batch}:")
+    print(cr.memory.report(step, images))
+    if args.memory_budget:
+        try:
+            changed = cr.memory.apply_budget(model, args.memory_budget)
+            after = cr.memory.report(step, images)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+        print(f"\nwith --memory-budget {args.memory_budget}: " + "; ".join(changed))
+        print(after)
     return 0
 
 

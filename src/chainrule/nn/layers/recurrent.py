@@ -69,9 +69,10 @@ class _RNNBase(Module):
         super().__init__()
         if checkpoint is not None and checkpoint != "binomial" and not (
                 isinstance(checkpoint, int) and not isinstance(checkpoint, bool)
-                and checkpoint >= 1) and not hasattr(checkpoint, "snapshots"):
+                and checkpoint >= 1) and not isinstance(checkpoint, dict):
             raise ValueError(f"{type(self).__name__}: checkpoint must be None, 'binomial', a "
-                             f"number of snapshots or a cr.memory.plan, got {checkpoint!r}")
+                             "number of snapshots or a dict of cr.scan options (snapshots=, "
+                             f"memory_budget=), got {checkpoint!r}")
         # Recompute instead of store: each layer runs as cr.scan (revolve's schedule).
         self.checkpoint = checkpoint
         if num_layers < 1:
@@ -182,10 +183,12 @@ class _RNNBase(Module):
     def _scanned(self, x, time_axis, h0, c0, step, dirs):
         """The layers as `cr.scan` loops: states are recomputed in backward, not stored."""
         lstm = self.mode == "LSTM"
-        if isinstance(self.checkpoint, int):
+        if isinstance(self.checkpoint, dict):
+            options = self.checkpoint
+        elif isinstance(self.checkpoint, int):
             options = {"snapshots": self.checkpoint}
         else:
-            options = {"checkpoint": self.checkpoint}
+            options = {}
         seq = cr.moveaxis(x, time_axis, 0) if time_axis else x
         h_n, c_n = [], []
         for layer in range(self.num_layers):
