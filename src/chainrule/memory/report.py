@@ -40,8 +40,11 @@ class SavedValue:
 class MemoryReport:
     """Rows of saved values, grouped by module, with `.total_bytes` and `.peak_bytes`."""
 
-    def __init__(self, rows, peak_bytes, inputs_bytes):
+    def __init__(self, rows, peak_bytes, inputs_bytes, curve=()):
         self.rows = rows
+        # (work done, live saved bytes) as the sweep visits each node; work counts the
+        # bytes of values each rule handles (a recomputation: all it records)
+        self.curve = list(curve)
         self.total_bytes = sum(r.bytes for r in rows)
         self.peak_bytes = peak_bytes
         self.inputs_bytes = inputs_bytes
@@ -202,18 +205,22 @@ def _account(order, made) -> MemoryReport:
             rows.append(SavedValue(f"{node.op.name} {what}", (), str(t.dtype), extra, line,
                                    module, kind=what))
     live = sum(r.bytes for r in rows)
-    peak = live
+    curve, work = [(0, live)], 0
     for t in reversed(order):   # the sweep's order: free what the last user has used
         node = t._node
         if node is None:
             continue
-        peak = max(peak, live + _recomputed_by(node.op))
+        extra = _recomputed_by(node.op)
+        curve.append((work, live + extra))
+        work += extra or t.data.nbytes
+        curve.append((work, live + extra))
         live -= _held_by(node.op)
         for k in {id(a) for a in node.inputs}:
             uses[k] -= 1
             if uses[k] == 0 and k in sizes:
                 live -= sizes[k]
-    return MemoryReport(rows, peak, inputs_bytes)
+    curve.append((work, live))
+    return MemoryReport(rows, max(y for _, y in curve), inputs_bytes, curve)
 
 
 def _held_by(op) -> int:

@@ -357,7 +357,7 @@ class _Loop:
         step = self.step_fn(nx)
         snaps, current = dict(self.snaps), self.current
         stats = {"recomputations": 0, "reversed": 0, "peak_states": len(snaps) + 1,
-                 "peak_bytes": 0}
+                 "peak_bytes": 0, "timeline": []}
         state = self.state_bytes()
 
         def advance(carry, frm, to):
@@ -388,8 +388,9 @@ class _Loop:
                     ct_carry = self._reverse_step(step, pos, carry, xs, caps, ct_carry,
                                                   [c[pos] for c in ct_ys], x_grads, cap_grads)
                     stats["reversed"] += 1
-                    stats["peak_bytes"] = max(stats["peak_bytes"],
-                                              (held + 1) * state + self.last_step_bytes)
+                    live = (held + 1) * state + self.last_step_bytes
+                    stats["timeline"].append(live)   # bytes held as each step is reversed
+                    stats["peak_bytes"] = max(stats["peak_bytes"], live)
         op.stats = stats
         if op.plan is not None:
             op.plan.measured = dict(stats)
