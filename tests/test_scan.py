@@ -142,3 +142,21 @@ def test_recurrent_layers_with_checkpoint_give_the_plain_gradients(layer, option
 def test_recurrent_checkpoint_option_is_checked():
     with pytest.raises(ValueError, match="LSTM: checkpoint must be"):
         cr.nn.LSTM(2, 3, checkpoint="sometimes")
+
+
+def test_dropout_inside_the_step_is_replayed_for_every_recomputed_step():
+    w = cr.tensor(W0, requires_grad=True)
+
+    def cell(h, x):
+        h = cr.nn.functional.dropout(cr.tanh(h @ w + x), 0.5, True)
+        return h, h
+
+    grads = []
+    for options in (dict(checkpoint=None), dict(snapshots=2)):
+        cr.nn.init.manual_seed(5)
+        w.grad = None
+        h, ys = cr.scan(cell, H0, XS, **options)
+        cr.nn.functional.dropout(cr.ones(4), 0.5, True)   # the stream moves on meanwhile
+        (cr.sum(h) + cr.sum(ys ** 2)).backward()
+        grads.append(w.grad.data)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)

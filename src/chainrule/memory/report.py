@@ -198,7 +198,7 @@ def _account(order, made) -> MemoryReport:
             line, module = made.get(k, ("?", ""))
             rows.append(SavedValue(a._node.op.name, a.shape, str(a.dtype), a.data.nbytes,
                                    line, module))
-        extra = _held_by(node.op)
+        extra = _extra_bytes(node.op)[0]
         if extra:
             line, module = made.get(id(t), ("?", ""))
             what = "snapshots" if isinstance(node.op, ScanOp) else "kept by policy"
@@ -210,11 +210,11 @@ def _account(order, made) -> MemoryReport:
         node = t._node
         if node is None:
             continue
-        extra = _recomputed_by(node.op)
+        held, extra = _extra_bytes(node.op)
         curve.append((work, live + extra))
         work += extra or t.data.nbytes
         curve.append((work, live + extra))
-        live -= _held_by(node.op)
+        live -= held
         for k in {id(a) for a in node.inputs}:
             uses[k] -= 1
             if uses[k] == 0 and k in sizes:
@@ -223,19 +223,11 @@ def _account(order, made) -> MemoryReport:
     return MemoryReport(rows, max(y for _, y in curve), inputs_bytes, curve)
 
 
-def _held_by(op) -> int:
-    """Bytes a checkpoint/scan node keeps beyond its inputs (policy values, snapshots)."""
+def _extra_bytes(op) -> tuple:
+    """(bytes a checkpoint/scan node keeps beyond its inputs: policy values, snapshots;
+    bytes its rule records while it runs: the recomputation), (0, 0) for other nodes."""
     if isinstance(op, CheckpointOp):
-        return op.kept_bytes
+        return op.kept_bytes, op.recompute_bytes
     if isinstance(op, ScanOp):
-        return op.held_bytes
-    return 0
-
-
-def _recomputed_by(op) -> int:
-    """Bytes a node's rule records while it runs (its recomputation), beyond what it holds."""
-    if isinstance(op, CheckpointOp):
-        return op.recompute_bytes
-    if isinstance(op, ScanOp):
-        return op.sweep_bytes
-    return 0
+        return op.held_bytes, op.sweep_bytes
+    return 0, 0

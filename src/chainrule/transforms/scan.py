@@ -169,7 +169,7 @@ class _Loop:
         self.rec = ClosureTrace()
         self.bounds = []       # per step: its slice of rec.uses (outside tensors it used)
         self.captures = self.rec.captures
-        self.rng = rng_states()
+        self.rng = []          # per step: the random state it started from, to replay
 
     def step_fn(self, n_x):
         """f on flat leaves: (carry..., x...) -> (carry'..., y...)."""
@@ -196,6 +196,7 @@ class _Loop:
             if i == n - 1:
                 self.current = carry
             start, before = len(rec.uses), rec.bytes
+            self.rng.append(rng_states())
             out = rec.call(step, carry + [_new_tensor(x.data[i]) for x in xs_leaves])
             out = [rec.unbox(o) for o in out]
             self.bounds.append((start, len(rec.uses)))
@@ -326,18 +327,18 @@ class _Loop:
         carry, xs, caps = list(inputs[:nc]), inputs[nc:nc + nx], inputs[nc + nx:]
         step = self.step_fn(nx)
         outs = []
-        with replaying(self.rng):
-            for i in range(self.n):
-                out = self._run_step(step, i, carry, [x[i] for x in xs], caps)
-                carry = out[:nc]
-                outs.append(out[nc:])
+        for i in range(self.n):
+            out = self._run_step(step, i, carry, [x[i] for x in xs], caps)
+            carry = out[:nc]
+            outs.append(out[nc:])
         ys = [stack([o[k] for o in outs], axis=0) for k in range(len(outs[0]))]
         return _pack(carry, self.dtype), (_pack(ys, self.dtype) if ys else None)
 
     def _run_step(self, step, i, carry, x, caps):
         a, b = self.bounds[i]
         rec = ClosureTrace(uses=self.rec.uses[a:b], replacements=caps)
-        out = [rec.unbox(o) for o in rec.call(step, list(carry) + list(x))]
+        with replaying(self.rng[i]):   # steps rerun out of order: each gets its own draws
+            out = [rec.unbox(o) for o in rec.call(step, list(carry) + list(x))]
         rec.finish(self.f)
         self.last_step_bytes = rec.bytes
         return out
@@ -367,30 +368,29 @@ class _Loop:
             stats["recomputations"] += to - frm
             return carry
 
-        with replaying(self.rng):
-            for action in revolve.reverse_schedule(self.n, self.slots):
-                if action[0] == "free":
-                    snaps.pop(action[1], None)
-                    continue
-                kind, pos, frm = action
-                if kind == "store":
-                    if pos not in snaps:
-                        snaps[pos] = advance(snaps[frm], frm, pos)
-                elif pos in snaps:
-                    carry = snaps[pos]
-                elif current is not None and pos == self.n - 1:
-                    carry, current = current, None
-                else:
-                    carry = advance(snaps[frm], frm, pos)
-                held = len(snaps) + (current is not None)
-                stats["peak_states"] = max(stats["peak_states"], held)
-                if kind == "reverse":
-                    ct_carry = self._reverse_step(step, pos, carry, xs, caps, ct_carry,
-                                                  [c[pos] for c in ct_ys], x_grads, cap_grads)
-                    stats["reversed"] += 1
-                    live = (held + 1) * state + self.last_step_bytes
-                    stats["timeline"].append(live)   # bytes held as each step is reversed
-                    stats["peak_bytes"] = max(stats["peak_bytes"], live)
+        for action in revolve.reverse_schedule(self.n, self.slots):
+            if action[0] == "free":
+                snaps.pop(action[1], None)
+                continue
+            kind, pos, frm = action
+            if kind == "store":
+                if pos not in snaps:
+                    snaps[pos] = advance(snaps[frm], frm, pos)
+            elif pos in snaps:
+                carry = snaps[pos]
+            elif current is not None and pos == self.n - 1:
+                carry, current = current, None
+            else:
+                carry = advance(snaps[frm], frm, pos)
+            held = len(snaps) + (current is not None)
+            stats["peak_states"] = max(stats["peak_states"], held)
+            if kind == "reverse":
+                ct_carry = self._reverse_step(step, pos, carry, xs, caps, ct_carry,
+                                              [c[pos] for c in ct_ys], x_grads, cap_grads)
+                stats["reversed"] += 1
+                live = (held + 1) * state + self.last_step_bytes
+                stats["timeline"].append(live)   # bytes held as each step is reversed
+                stats["peak_bytes"] = max(stats["peak_bytes"], live)
         op.stats = stats
         if op.plan is not None:
             op.plan.measured = dict(stats)
