@@ -34,6 +34,37 @@ def test_revolve_optimum_matches_a_brute_force_program():
     assert revolve.beta(10, 3) == 286 and revolve.repetitions(286, 10) == 3
 
 
+def _executed(n, s):
+    """(un-recorded evaluations in backward, most states held) when the schedule runs
+    after a forward pass that stored its first snapshots and kept the last state."""
+    snaps = {0} | set(revolve.first_snapshots(n, s))
+    current, evaluations, held = n - 1, 0, len(snaps) + 1
+    for action in revolve.reverse_schedule(n, s):
+        if action[0] == "free":
+            snaps.discard(action[1])
+            continue
+        kind, pos, start = action
+        assert start in snaps
+        if kind == "store" and pos not in snaps:
+            evaluations += pos - start
+            snaps.add(pos)
+        elif kind == "reverse" and pos not in snaps:
+            if pos == current:
+                current = None
+            else:
+                evaluations += pos - start
+        held = max(held, len(snaps) + (current is not None))
+    return evaluations, held
+
+
+def test_the_schedule_runs_the_optimum_for_every_small_case():
+    for s in range(1, 7):
+        for n in range(1, 61):
+            evaluations, held = _executed(n, s)
+            assert evaluations + (n - 1) == brute_force(n, s), (n, s)
+            assert held <= s + 1, (n, s)
+
+
 def _scan_op(out):
     from chainrule.core import topological_order
     return next(t._node.op for t in topological_order([out])
