@@ -10,9 +10,10 @@
 Figures: the median step time over interleaved rounds; the peak of saved values (exact:
 `cr.memory.report` for chainrule, the saved list for NumPy, saved_tensors_hooks for
 PyTorch without checkpointing); and the peak resident memory of the step (all memory,
-every framework alike), measured in a fresh process per contender: after a warm-up step
-the kernel's high-water mark is reset, and glibc returns freed blocks at once
-(MALLOC_MMAP_THRESHOLD_), so the mark is the step's own peak over the resting state.
+every framework alike, the gradient buffers included), measured in a fresh process per
+contender: after a warm-up step the gradients are dropped and the kernel's high-water
+mark is reset, and glibc maps every block of 4 KB or more on its own and returns it when
+freed (MALLOC_MMAP_THRESHOLD_), so the mark is the step's own peak over the resting state.
 
 Run: python benchmarks/memory.py [--quick] [--plot docs/memory-sweep.png]
 """
@@ -77,9 +78,12 @@ class MLPChainrule:
             x = f(x)
         return x
 
-    def step(self, x, schedule):
+    def release(self):
         for w, b in self.params:
             w.grad = b.grad = None
+
+    def step(self, x, schedule):
+        self.release()
         self.loss(cr.tensor(x), schedule).backward()
         return self.params[0][0].grad.data
 
@@ -111,8 +115,11 @@ class MLPTorch:
         self.model = torch.nn.Sequential(*layers)
         self.segments = max(1, round(math.sqrt(len(weights))))
 
-    def step(self, x, schedule):
+    def release(self):
         self.model.zero_grad(set_to_none=True)
+
+    def step(self, x, schedule):
+        self.release()
         x = torch.from_numpy(x)
         if schedule == "sqrt":
             out = torch_ckpt.checkpoint_sequential(self.model, self.segments, x,
@@ -138,6 +145,11 @@ class LSTMChainrule:
                                   checkpoint=LSTM["snapshots"])
         self.revolve.load_state_dict(self.plain.state_dict())
 
+    def release(self):
+        for model in (self.plain, self.revolve):
+            for p in model.parameters():
+                p.grad = None
+
     def step(self, x, schedule):
         model = self.revolve if schedule == "revolve" else self.plain
         model.zero_grad()
@@ -153,8 +165,11 @@ class LSTMTorch:
             for name, p in self.model.named_parameters():
                 p.copy_(torch.from_numpy(chainrule_model.state_dict()[name]))
 
-    def step(self, x, schedule):
+    def release(self):
         self.model.zero_grad(set_to_none=True)
+
+    def step(self, x, schedule):
+        self.release()
         x = torch.from_numpy(x)
         if schedule == "chunks":   # torch's checkpoint over sqrt(n) chunks of steps
             n = x.shape[0]
@@ -185,6 +200,7 @@ def contenders(size, only=""):
                     "mlp/chainrule-sqrt": lambda: mlp.step(x, "sqrt")})
         if torch is not None:
             tmlp = MLPTorch(weights, biases)
+            mlp.torch = tmlp
             fns.update({"mlp/torch": lambda: tmlp.step(x, "plain"),
                         "mlp/torch-sqrt": lambda: tmlp.step(x, "sqrt")})
     if "lstm".startswith(only[:4]):
@@ -194,6 +210,7 @@ def contenders(size, only=""):
                     "lstm/chainrule-revolve": lambda: lstm.step(xs, "revolve")})
         if torch is not None:
             tlstm = LSTMTorch(lstm.plain)
+            lstm.torch = tlstm
             fns.update({"lstm/torch": lambda: tlstm.step(xs, "plain"),
                         "lstm/torch-chunks": lambda: tlstm.step(xs, "chunks")})
     return fns, (mlp, x, lstm, xs)
@@ -201,7 +218,7 @@ def contenders(size, only=""):
 
 def peak_rss_of(name, quick) -> int:
     """The step's peak resident bytes over the resting state, in a fresh process."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="0")
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="4096", MALLOC_TRIM_THRESHOLD_="0")
     cmd = [sys.executable, __file__, "--peak", name] + (["--quick"] if quick else [])
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["peak"]
@@ -216,9 +233,14 @@ def _status(field) -> int:
 
 
 def measure_peak(name, quick):
-    fns, _ = contenders(SIZES["quick" if quick else "full"], only=name)
+    fns, models = contenders(SIZES["quick" if quick else "full"], only=name)
     fn = fns[name]
     fn()                                   # warm-up: lazy buffers, caches
+    for model in models[::2]:              # every contender starts without gradients
+        if model is not None:
+            model.release()
+            if hasattr(model, "torch"):
+                model.torch.release()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")                       # reset the high-water mark (VmHWM)
     base = _status("VmRSS:")
