@@ -191,3 +191,20 @@ def test_dropout_inside_the_step_is_replayed_for_every_recomputed_step():
         (cr.sum(h) + cr.sum(ys ** 2)).backward()
         grads.append(w.grad.data)
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+def test_scan_and_checkpoint_nodes_leave_no_reference_cycles():
+    import gc
+    w = cr.tensor(np.eye(3), requires_grad=True)
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            _, ys = cr.scan(lambda h, v: (cr.tanh(h @ w + v), h), cr.zeros(3), np.ones((10, 3)))
+            cr.sum(ys).backward()
+            cr.sum(cr.checkpoint(lambda v: cr.sin(v * w))(x)).backward()
+        del ys
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

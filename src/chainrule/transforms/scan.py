@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 
 import numpy as np
 
@@ -273,7 +274,7 @@ class _Loop:
                 return {}
             ct_carry = g.data if kind == "carry" else self.__dict__.pop("stash", None)
             ct_ys = g.data if kind == "ys" else None
-            return self._revolve_backward(ct_carry, ct_ys, inputs, op)
+            return self._revolve_backward(ct_carry, ct_ys, inputs, op_ref())
 
         def vjp_rule(i, g, ans, *inputs):
             if i < skip:   # carry node -> ys node: hand over the cotangent, no value
@@ -298,6 +299,7 @@ class _Loop:
         name = f"scan[{getattr(self.f, '__name__', 'f')}].{kind}"
         op = ScanOp(name, impl, Variadic(vjp_rule), None, jvp_joint, register=False)
         op.stats, op.plan = {}, plan
+        op_ref = weakref.ref(op)   # the rule must not keep its own op alive (a cycle)
         runs_schedule = kind == "ys" or not has_ys
         state = self.state_bytes()
         # what it holds between the passes: snapshots past the initial state, and the
