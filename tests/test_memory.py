@@ -102,7 +102,7 @@ def test_bad_sizes_say_what_is_accepted():
 
 
 def test_apply_budget_checkpoints_chains_and_loops_keeping_parameter_names():
-    from chainrule.cli.models import build_model
+    build_model = cr.nn.models.build_model
     x = np.random.default_rng(0).random((16, 8, 8)).astype(np.float32)
     for kind, budget in (("mlp", "18KB"), ("rnn", "40KB")):
         model = build_model({"model": kind, "height": 8, "width": 8, "classes": 10,

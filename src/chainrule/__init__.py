@@ -1,10 +1,18 @@
-"""chainrule: reverse-mode automatic differentiation on NumPy, that shows its work."""
+"""chainrule: reverse-mode automatic differentiation on NumPy, that shows its work.
+
+Every name below is imported from the module that defines it. The libraries built on the
+public API (nn, optim, data, io, explain, symbolic) import `chainrule` themselves, so they
+load on first use (PEP 562 `__getattr__`): no import order inside this file matters.
+"""
+
+import importlib as _importlib
 
 import numpy as _np
 
-from . import data, linalg, optim, testing
-from .core import PRIMITIVES, enable_grad, is_grad_enabled, no_grad
-from .io import load, save
+from . import linalg, ops, testing
+from .core import PRIMITIVES, RemovableHandle, enable_grad, is_grad_enabled, no_grad
+from .core import seal_builtins as _seal_builtins
+from .memory import checkpoint_sequential  # cr.memory comes with it
 from .ops._define import defop
 from .ops.elementwise import (
     absolute,
@@ -19,6 +27,7 @@ from .ops.elementwise import (
     cosh,
     divide,
     equal,
+    erf,
     exp,
     expm1,
     floor,
@@ -108,9 +117,20 @@ float64 = _np.float64
 
 __version__ = "0.1.0"
 
-# nn builds on the names above (and registers its generator with memory); explain sits on top
-from . import explain, memory, nn  # noqa: E402
-from .core import seal_builtins as _seal_builtins  # noqa: E402 - after every op is defined
-from .memory import checkpoint_sequential  # noqa: E402
+_seal_builtins()  # every primitive lives in `ops`, imported above: these are the built-ins
 
-_seal_builtins()
+_SUBPACKAGES = ("data", "explain", "io", "nn", "optim", "symbolic")
+_FROM_MODULE = {"load": "io", "save": "io"}
+
+
+def __getattr__(name):
+    """`cr.nn`, `cr.optim`, `cr.load`, ...: imported on first use."""
+    if name in _SUBPACKAGES:
+        return _importlib.import_module(f".{name}", __name__)
+    if name in _FROM_MODULE:
+        return getattr(_importlib.import_module(f".{_FROM_MODULE[name]}", __name__), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBPACKAGES) | set(_FROM_MODULE))

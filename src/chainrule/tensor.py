@@ -26,11 +26,12 @@ def _other(self, x, prim):
     """The second operand of a binary operator, as a tensor (Python numbers stay weak)."""
     if isinstance(x, TensorBase):
         return x
-    kind = self.data.dtype.kind
+    dtype = self.dtype  # not .data: a vmap box has none
+    kind = dtype.kind
     # NumPy 2 promotion of a Python number, without asking np.result_type on the hot path.
     if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
             -2**31 <= x < 2**31:
-        return _new_tensor(np.array(x, dtype=self.data.dtype))
+        return _new_tensor(np.array(x, dtype=dtype))
     return operand(prim, x, self, self.requires_grad and is_grad_enabled())
 
 
@@ -100,15 +101,8 @@ class Tensor(TensorBase):
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
-    def _concrete(self, what: str):
-        if core.is_mapped(self):
-            raise TypeError(f"{what}: this tensor holds one value per example of cr.vmap, so "
-                            "Python control flow on it would see only the first example; "
-                            "use cr.where (or compute outside vmap)")
-
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        self._concrete("item")
         if self.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item, got shape "
                              f"{self.shape}")
@@ -128,7 +122,6 @@ class Tensor(TensorBase):
         return int(self.item())
 
     def __bool__(self):
-        self._concrete("bool")
         if self.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                              "use .any() or .all()")
@@ -172,6 +165,18 @@ class Tensor(TensorBase):
         from .transforms.reverse import backward
         backward([self], None if grad is None else [grad], retain_graph, create_graph)
 
+    def register_hook(self, fn):
+        """Call `fn(grad)` with this tensor's gradient during every backward sweep; if it
+        returns a tensor, that replaces the gradient (for everything upstream and for
+        `.grad`). Returns a handle: `handle.remove()` unregisters it."""
+        if not callable(fn):
+            raise TypeError(f"register_hook: expected a function of the gradient, got "
+                            f"{type(fn).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no "
+                               "gradient will reach it; create it with requires_grad=True")
+        return core.add_grad_hook(self, fn)
+
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor after backward."""
         self._retains_grad = True
@@ -205,8 +210,6 @@ class Tensor(TensorBase):
             extras.append(f"op={self._node.op.name}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        if self._trace is not None:
-            extras.append(f"level={self._trace.level}")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     # ----- operators -------------------------------------------------------------------
@@ -252,7 +255,7 @@ class Tensor(TensorBase):
             raise RuntimeError("setitem: in-place assignment into a tensor that is part of a "
                                "graph would change values its gradient needs; build a new "
                                "tensor with cr.where or indexing instead")
-        self.data[index] = np.asarray(value.data if isinstance(value, TensorBase) else value)
+        self.data[index] = np.asarray(value)
 
     # ----- methods mirroring the functions ----------------------------------------------
     def sum(self, axis=None, keepdims=False):
@@ -347,6 +350,46 @@ class Tensor(TensorBase):
 
 
 core.set_tensor_class(Tensor)
+
+
+class Box(Tensor):
+    """A tensor a running transform interprets: `_trace` is set, `inner` is its value one
+    level down. Each transform's box type adds its own named fields (primal and tangent,
+    batched value, symbolic variable); the eager path never sees a box."""
+
+    __slots__ = ()
+
+    def __init__(self, trace):
+        core.init_slots(self, None)
+        self._trace = trace
+
+    @property
+    def inner(self) -> Tensor:  # pragma: no cover - every box type defines it
+        raise NotImplementedError
+
+    @property
+    def data(self):
+        return self.inner.data
+
+    @property
+    def shape(self) -> tuple:
+        return self.inner.shape
+
+    @property
+    def dtype(self):
+        return self.inner.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __repr__(self):
+        return (f"<{type(self).__name__} at level {self._trace.level}: shape {self.shape}, "
+                f"dtype {self.dtype}>")
 
 
 # ----- constructors ---------------------------------------------------------------------

@@ -1,3 +1,3 @@
 """The primitives, one family a module; importing this package defines them all."""
 
-from . import conv, elementwise, linalg, nn, reduce, shape  # noqa: F401
+from . import attention, conv, elementwise, linalg, nn, pool, reduce, shape  # noqa: F401

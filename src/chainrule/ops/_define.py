@@ -21,7 +21,7 @@ def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
     if isinstance(x, TensorBase):
         return x
     if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
-        return _new_tensor(np.asarray(x, dtype=np.result_type(like.data, x)))
+        return _new_tensor(np.asarray(x, dtype=np.result_type(like.dtype, x)))
     if isinstance(x, (list, tuple)) and any(isinstance(e, TensorBase) for e in x):
         raise TypeError("a list holding tensors is not a tensor: use cr.stack(...) to join them")
     array = np.asarray(x)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import ground
 from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
 from .elementwise import equal, exp, log, sqrt, where
-from .shape import astype, broadcast_to, flip, reshape
+from .shape import astype, broadcast_to, flip, reshape, transpose
 
 
 def _kept_shape(shape, axes):
@@ -22,7 +23,8 @@ def _unreduce(g, x, axes, keepdims):
 
 sum_p = defop(
     "sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
-    vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims), linear=True)
+    vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims), linear=True,
+    batch="axes")
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
@@ -73,7 +75,7 @@ def _extremum(name, fn):
         vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
         * _extremum_weights(x, ans, axes, keepdims),
         jvp=lambda t, ans, x, axes, keepdims: sum(
-            t * _extremum_weights(x, ans, axes, keepdims), axes, keepdims))
+            t * _extremum_weights(x, ans, axes, keepdims), axes, keepdims), batch="axes")
 
     def reduce(x, axis=None, keepdims=False):
         x = as_tensor(x)
@@ -95,10 +97,7 @@ min_p, min = _extremum("min", np.min)  # noqa: A001
 
 def _prod_of_others(x, axes):
     """For each entry, the product of the other entries along `axes` (exact with zeros)."""
-    values = x
-    while values._inner is not None:  # a transform's box shows one example: see them all
-        values = values._inner
-    if not np.any(values.data == 0):
+    if not np.any(ground(x).data == 0):  # every example of a vmap box, not one
         return prod(x, axes, keepdims=True) / x
     moved = reshape(_move_to_end(x, axes), (-1, _count(x, axes)))
     n = moved.shape[-1]
@@ -112,13 +111,11 @@ def _prod_of_others(x, axes):
 
 
 def _move_to_end(x, axes):
-    from .shape import transpose
     rest = tuple(a for a in range(x.ndim) if a not in axes)
     return transpose(x, rest + tuple(axes))
 
 
 def _move_back(x, axes, ndim):
-    from .shape import transpose
     rest = tuple(a for a in range(ndim) if a not in axes)
     order = rest + tuple(axes)
     return transpose(x, tuple(np.argsort(order)))
@@ -128,7 +125,8 @@ prod_p = defop(
     "prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
     vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
     * _prod_of_others(x, axes),
-    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes), axes, keepdims))
+    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes), axes, keepdims),
+    batch="axes")
 
 
 def prod(x, axis=None, keepdims=False):
@@ -142,7 +140,7 @@ def prod(x, axis=None, keepdims=False):
 
 cumsum_p = defop(
     "cumsum", lambda x, axis: np.cumsum(x, axis=axis),
-    vjp=lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), linear=True)
+    vjp=lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), linear=True, batch="axes")
 
 
 def cumsum(x, axis=None):

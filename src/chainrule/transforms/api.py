@@ -12,24 +12,23 @@ import numbers
 import numpy as np
 
 from ..core import (
+    REVERSE,
     TensorBase,
     _new_tensor,
     active,
     bind,
     enable_grad,
+    in_reverse,
     innermost_trace,
-    new_box,
     new_level,
+    no_grad,
 )
 from ..ops._define import EMPTY
 from ..ops.shape import identity_p, reshape
 from .batching import vmap
-from .forward import JVPTrace
+from .forward import JVPBox, JVPTrace
 from .reverse import grads_wrt
-
-# How many reverse transforms are evaluating their function right now. Inside one, a
-# derivative must itself be differentiable, so backward sweeps record (create_graph).
-_reverse_depth = 0
+from .tree import flatten, map_leaves
 
 
 def as_input(x, transform: str, position: int) -> TensorBase:
@@ -57,39 +56,17 @@ def _fresh_variable(x: TensorBase) -> TensorBase:
     """
     top = innermost_trace()
     if top is not None and (x._trace is None or x._trace.level < top.level):
-        x = new_box(top, x, None)
+        x = top.lift(x)
     with enable_grad():
         y = bind(identity_p, (x,), EMPTY)
     y.requires_grad = True
     return y
 
 
-def _flatten(out, transform):
-    """The tensors of a tensor or (nested) tuple/list output, and how to rebuild it."""
-    if isinstance(out, TensorBase):
-        return [out], lambda leaves: leaves[0]
-    if isinstance(out, (tuple, list)):
-        parts = [_flatten(o, transform) for o in out]
-        sizes = [len(p[0]) for p in parts]
-
-        def rebuild(leaves):
-            items, i = [], 0
-            for (_, build), n in zip(parts, sizes):
-                items.append(build(leaves[i:i + n]))
-                i += n
-            return type(out)(items)
-        return [leaf for p in parts for leaf in p[0]], rebuild
-    if isinstance(out, (numbers.Number, np.ndarray)):
-        return [_new_tensor(np.asarray(out, dtype=float))], lambda leaves: leaves[0]
-    raise TypeError(f"{transform}: the function returned {type(out).__name__}; return a "
-                    "tensor or a tuple/list of tensors")
-
-
 def _trace_reverse(f, args, argnums, transform, kwargs=None):
     """Run f with fresh variables at `argnums`; returns (out, variables, nested)."""
-    global _reverse_depth
     args = list(args)
-    nested = _reverse_depth > 0
+    nested = in_reverse()
     variables = []
     for i in argnums:
         if i >= len(args):
@@ -99,12 +76,8 @@ def _trace_reverse(f, args, argnums, transform, kwargs=None):
         nested = nested or x.requires_grad
         args[i] = _fresh_variable(x)
         variables.append(args[i])
-    _reverse_depth += 1
-    try:
-        with enable_grad():
-            out = f(*args, **(kwargs or {}))
-    finally:
-        _reverse_depth -= 1
+    with active(REVERSE), enable_grad():
+        out = f(*args, **(kwargs or {}))
     return out, variables, nested
 
 
@@ -168,12 +141,12 @@ def vjp(f, *primals, has_aux=False):
     aux = None
     if has_aux:
         out, aux = out
-    leaves, _ = _flatten(out, "vjp")
+    leaves, _ = flatten(out, "vjp")
 
     def vjp_fn(*cotangents):
         if len(cotangents) == 1 and len(leaves) > 1:
             cotangents = tuple(cotangents[0])
-        cts, _ = _flatten(tuple(cotangents) if len(leaves) > 1 else cotangents[0], "vjp")
+        cts, _ = flatten(tuple(cotangents) if len(leaves) > 1 else cotangents[0], "vjp")
         seeds = []
         for leaf, ct in zip(leaves, cts):
             if ct.shape != leaf.shape:
@@ -181,16 +154,11 @@ def vjp(f, *primals, has_aux=False):
                                  f"{leaf.shape}; they must match")
             seeds.append(ct)
         grads = grads_wrt(leaves, seeds, variables,
-                          create_graph=nested or _reverse_depth > 0, retain_graph=True)
+                          create_graph=nested or in_reverse(), retain_graph=True)
         return tuple(g if g is not None else _zeros_for(x) for g, x in zip(grads, variables))
 
-    result = out if nested else _map(out, _detached)
+    result = out if nested else map_leaves(_detached, out)
     return (result, vjp_fn, aux) if has_aux else (result, vjp_fn)
-
-
-def _map(out, fn):
-    leaves, rebuild = _flatten(out, "transform")
-    return rebuild([fn(leaf) for leaf in leaves])
 
 
 def jvp(f, primals, tangents, has_aux=False):
@@ -206,15 +174,15 @@ def jvp(f, primals, tangents, has_aux=False):
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape "
                              f"{p.shape}; they must match")
-        boxed.append(new_box(trace, p, t))
+        boxed.append(JVPBox(trace, p, t))
     with active(trace):
         out = f(*boxed)
     aux = None
     if has_aux:
         out, aux = out
-    primal_out = _map(out, lambda o: o._inner if o._trace is trace else o)
-    tangent_out = _map(out, lambda o: (o._aux if o._aux is not None else _zeros_for(o._inner))
-                       if o._trace is trace else _zeros_for(o))
+    primal_out = map_leaves(lambda o: o.primal if o._trace is trace else o, out)
+    tangent_out = map_leaves(lambda o: o.tangent if o._trace is trace and o.tangent is not None
+                             else _zeros_for(o), out)
     return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)
 
 
@@ -238,7 +206,7 @@ def _jac_fwd_one(f, args, i):
     x = as_input(args[i], "jacfwd", i)
     column = lambda t: jvp(lambda xi: f(*_with(args, i, xi)), (x,), (t,))[1]  # noqa: E731
     columns = vmap(column, out_axes=-1)(_identity_basis(x))
-    return _map(columns, lambda c: reshape(c, c.shape[:-1] + x.shape))
+    return map_leaves(lambda c: reshape(c, c.shape[:-1] + x.shape), columns)
 
 
 def jacfwd(f, argnums=0):
@@ -264,7 +232,7 @@ def jacrev(f, argnums=0):
             return f(*a)
 
         out, vjp_fn = vjp(f_sel, *[args[i] for i in nums])
-        leaves, rebuild = _flatten(out, "jacrev")
+        leaves, rebuild = flatten(out, "jacrev")
         inputs = [as_input(args[i], "jacrev", i) for i in nums]
         per_leaf = []
         for k, leaf in enumerate(leaves):
@@ -304,13 +272,12 @@ def jacobian(f, argnums=0, mode=None):
 
 def choose_mode(f, args, argnums=0) -> str:
     """'fwd' when the output has more entries than the inputs, 'rev' otherwise."""
-    from ..core import no_grad
     args = list(args)
     for i in _argnums(argnums):
         args[i] = as_input(args[i], "jacobian", i)
     with no_grad():
         out = f(*args)
-    leaves, _ = _flatten(out, "jacobian")
+    leaves, _ = flatten(out, "jacobian")
     n_out = sum(leaf.size for leaf in leaves)
     n_in = sum(args[i].size for i in _argnums(argnums))
     return "fwd" if n_out > n_in else "rev"

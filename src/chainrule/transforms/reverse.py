@@ -9,7 +9,9 @@ from ..core import (
     _new_tensor,
     differentiable_inputs,
     enable_grad,
+    grad_hooks,
     no_grad,
+    run_grad_hooks,
     topological_order,
 )
 
@@ -39,11 +41,13 @@ def _needed(order, stop: set) -> set:
     return needed
 
 
-def sweep(outputs, seeds, stop=None, retain_graph=False):
+def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
     """Propagate cotangents from `outputs` back to leaves (or to the tensors in `stop`).
 
     Returns {id: (tensor, cotangent)} for every leaf or stop tensor reached, and for
-    non-leaves that asked to retain their grad.
+    non-leaves that asked to retain their grad. `on_edge(t, i, g, contribution, total)`,
+    when given, sees every rule call: the cotangent g of t went through t's rule for input
+    i and `total` is that input's cotangent so far (the explainer logs the sweep this way).
     """
     order = topological_order(outputs, stop)
     needed = None if stop is None else _needed(order, stop)
@@ -59,6 +63,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
             continue
         if g.dtype != t.dtype:
             g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
+        if grad_hooks and k in grad_hooks:
+            g = run_grad_hooks(t, g)
         node = t._node
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
@@ -66,10 +72,9 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         if t._retains_grad:
             reached[k] = (t, g)
         inputs = node.inputs
-        rules, params, trace = node.op.vjp, node.params, t._trace
-        for i, a in enumerate(inputs):
-            if not a.requires_grad or a._trace is not trace:
-                continue
+        rules, params = node.op.vjp, node.params
+        for i in node.flows:
+            a = inputs[i]
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
@@ -80,6 +85,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
                 raise _wrong_shape(node.op, i, ga, a)
             previous = cotangents.get(ka)
             cotangents[ka] = ga if previous is None else previous + ga
+            if on_edge is not None:
+                on_edge(t, i, g, ga, cotangents[ka])
         if not retain_graph:
             node.inputs = None  # free the saved values
     return reached
