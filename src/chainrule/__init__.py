@@ -12,7 +12,6 @@ import numpy as _np
 from . import linalg, ops, testing
 from .core import PRIMITIVES, RemovableHandle, enable_grad, is_grad_enabled, no_grad
 from .core import seal_builtins as _seal_builtins
-from .memory import checkpoint_sequential  # cr.memory comes with it
 from .ops._define import defop
 from .ops.elementwise import (
     absolute,
@@ -119,8 +118,8 @@ __version__ = "0.1.0"
 
 _seal_builtins()  # every primitive lives in `ops`, imported above: these are the built-ins
 
-_SUBPACKAGES = ("data", "explain", "io", "nn", "optim", "symbolic")
-_FROM_MODULE = {"load": "io", "save": "io"}
+_SUBPACKAGES = ("data", "explain", "io", "memory", "nn", "optim", "symbolic")
+_FROM_MODULE = {"load": "io", "save": "io", "checkpoint_sequential": "memory"}
 
 
 def __getattr__(name):

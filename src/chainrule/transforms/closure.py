@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Node, Trace, _new_tensor, bind, is_grad_enabled, new_box, new_level
+from ..core import Node, Trace, _new_tensor, bind, ground, is_grad_enabled, new_level
+from ..tensor import Box
 
 # Results of these primitives are kept by `policy="dots"` (JAX's dots_saveable).
 DOTS = frozenset({"matmul", "einsum", "linear", "conv2d"})
@@ -23,6 +24,22 @@ DOTS = frozenset({"matmul", "einsum", "linear", "conv2d"})
 def needs_grad(t) -> bool:
     """True when t is differentiated at some level (recorded, or boxed by a transform)."""
     return t.requires_grad or t._trace is not None
+
+
+class ClosureBox(Box):
+    """A value inside a checkpointed function: `value` (one level down) and the `position`
+    of the op that made it (None for an argument)."""
+
+    __slots__ = ("value", "position")
+
+    def __init__(self, trace, value, position):
+        super().__init__(trace)
+        self.value = value
+        self.position = position
+
+    @property
+    def inner(self):
+        return self.value
 
 
 class ClosureTrace(Trace):
@@ -57,21 +74,24 @@ class ClosureTrace(Trace):
 
     def call(self, f, inner_args):
         """f on boxes of `inner_args`, its output as f returned it (boxes inside)."""
-        return f(*[new_box(self, a, None) for a in inner_args])
+        return f(*[ClosureBox(self, a, None) for a in inner_args])
 
     def unbox(self, t):
         """One output of f as a value outside this trace."""
-        return t._inner if t._trace is self else self._outside(t)
+        return t.value if t._trace is self else self._outside(t)
 
     def finish(self, f):
         """In a replay, check that f used as many outside tensors as the first time."""
         if self.replacements is not None and self._cursor != len(self.uses):
             raise RuntimeError(_changed(f))
 
+    def lift(self, x):
+        return ClosureBox(self, x, None)
+
     def process(self, op, args, params):
         position = self.ops
         self.ops += 1
-        inner = tuple(a._inner if a._trace is self else self._outside(a) for a in args)
+        inner = tuple(a.value if a._trace is self else self._outside(a) for a in args)
         kept = self.saved.get(position) if self.replacements is not None else None
         if kept is not None:
             if kept[0] and kept[0] != op.name:
@@ -81,8 +101,8 @@ class ClosureTrace(Trace):
             out = bind(op, inner, params)
             if self.save == "dots" and op.name in DOTS and self.replacements is None:
                 self.saved[position] = (op.name, out.data)
-        self.bytes += out.data.nbytes
-        return new_box(self, out, position)
+        self.bytes += ground(out).data.nbytes   # a vmap box: all its examples
+        return ClosureBox(self, out, position)
 
     def _outside(self, a):
         """The value to use for an outside tensor `a` at its next use."""
@@ -111,9 +131,9 @@ class ClosureTrace(Trace):
     def tag(self, box, name):
         """`checkpoint_name`: keep the value of `box` when the policy names `name`."""
         if self.replacements is None and isinstance(self.save, frozenset) and name in self.save:
-            position = box._aux
+            position = box.position
             if position is not None and position not in self.saved:
-                self.saved[position] = ("", box._inner.data)
+                self.saved[position] = ("", box.value.data)
 
 
 def _with_value(op, inner, params, data):
@@ -122,8 +142,9 @@ def _with_value(op, inner, params, data):
     if any(a._trace is not None for a in inner):
         return bind(op, inner, params)   # under a transform: compute (exact, no saving)
     out = _new_tensor(data)
-    if is_grad_enabled() and op.differentiable and any(a.requires_grad for a in inner):
-        out._node = Node(op, inner, params)
+    flows = tuple(i for i, a in enumerate(inner) if a.requires_grad)
+    if is_grad_enabled() and op.differentiable and flows:
+        out._node = Node(op, inner, params, flows)
         out.requires_grad = True
     return out
 
