@@ -4,6 +4,7 @@ codes over the training library (`chainrule.train`), which does the work."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -93,6 +94,9 @@ def add_parsers(subparsers):
     p.add_argument("--force", action="store_true",
                    help="overwrite the run already in --out (its three files are replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--detect-anomaly", action="store_true",
+                   help="stop at the first operation whose value or gradient is not finite, "
+                        "naming it and the line that made it (slower: for debugging)")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of `mpirun -n N` (needs Open MPI "
                         "and mpi4py): the global batch is split across them")
@@ -213,7 +217,11 @@ def run_train(args):
         print(_header(recipe, args), file=sys.stderr)
     progress = Progress(quiet)
     try:
-        history = recipe.run(out, callbacks=[progress], overwrite=args.force)
+        with cr.detect_anomaly() if args.detect_anomaly else contextlib.nullcontext():
+            history = recipe.run(out, callbacks=[progress], overwrite=args.force)
+    except FloatingPointError as err:  # from --detect-anomaly
+        progress.close()
+        raise CommandError(str(err), code=1) from None
     except lib.TrainingDiverged as err:
         progress.close()
         kept = (f"{checkpoint} holds epoch {err.epoch - 1}" if err.epoch > 1

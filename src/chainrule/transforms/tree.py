@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from ..core import TensorBase, _new_tensor
+from .complex_guard import refuse_complex
 
 __all__ = ["flatten", "map_leaves"]
 
@@ -27,7 +28,9 @@ def flatten(out, transform: str):
         item, parent, position = stack.pop()
         if isinstance(item, TensorBase) or isinstance(item, (numbers.Number, np.ndarray)):
             if not isinstance(item, TensorBase):
-                item = _new_tensor(np.asarray(item, dtype=float))
+                array = np.asarray(item)
+                refuse_complex(array.dtype, transform, "the value f returned")
+                item = _new_tensor(array.astype(float))
             slot = ("leaf", len(leaves))
             leaves.append(item)
         elif isinstance(item, (tuple, list)):
