@@ -124,3 +124,22 @@ def test_explain_memory_command(capsys):
     assert "with --memory-budget 60KB: net: checkpoint_sequential" in out
     assert main(["explain", "--memory", "rnn", "--memory-budget", "1KB"]) == 2
     assert "memory_budget=1000 bytes is too small" in capsys.readouterr().err
+
+
+def test_train_with_a_memory_budget_trains_the_same_model(tmp_path, capsys):
+    import json
+
+    from chainrule.cli.main import main
+    epochs = []
+    for extra in ([], ["--memory-budget", "100KB"]):
+        out = tmp_path / ("budget" if extra else "plain")
+        assert main(["train", "--model", "rnn", "--epochs", "1", "--out", str(out),
+                     *extra]) == 0
+        epochs.append(json.loads((out / "metrics.json").read_text())["epochs"][0])
+    assert "memory budget: rnn: scan(checkpoint='binomial'" in capsys.readouterr().err
+    for key in ("train_loss", "train_accuracy", "test_accuracy"):
+        assert epochs[0][key] == pytest.approx(epochs[1][key], rel=1e-6), key
+    assert main(["train", "--model", "mlp", "--epochs", "1", "--quiet", "--out",
+                 str(tmp_path / "small"), "--memory-budget", "1KB"]) == 2
+    assert "--memory-budget 1KB: checkpoint_sequential: no segmentation fits" in \
+        capsys.readouterr().err

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from ..core import TensorBase
+from ..core import TensorBase, is_grad_enabled
 from ..ops._define import as_tensor
 from ..transforms.checkpoint import checkpoint, parse_bytes
 from ..transforms.closure import ClosureTrace, detached
@@ -52,6 +52,8 @@ class CheckpointedSequence:
 
     def __call__(self, x):
         x = x if isinstance(x, TensorBase) else as_tensor(x)
+        if not is_grad_enabled():   # inference: nothing is kept, so nothing to segment
+            return _segment(self.layers)(x)
         if self.budget is not None and self._decided_for != (x.shape, x.dtype):
             self.measured = layer_bytes(self.layers, x)
             self.bounds = fewest_segments(*self.measured, self.budget)

@@ -233,6 +233,8 @@ class _Loop:
         state = self.state_bytes()
         # the budget holds the snapshots, the state being worked on and one recorded step
         slots = (budget - self.step_bytes) // max(state, 1) - 1
+        if slots < 1 and not is_grad_enabled():
+            return 1   # nothing will be reversed (inference): no budget to keep
         if slots < 1:
             raise ValueError(f"scan: memory_budget={budget} bytes is too small: one state is "
                              f"{state} bytes and one recorded step {self.step_bytes} bytes, so "
