@@ -241,6 +241,7 @@ from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint, checkpoint_name
 from .transforms.custom import custom_jvp, custom_vjp
 from .transforms.scan import scan
+from .transforms.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 abs = absolute  # noqa: A001 - NumPy's name
 round = around  # noqa: A001 - NumPy's name

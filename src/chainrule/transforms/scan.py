@@ -23,6 +23,7 @@ from ..ops.shape import Variadic, astype, concatenate, reshape, split, stack
 from . import api, revolve
 from .checkpoint import parse_bytes, replaying, rng_states
 from .closure import ClosureTrace, detached
+from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["scan"]
 
@@ -30,24 +31,10 @@ __all__ = ["scan"]
 # ----- pytrees of tensors (tuples, lists, dicts, None) -----------------------------------
 
 def _flatten(tree):
-    """(leaves, rebuild) for a pytree of tensors."""
-    if tree is None:
-        return [], lambda leaves: None
-    if isinstance(tree, (tuple, list, dict)):
-        keys = sorted(tree) if isinstance(tree, dict) else range(len(tree))
-        parts = [_flatten(tree[k]) for k in keys]
-        sizes = [len(p[0]) for p in parts]
-
-        def rebuild(leaves):
-            items, i = [], 0
-            for (_, build), n in zip(parts, sizes):
-                items.append(build(leaves[i:i + n]))
-                i += n
-            if isinstance(tree, dict):
-                return dict(zip(keys, items))
-            return type(tree)(items)
-        return [leaf for p in parts for leaf in p[0]], rebuild
-    return [tree if isinstance(tree, TensorBase) else as_tensor(tree)], lambda leaves: leaves[0]
+    """(leaves as tensors, rebuild) for a pytree (the tree module's walk)."""
+    leaves, treedef = tree_flatten(tree)
+    leaves = [t if isinstance(t, TensorBase) else as_tensor(t) for t in leaves]
+    return leaves, lambda new: tree_unflatten(treedef, new)
 
 
 def _pack(leaves, dtype):
