@@ -36,6 +36,10 @@ class ChainCosts:
     def __str__(self):
         return self.table()
 
+    def _repr_html_(self):
+        from .tables import chain_html
+        return chain_html(self)
+
 
 def parse_widths(text) -> tuple:
     """`"784,256,10,1"` or a sequence of ints -> a tuple of positive ints (at least two)."""

@@ -10,27 +10,31 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, bind_tensors, coerce, defop
+from ._define import as_tensor, bind_tensors, coerce, defop, normalize_axis
 from .elementwise import add as add_p
-from .elementwise import exp
-from .linalg import einsum, matmul, matmul_batch, matmul_p
-from .reduce import logsumexp
+from .elementwise import exp, log
+from .linalg import matmul, matmul_batch, matmul_p
+from .reduce import shifted
 from .reduce import sum as _sum
-from .shape import expand_dims, transpose, transpose_p
+from .shape import expand_dims, reshape, transpose, transpose_p
 from .vmap_rules import elementwise_rule, fold_into_samples
 
 __all__ = ["linear", "softmax", "log_softmax", "cross_entropy_per_sample"]
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x): finite for inputs like +-1000."""
+    """(x - max) - log(sum(exp(x - max))): the shift is never added back, so no precision
+    is lost to it (log_softmax([1e16, 1e16]) is [-log 2, -log 2])."""
     x = as_tensor(x)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    z = shifted(x, normalize_axis(axis, x.ndim, "log_softmax"))
+    return z - log(_sum(exp(z), axis, keepdims=True))
 
 
 def softmax(x, axis=-1):
-    """exp(log_softmax(x)): sums to 1 along `axis`, finite for inputs like +-1000."""
-    return exp(log_softmax(x, axis))
+    """exp(x - max) / sum(exp(x - max)): sums to 1 along `axis`, finite for any input."""
+    x = as_tensor(x)
+    e = exp(shifted(x, normalize_axis(axis, x.ndim, "softmax")))
+    return e / _sum(e, axis, keepdims=True)
 
 
 # ----- linear ---------------------------------------------------------------------------
@@ -42,9 +46,9 @@ def _linear_impl(x, w, b):
 
 
 def _linear_vjp_w(g, ans, x, w, b):
-    if g.ndim == 2:
-        return matmul(transpose(g), x)
-    return einsum("...o,...i->oi", g, x)
+    if g.ndim != 2:  # (..., out) and (..., in) as matrices: one GEMM (einsum used no BLAS)
+        g, x = reshape(g, (-1, g.shape[-1])), reshape(x, (-1, x.shape[-1]))
+    return matmul(transpose(g), x)
 
 
 def _linear_vjp_b(g, ans, x, w, b):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import ground
-from ._define import as_tensor, bind_tensors, constant, defop, normalize_axis
-from .elementwise import equal, exp, isfinite, log, sqrt, where
-from .shape import broadcast_to, flip, reshape, stop_gradient, transpose
+from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
+from .elementwise import conj, equal, exp, log, real, sqrt, where
+from .shape import astype, broadcast_to, flip, reshape, transpose
 
 
 def _kept_shape(shape, axes):
@@ -53,19 +53,34 @@ def var(x, axis=None, ddof=0, keepdims=False):
     if n - ddof <= 0:
         raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom over {n} entries")
     centered = x - mean(x, axes, keepdims=True)
+    if x.dtype.kind == "c":   # NumPy: the mean of |x - mean|^2, a real number
+        return sum(real(centered * conj(centered)), axes, keepdims) / (n - ddof)
     return sum(centered * centered, axes, keepdims) / (n - ddof)
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
-    """`np.std` with `ddof` (its derivative is infinite where the spread is zero)."""
-    return sqrt(var(x, axis, ddof, keepdims))
+    """`np.std` with `ddof`; where the spread is zero its derivative is taken as 0."""
+    return spread_root(var(x, axis, ddof, keepdims))
+
+
+def spread_root(v):
+    """sqrt of a variance, with derivative 0 where the variance is 0.
+
+    sqrt'(0) is infinite and the variance's derivative is 0 there: their product would be
+    0 * inf = nan. Where v is 0 (always so over one entry) the double `where` gives 0 at
+    every order (for several equal entries: the subgradient of least norm, as `norm`'s).
+    """
+    if v._trace is None and v.data.all():
+        return sqrt(v)   # concrete and nowhere 0: the guard is not needed
+    flat = equal(v, 0)
+    return where(flat, 0.0, sqrt(where(flat, 1.0, v)))
 
 
 # ----- max / min: ties share the gradient evenly ----------------------------------------
 
 def _extremum_weights(x, ans, axes, keepdims):
     hit = equal(x, ans if keepdims else reshape(ans, _kept_shape(x.shape, axes)))
-    weights = where(hit, 1.0, 0.0)
+    weights = astype(hit, x.dtype)  # x's dtype: float64 weights would promote float32
     return weights / sum(weights, axes, keepdims=True)
 
 
@@ -148,18 +163,33 @@ def cumsum(x, axis=None):
     x = as_tensor(x)
     if axis is None:
         x, axis = reshape(x, -1), 0
-    return bind_tensors(cumsum_p, (x,), {"axis": normalize_axis(axis, x.ndim, "cumsum")[0]})
+    return bind_tensors(cumsum_p, (x,), {"axis": axis_index(axis, x.ndim, "cumsum")})
 
 
 # ----- stable composites ------------------------------------------------------------------
+
+def _finite_max(x, axes):
+    m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros(
+        _kept_shape(x.shape, axes), x.dtype)
+    return np.where(np.isfinite(m), m, np.zeros((), x.dtype))
+
+
+# The shift that keeps exp() in range: a constant, so its derivative contributions
+# cancel exactly (hence not differentiable); one NumPy pass instead of max + where.
+exp_shift = defop("exp_shift", _finite_max, differentiable=False, batch="axes",
+                  doc="max over `axes` (kept as size-1 axes), 0 where it is not finite.")
+
+
+def shifted(x, axes):
+    """x minus its finite max over `axes`: the argument of exp in softmax and logsumexp."""
+    return x - bind_tensors(exp_shift, (x,), {"axes": axes})
+
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) shifted by the max, so it is finite for inputs like +-1000."""
     x = as_tensor(x)
     axes = normalize_axis(axis, x.ndim, "logsumexp")
-    # The shift is a constant: its derivative contributions cancel exactly.
-    shift = stop_gradient(max(x, axes, keepdims=True))
-    shift = where(isfinite(shift), shift, 0.0)
+    shift = bind_tensors(exp_shift, (x,), {"axes": axes})
     out = log(sum(exp(x - shift), axes, keepdims=True)) + shift
     return out if keepdims else reshape(out, tuple(
         n for i, n in enumerate(x.shape) if i not in axes))

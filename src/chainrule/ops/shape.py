@@ -7,7 +7,16 @@ import numbers
 import numpy as np
 
 from ..core import TensorBase, bind, is_mapped
-from ._define import EMPTY, as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
+from ._define import (
+    EMPTY,
+    as_tensor,
+    axis_index,
+    bind_tensors,
+    coerce,
+    constant,
+    defop,
+    normalize_axis,
+)
 
 
 class Variadic:
@@ -128,13 +137,18 @@ transpose_p = defop(
     batch=_transpose_batch)
 
 
-def transpose(x, *axes) -> TensorBase:
-    """`np.transpose`; no axes reverses them."""
+def transpose(x, *axes, **kwargs) -> TensorBase:
+    """`np.transpose` (axes as a tuple, separate ints or `axes=`); no axes reverses them."""
     x = as_tensor(x)
+    if kwargs:
+        if set(kwargs) != {"axes"} or axes:
+            raise TypeError(f"transpose: unexpected arguments {sorted(kwargs)}; give the axes "
+                            "once, as axes=(...) or positionally")
+        axes = (kwargs["axes"],)
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
         axes = axes[0]
     axes = tuple(reversed(range(x.ndim))) if axes in (None, ()) else tuple(
-        int(a) % max(x.ndim, 1) for a in axes)
+        axis_index(a, x.ndim, "transpose") for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of a tensor of "
                          f"{x.ndim} dims (shape {x.shape})")
@@ -147,6 +161,7 @@ def swapaxes(x, axis1: int, axis2: int) -> TensorBase:
     """`np.swapaxes`."""
     x = as_tensor(x)
     axes = list(range(x.ndim))
+    axis1, axis2 = axis_index(axis1, x.ndim, "swapaxes"), axis_index(axis2, x.ndim, "swapaxes")
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, tuple(axes))
 
@@ -154,8 +169,8 @@ def swapaxes(x, axis1: int, axis2: int) -> TensorBase:
 def moveaxis(x, source, destination) -> TensorBase:
     """`np.moveaxis`."""
     x = as_tensor(x)
-    src = [int(s) % x.ndim for s in np.atleast_1d(source)]
-    dst = [int(d) % x.ndim for d in np.atleast_1d(destination)]
+    src = [axis_index(int(s), x.ndim, "moveaxis") for s in np.atleast_1d(source)]
+    dst = [axis_index(int(d), x.ndim, "moveaxis") for d in np.atleast_1d(destination)]
     if len(src) != len(dst):
         raise ValueError("moveaxis: source and destination need the same number of axes")
     order = [a for a in range(x.ndim) if a not in src]
@@ -192,7 +207,7 @@ def squeeze(x, axis=None) -> TensorBase:
 
 # ----- indexing -------------------------------------------------------------------------
 
-def _normalize_index(index, ndim):
+def _normalize_index(index, shape):
     """Index with tensors/lists made ndarrays and bool masks made integer arrays."""
     if not isinstance(index, tuple):
         index = (index,)
@@ -208,6 +223,10 @@ def _normalize_index(index, ndim):
         elif isinstance(item, list):
             item = np.asarray(item)
         if isinstance(item, np.ndarray) and item.dtype == bool:
+            if Ellipsis not in out and item.shape != shape[dim:dim + item.ndim]:
+                raise IndexError(f"index: a boolean mask of shape {item.shape} does not match "
+                                 f"the indexed axes {shape[dim:dim + item.ndim]} of a tensor of "
+                                 f"shape {shape}")
             out.extend(np.nonzero(item))
             dim += item.ndim
             continue
@@ -280,7 +299,7 @@ scatter_add_p = defop(
 def getitem(x, index) -> TensorBase:
     """`x[index]`, differentiable; repeated integer indices accumulate in the gradient."""
     x = as_tensor(x)
-    return bind_tensors(getitem_p, (x,), {"index": _normalize_index(index, x.ndim)})
+    return bind_tensors(getitem_p, (x,), {"index": _normalize_index(index, x.shape)})
 
 
 def take(a, indices, axis=None) -> TensorBase:
@@ -358,11 +377,11 @@ def split(x, indices_or_sections, axis=0) -> list:
     axis = normalize_axis(axis, x.ndim, "split")[0]
     n = x.shape[axis]
     if isinstance(indices_or_sections, numbers.Integral):
-        if n % indices_or_sections:
+        sections = int(indices_or_sections)
+        if sections <= 0 or n % sections:
             raise ValueError(f"split: axis {axis} of length {n} does not divide into "
                              f"{indices_or_sections} equal sections")
-        step = n // indices_or_sections
-        bounds = list(range(0, n + 1, step))
+        bounds = [i * (n // sections) for i in range(sections + 1)]  # also for n == 0
     else:
         bounds = [0, *indices_or_sections, n]
     lead = (slice(None),) * axis
@@ -411,17 +430,19 @@ def stop_gradient(x) -> TensorBase:
 
 
 cast_p = defop(
-    "cast", lambda x, dtype: x.astype(dtype),
+    "cast", lambda x, dtype: (x.real if x.dtype.kind == "c" and np.dtype(dtype).kind != "c"
+                              else x).astype(dtype),
     vjp=lambda g, ans, x, dtype: bind_tensors(cast_p, (g,), {"dtype": x.dtype}), linear=True,
     batch="elementwise")
 
 
 def astype(x, dtype) -> TensorBase:
-    """`x.astype(dtype)`; casting to a float dtype keeps the gradient."""
+    """`x.astype(dtype)`; casting to a float or complex dtype keeps the gradient (complex to
+    real keeps the real part)."""
     x = as_tensor(x)
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
         return x
-    if not np.issubdtype(dtype, np.floating):
+    if dtype.kind not in "fc":
         x = stop_gradient(x)  # an integer or bool result carries no derivative
     return bind_tensors(cast_p, (x,), {"dtype": dtype})
