@@ -60,17 +60,36 @@ def _fold(eqn):
     return Var(eqn.out.name, eqn.out.shape, eqn.out.dtype, value)
 
 
+def _array_key(a: np.ndarray) -> tuple:
+    """An array by its full contents (repr abbreviates arrays over 1,000 entries)."""
+    return ("array", a.dtype.str, a.shape, np.ascontiguousarray(a).tobytes())
+
+
+def param_key(value):
+    """A hashable key equal only for equal parameters, arrays compared entry by entry."""
+    if isinstance(value, np.ndarray):
+        return _array_key(value)
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, tuple(param_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, param_key(v)) for k, v in sorted(value.items())))
+    if isinstance(value, slice):
+        return ("slice", param_key(value.start), param_key(value.stop), param_key(value.step))
+    if isinstance(value, np.generic):
+        return ("scalar", value.dtype.str, value.item())
+    try:
+        hash(value)
+    except TypeError:
+        return ("repr", type(value).__name__, repr(value))
+    return (type(value).__name__, value)
+
+
 def _key(eqn, resolve):
     parts = []
     for v in eqn.inputs:
         v = resolve(v)
-        parts.append(("c", v.const.dtype.str, v.const.shape, v.const.tobytes())
-                     if v.const is not None else ("v", id(v)))
-    try:
-        params = repr(sorted(eqn.params.items()))
-    except TypeError:
-        params = repr(eqn.params)
-    return (eqn.op.name, tuple(parts), params)
+        parts.append(("c", *_array_key(v.const)) if v.const is not None else ("v", id(v)))
+    return (eqn.op.name, tuple(parts), param_key(eqn.params))
 
 
 def _one_pass(graph: Graph) -> bool:
