@@ -100,6 +100,7 @@ from .transforms.api import (
 from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint
 from .transforms.custom import custom_jvp, custom_vjp
+from .symbolic.jit import jit
 
 abs = absolute  # noqa: A001 - NumPy's name
 float32 = _np.float32  # so that x.dtype == cr.float32 and dtype=cr.float32 both work

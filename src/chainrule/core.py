@@ -88,6 +88,26 @@ class Trace:
     def process(self, op: Primitive, args: tuple, params: dict):  # pragma: no cover
         raise NotImplementedError
 
+    def concrete(self, what: str) -> None:
+        """Called before Python reads a boxed value (`what`: bool, item, ...); a trace
+        that replays its recording without Python (jit) raises here."""
+
+
+def check_concrete(t: TensorBase, what: str) -> None:
+    """Let every transform boxing `t` refuse to hand its value to Python control flow."""
+    while t._trace is not None:
+        t._trace.concrete(what)
+        t = t._inner
+
+
+def is_concrete(t: TensorBase) -> bool:
+    """True when t's value is the same on every call (not recorded by a jit trace)."""
+    try:
+        check_concrete(t, "value")
+    except TypeError:
+        return False
+    return True
+
 
 class TensorBase:
     """Storage of a tensor: the ndarray, its graph node and its transform boxes."""

@@ -98,9 +98,11 @@ class Tensor(TensorBase):
             yield self[i]
 
     def __array__(self, dtype=None, copy=None):
+        self._concrete("np.asarray")
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def _concrete(self, what: str):
+        core.check_concrete(self, what)
         if core.is_mapped(self):
             raise TypeError(f"{what}: this tensor holds one value per example of cr.vmap, so "
                             "Python control flow on it would see only the first example; "
@@ -116,9 +118,11 @@ class Tensor(TensorBase):
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
+        self._concrete("numpy")
         return self.data
 
     def tolist(self):
+        self._concrete("tolist")
         return self.data.tolist()
 
     def __float__(self):
@@ -135,9 +139,11 @@ class Tensor(TensorBase):
         return bool(self.data)
 
     def any(self):
+        self._concrete("any")
         return bool(np.any(self.data))
 
     def all(self):
+        self._concrete("all")
         return bool(np.all(self.data))
 
     # ----- graph -----------------------------------------------------------------------
@@ -252,6 +258,8 @@ class Tensor(TensorBase):
             raise RuntimeError("setitem: in-place assignment into a tensor that is part of a "
                                "graph would change values its gradient needs; build a new "
                                "tensor with cr.where or indexing instead")
+        if isinstance(value, TensorBase):
+            core.check_concrete(value, "item assignment")
         self.data[index] = np.asarray(value.data if isinstance(value, TensorBase) else value)
 
     # ----- methods mirroring the functions ----------------------------------------------
@@ -283,9 +291,11 @@ class Tensor(TensorBase):
         return R.logsumexp(self, axis, keepdims)
 
     def argmax(self, axis=None):
+        self._concrete("argmax")
         return Tensor._wrap(np.argmax(self.data, axis=axis))
 
     def argmin(self, axis=None):
+        self._concrete("argmin")
         return Tensor._wrap(np.argmin(self.data, axis=axis))
 
     def reshape(self, *shape):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import is_concrete
 from ._define import as_tensor, bind_tensors, constant, defop, normalize_axis
 from .elementwise import equal, exp, isfinite, log, sqrt, where
 from .shape import broadcast_to, flip, reshape, stop_gradient
@@ -98,7 +99,7 @@ def _prod_of_others(x, axes):
     values = x
     while values._inner is not None:  # a transform's box shows one example: see them all
         values = values._inner
-    if not np.any(values.data == 0):
+    if is_concrete(x) and not np.any(values.data == 0):  # jit: the path exact for all
         return prod(x, axes, keepdims=True) / x
     moved = reshape(_move_to_end(x, axes), (-1, _count(x, axes)))
     n = moved.shape[-1]

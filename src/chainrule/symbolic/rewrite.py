@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import Eqn, Graph, Var
+from .graph import Eqn, Graph, Slot, Var
 
 RULES = [
     ("log(exp(X)) -> X", ("log", ("exp", "X")), "X"),
@@ -55,8 +55,7 @@ def _try_rules(eqn, producer):
 
 def _fold(eqn):
     """Evaluate an equation whose inputs are all constants."""
-    value = eqn.op.impl(*[v.const for v in eqn.inputs], **eqn.params)
-    value = np.asarray(value)
+    value = np.asarray(eqn.evaluate([v.const for v in eqn.inputs]))
     return Var(eqn.out.name, eqn.out.shape, eqn.out.dtype, value)
 
 
@@ -75,6 +74,8 @@ def param_key(value):
         return ("dict", tuple((k, param_key(v)) for k, v in sorted(value.items())))
     if isinstance(value, slice):
         return ("slice", param_key(value.start), param_key(value.stop), param_key(value.step))
+    if isinstance(value, Slot):
+        return ("slot", value.index)
     if isinstance(value, np.generic):
         return ("scalar", value.dtype.str, value.item())
     try:
@@ -102,7 +103,7 @@ def _one_pass(graph: Graph) -> bool:
 
     producer, seen, eqns, changed = {}, {}, [], False
     for eqn in graph.eqns:
-        eqn = Eqn(eqn.op, tuple(resolve(v) for v in eqn.inputs), eqn.params, eqn.out)
+        eqn = Eqn(eqn.op, tuple(resolve(v) for v in eqn.inputs), eqn.params, eqn.out, eqn.nargs)
         if eqn.inputs and all(v.const is not None for v in eqn.inputs):
             replaced[id(eqn.out)] = _fold(eqn)
             graph.log.append(f"fold constants: {eqn}")

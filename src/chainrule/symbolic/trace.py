@@ -39,9 +39,12 @@ class SymbolicTrace(Trace):
     def process(self, op, args, params):
         inner, in_vars = [], []
         for a in args:
-            if a._trace is self:
+            if a._trace is self and a._aux is not None:
                 inner.append(a._inner)
                 in_vars.append(a._aux)
+            elif a._trace is self:   # lifted to this level with no variable: a constant
+                inner.append(a._inner)
+                in_vars.append(self.const(a._inner))
             else:
                 inner.append(a)
                 in_vars.append(self.const(a))
