@@ -99,6 +99,7 @@ from .transforms.api import (
 )
 from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint
+from .transforms.control import cond, fori_loop
 from .transforms.custom import custom_jvp, custom_vjp
 from .symbolic.jit import jit
 

@@ -53,7 +53,7 @@ class _Writer:
 
     def __init__(self, graph: Graph, name: str, scalars: bool):
         self.graph, self.name, self.scalars = graph, name, scalars
-        self.namespace = {"_asarray": np.asarray, **_MATH}
+        self.namespace = {"_asarray": np.asarray, **_MATH, name: None}  # reserve the name
         self.names = {}            # id(var) -> name of its native form
         self.floats = set()        # ids of values held as Python floats
         self.other = {}            # id(var) -> name of its converted (float/array) form

@@ -58,7 +58,7 @@ class JitTrace(SymbolicTrace):
 
     def concrete(self, what):
         raise ConcretizationError(
-            f"jit: {what}() of a traced value{_user_line()}. Under cr.jit the function is "
+            f"jit: {what} of a traced value{_user_line()}. Under cr.jit the function is "
             "recorded once and replayed without Python seeing values: use cr.where for a "
             "choice by value, cr.cond / cr.fori_loop for control flow, or mark the argument "
             "static (static_argnums=/static_argnames=)")
