@@ -74,6 +74,7 @@ from .ops.shape import (
     take,
     transpose,
 )
+from .symbolic.jit import jit
 from .tensor import (
     Tensor,
     arange,
@@ -101,7 +102,6 @@ from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint
 from .transforms.control import cond, fori_loop
 from .transforms.custom import custom_jvp, custom_vjp
-from .symbolic.jit import jit
 
 abs = absolute  # noqa: A001 - NumPy's name
 float32 = _np.float32  # so that x.dtype == cr.float32 and dtype=cr.float32 both work

@@ -107,6 +107,7 @@ class Optimizer:
                 new_params.append(p)
                 new_state.append(s)
                 continue
+            g = cr.astype(g, p.dtype) if g.dtype != p.dtype else g   # as step() does
             p, s = self._rule(p, g, {**group, **hyper} if hyper else group, dict(s))
             new_params.append(p)
             new_state.append(s)

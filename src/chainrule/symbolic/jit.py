@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import TensorBase, _new_tensor, active, innermost_trace, new_box, new_level
+from ..transforms.api import reverse_depth
 from .codegen import compile_tuple
 from .graph import Graph, Slot, Var
 from .rewrite import simplify
@@ -275,9 +276,10 @@ class Jitted:
         return leaves, structure
 
     def _inline(self, leaves) -> bool:
-        """Inside another transform (or on values some tape records) run f as it is."""
-        return innermost_trace() is not None or any(
-            isinstance(x, TensorBase) and (x._trace is not None or x._node is not None)
+        """Inside another transform, or on tensors that require grad, run f as it is: the
+        compiled program's results are not recorded, so the tape must see f itself."""
+        return innermost_trace() is not None or reverse_depth() > 0 or any(
+            isinstance(x, TensorBase) and (x._trace is not None or x.requires_grad)
             for x in leaves)
 
     def _entry(self, leaves, structure) -> Lowered:

@@ -32,6 +32,11 @@ from .reverse import grads_wrt
 _reverse_depth = 0
 
 
+def reverse_depth() -> int:
+    """How many reverse transforms are evaluating their function right now."""
+    return _reverse_depth
+
+
 def as_input(x, transform: str, position: int) -> TensorBase:
     """A transform's argument as a float tensor (Python and NumPy numbers accepted)."""
     if not isinstance(x, TensorBase):
