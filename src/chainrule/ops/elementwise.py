@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._define import defop
+from ._define import constant, defop
 from .shape import sum_to
 
 
@@ -61,8 +61,11 @@ absolute = defop("abs", np.abs,
 
 
 def _tie_weight(x, y, above):
-    """1 where x wins, 0 where y wins, 0.5 on ties: ties split the gradient evenly."""
-    return where(x == y, 0.5, where(above(x, y), 1.0, 0.0))
+    """1 where x wins, 0 where y wins, 0.5 on ties: ties split the gradient evenly
+    (in the inputs' dtype: Python-number branches of where would make float64)."""
+    dtype = np.result_type(x.dtype, y.dtype)
+    one, half, zero = (constant(np.array(v, dtype)) for v in (1.0, 0.5, 0.0))
+    return where(x == y, half, where(above(x, y), one, zero))
 
 
 maximum = defop("maximum", np.maximum, nin=2,

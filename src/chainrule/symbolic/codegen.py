@@ -151,18 +151,20 @@ def _exec(source: str, namespace: dict, name: str):
 
 def compile_tuple(graph: Graph, name: str = "compiled"):
     """(function returning the tuple of outputs, its source): the scalar road when it helps."""
-    source, namespace = to_source(graph, name)
-    safe = _exec(source, namespace, name)
     if not any(scalar_form(e) for e in graph.eqns):
-        return safe, source
+        source, namespace = to_source(graph, name)
+        return _exec(source, namespace, name), source
     fast_source, fast_namespace = to_source(graph, name, scalars=True)
     fast = _exec(fast_source, fast_namespace, name)
+    safe = []   # the all-NumPy program, compiled the first time it is needed
 
     def run(*args):
         try:
             return fast(*args)
         except (ArithmeticError, ValueError):   # math's domain errors: NumPy's answer
-            return safe(*args)
+            if not safe:
+                safe.append(_exec(*to_source(graph, name), name))
+            return safe[0](*args)
 
     return run, fast_source
 

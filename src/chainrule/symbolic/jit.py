@@ -8,6 +8,7 @@ generates a Python function of ndarrays; later calls with that signature run it 
 from __future__ import annotations
 
 import functools
+import gc
 import linecache
 import os
 import sys
@@ -24,7 +25,7 @@ from .rewrite import simplify
 from .trace import SymbolicTrace
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_BACKENDS = ("numpy", "numba")
+_BACKENDS = ("numpy",)
 
 
 class ConcretizationError(TypeError):
@@ -229,18 +230,20 @@ def _trace(f, leaves, structure) -> tuple:
 
 def lower(f, leaves, structure, backend="numpy", name="jitted") -> Lowered:
     """Trace, simplify and generate code for f on these argument leaves."""
-    t0 = time.perf_counter()
-    graph, live, out_structure, out_static = _trace(f, leaves, structure)
-    traced = graph.count()
-    t1 = time.perf_counter()
-    simplify(graph)
-    t2 = time.perf_counter()
-    if backend == "numba":
-        from .fuse import compile_fused
-        run, source = compile_fused(graph, name)
-    else:
+    collecting = gc.isenabled()
+    gc.disable()   # a trace makes many objects and no cycles: collections would be wasted
+    try:
+        t0 = time.perf_counter()
+        graph, live, out_structure, out_static = _trace(f, leaves, structure)
+        traced = graph.count()
+        t1 = time.perf_counter()
+        simplify(graph)
+        t2 = time.perf_counter()
         run, source = compile_tuple(graph, name)
-    t3 = time.perf_counter()
+        t3 = time.perf_counter()
+    finally:
+        if collecting:
+            gc.enable()
     return Lowered(graph, source, graph.log, traced, graph.count(),
                    {"trace": t1 - t0, "simplify": t2 - t1, "codegen": t3 - t2}, run, live,
                    out_structure, out_static)
@@ -250,11 +253,11 @@ class Jitted:
     """`f` compiled per argument signature; see `jit`."""
 
     def __init__(self, f, static_argnums=(), static_argnames=(), backend="numpy"):
+        if backend == "numba":
+            raise NotImplementedError("jit: backend='numba' (fused elementwise loops) is not "
+                                      "built yet; use backend='numpy' (the default)")
         if backend not in _BACKENDS:
             raise ValueError(f"jit: backend must be one of {_BACKENDS}, got {backend!r}")
-        if backend == "numba":
-            from .fuse import require_numba
-            require_numba()
         functools.update_wrapper(self, f)
         self.fun = f
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(

@@ -42,8 +42,20 @@ def _match(pattern, var, producer, binding) -> bool:
     return all(_match(p, v, producer, binding) for p, v in zip(pattern[1:], eqn.inputs))
 
 
-def _try_rules(eqn, producer):
-    for name, pattern, result in RULES:
+def _rules_by_root() -> dict:
+    """RULES grouped by the op at their root, so an equation meets only its own rules."""
+    table = {}
+    for rule in RULES:
+        table.setdefault(rule[1][0], []).append(rule)
+    return table
+
+
+def _try_rules(eqn, producer, by_root):
+    for name, pattern, result in by_root.get(eqn.op.name, ()):
+        # Cheap test first: a number in the pattern needs a constant in that place.
+        if any(isinstance(p, float) and v.const is None for p, v in zip(pattern[1:],
+                                                                         eqn.inputs)):
+            continue
         binding = {}
         if _match(pattern, eqn.out, producer, binding):
             target = binding[result]
@@ -94,7 +106,7 @@ def _key(eqn, resolve):
 
 
 def _one_pass(graph: Graph) -> bool:
-    replaced = {}
+    replaced, by_root = {}, _rules_by_root()
 
     def resolve(v):
         while id(v) in replaced:
@@ -110,7 +122,7 @@ def _one_pass(graph: Graph) -> bool:
             changed = True
             continue
         producer[id(eqn.out)] = eqn
-        hit = _try_rules(eqn, producer)
+        hit = _try_rules(eqn, producer, by_root)
         if hit is not None:
             replaced[id(eqn.out)] = hit[1]
             graph.log.append(f"{hit[0]}: {eqn}")
