@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test lint bench fuzz system-deps clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/pytest -n 2
+
+# The long profile of the property-based engine tests (make test runs a small one).
+fuzz: $(STAMP)
+	CHAINRULE_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest -q tests/test_fuzz.py
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'

@@ -238,8 +238,11 @@ def _describe(args) -> str:
 
 def _op_error(op: Primitive, args: tuple, params: dict, err: Exception) -> Exception:
     extra = f" with {params}" if params else ""
-    return type(err)(f"{op.name}: cannot apply to inputs of shape/dtype ({_describe(args)})"
-                     f"{extra}: {err}")
+    # NumPy's own subclasses (e.g. its no-loop ufunc error) take other constructor
+    # arguments: re-raise as the nearest built-in class, which takes a message.
+    cls = next(c for c in type(err).__mro__ if c.__module__ == "builtins")
+    return cls(f"{op.name}: cannot apply to inputs of shape/dtype ({_describe(args)})"
+               f"{extra}: {err}")
 
 
 def bind(op: Primitive, args: tuple, params: dict):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from . import core
-from .core import TensorBase, _new_tensor, bind
+from .core import TensorBase, _new_tensor, bind, is_grad_enabled
 from .ops import elementwise as E
 from .ops import linalg as L
 from .ops import nn as N
 from .ops import reduce as R
 from .ops import shape as S
-from .ops._define import EMPTY, as_tensor
+from .ops._define import EMPTY, operand
 
 _FLOATS = (np.float16, np.float32, np.float64, np.longdouble)
 
@@ -22,7 +22,7 @@ def _check_differentiable_dtype(dtype, op="tensor"):
                          "pass dtype=np.float64 (or float32) to make it differentiable")
 
 
-def _other(self, x):
+def _other(self, x, prim):
     """The second operand of a binary operator, as a tensor (Python numbers stay weak)."""
     if isinstance(x, TensorBase):
         return x
@@ -31,15 +31,15 @@ def _other(self, x):
     if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
             -2**31 <= x < 2**31:
         return _new_tensor(np.array(x, dtype=self.data.dtype))
-    return as_tensor(x, like=self)
+    return operand(prim, x, self, self.requires_grad and is_grad_enabled())
 
 
 def _binary(prim):
     def forward(self, other):
-        return bind(prim, (self, _other(self, other)), EMPTY)
+        return bind(prim, (self, _other(self, other, prim)), EMPTY)
 
     def reflected(self, other):
-        return bind(prim, (_other(self, other), self), EMPTY)
+        return bind(prim, (_other(self, other, prim), self), EMPTY)
 
     return forward, reflected
 

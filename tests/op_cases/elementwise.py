@@ -89,3 +89,7 @@ CASES += [
     OpCase("ceil", lambda x: x * cr.ceil(x), lambda rng: (rng.uniform(0.1, 0.9, 5) + 2,)),
     OpCase("round", lambda x: x * (x - round_(x)), lambda rng: (rng.uniform(2.1, 2.4, 5),)),
 ]
+CASES += [
+    OpCase("win_weight", lambda x, y: cr.maximum(x, y) * cr.minimum(x, y) * x,
+           lambda rng: (rng.standard_normal(6), rng.standard_normal(6)), "via max*min"),
+]

@@ -27,3 +27,7 @@ CASES = [
     OpCase("exp", lambda x: cr.softmax(x, axis=0), normal((3, 2)), "softmax"),
     OpCase("exp", lambda x: cr.log_softmax(x), normal((4,)), "log_softmax"),
 ]
+CASES += [
+    OpCase("exp_shift", lambda x: cr.logsumexp(x, axis=1).sum() * cr.softmax(x, axis=0),
+           normal((3, 4)), "via logsumexp and softmax"),
+]

@@ -14,6 +14,7 @@ import chainrule as cr
 
 from .. import Tensor
 from ..ops import conv as P
+from ..ops._define import axis_index
 from ..ops.elementwise import relu, sigmoid, tanh
 from . import init as _init
 
@@ -47,7 +48,8 @@ def _ints(target) -> np.ndarray:
 def flatten(x, start_dim: int = 0, end_dim: int = -1):
     """Merge axes start_dim..end_dim into one."""
     x = _t(x)
-    start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
+    start = axis_index(start_dim, x.ndim, "flatten")
+    end = axis_index(end_dim, x.ndim, "flatten")
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
                          f"shape {x.shape}")
@@ -110,6 +112,9 @@ def one_hot(target, num_classes: int = -1):
     """Integer tensor of shape target.shape + (num_classes,)."""
     target = _ints(target)
     n = int(target.max()) + 1 if num_classes < 0 else num_classes
+    if target.size and (target.min() < 0 or target.max() >= n):
+        raise ValueError(f"one_hot: class labels must lie in [0, {n}), got labels from "
+                         f"{target.min()} to {target.max()}")
     return cr.tensor(np.eye(n, dtype=np.int64)[target])
 
 
@@ -307,8 +312,10 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
             raise ValueError(f"cross_entropy: float targets are class probabilities and need "
                              f"the input's shape {input.shape}, got {tgt.shape}; pass class "
                              f"indices as integers (e.g. y.astype(np.int64))")
-        return _cross_entropy_soft(input, cr.tensor(tgt, dtype=input.dtype), weight,
-                                   reduction, label_smoothing)
+        # A tensor target keeps its graph: the loss is differentiable in the probabilities.
+        soft = target if isinstance(target, Tensor) else cr.tensor(tgt)
+        return _cross_entropy_soft(input, soft.astype(input.dtype) if soft.dtype != input.dtype
+                                   else soft, weight, reduction, label_smoothing)
     target = _ints(tgt)
     ignored = target == ignore_index
     safe = np.where(ignored, 0, target) if ignored.any() else target

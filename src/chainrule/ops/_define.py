@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..core import Primitive, TensorBase, _new_tensor, bind
+from ..core import Primitive, TensorBase, _new_tensor, bind, is_grad_enabled
 
 EMPTY: dict = {}
 
@@ -24,16 +24,26 @@ def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
         return _new_tensor(np.asarray(x, dtype=np.result_type(like.data, x)))
     if isinstance(x, (list, tuple)) and any(isinstance(e, TensorBase) for e in x):
         raise TypeError("a list holding tensors is not a tensor: use cr.stack(...) to join them")
-    return _new_tensor(np.asarray(x))
+    array = np.asarray(x)
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"expected a number, an array or a tensor, got {type(x).__name__} "
+                        f"(dtype {array.dtype})")
+    return _new_tensor(array)
+
+
+def _like(args):
+    """The tensor or array whose dtype Python numbers adopt (NumPy 2: numbers are weak)."""
+    for a in args:
+        if isinstance(a, TensorBase):
+            return a
+        if isinstance(a, (np.ndarray, np.generic)):
+            return _new_tensor(np.asarray(a))
+    return None
 
 
 def coerce(args) -> tuple:
-    """All arguments as tensors; Python numbers adopt the dtype of the first tensor."""
-    like = None
-    for a in args:
-        if isinstance(a, TensorBase):
-            like = a
-            break
+    """All arguments as tensors; Python numbers adopt the dtype of the first tensor or array."""
+    like = _like(args)
     return tuple(as_tensor(a, like) for a in args)
 
 
@@ -73,9 +83,31 @@ class Op(Primitive):
     def __call__(self, *args, **params):
         for a in args:
             if not isinstance(a, TensorBase):
-                args = coerce(args)
+                args = self._coerce(args)
                 break
         return bind(self, args, params)
+
+    def _coerce(self, args):
+        like = _like(args)
+        recording = is_grad_enabled() and any(
+            isinstance(a, TensorBase) and a.requires_grad for a in args)
+        return tuple(a if isinstance(a, TensorBase) else operand(self, a, like, recording)
+                     for a in args)
+
+
+def operand(op: Primitive, x, like: TensorBase | None, recording: bool) -> TensorBase:
+    """A non-tensor operand of `op` as a tensor; errors name the op.
+
+    A recorded node keeps its operands: an ndarray the caller mutates after the forward
+    pass must not change the gradient, so a recorded node keeps a copy of it.
+    """
+    try:
+        t = as_tensor(x, like)
+    except TypeError as err:
+        raise TypeError(f"{op.name}: {err}") from None
+    if recording and isinstance(x, np.ndarray):
+        t = _new_tensor(t.data.copy())
+    return t
 
 
 def bind_tensors(prim: Primitive, args: tuple, params: dict = EMPTY):
@@ -83,16 +115,21 @@ def bind_tensors(prim: Primitive, args: tuple, params: dict = EMPTY):
     return bind(prim, args, params)
 
 
+def axis_index(axis, ndim: int, op: str) -> int:
+    """One axis as a non-negative int; out of range, a bool or a non-integer is an error."""
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"{op}: an axis must be an int, got {axis!r}")
+    if not -ndim <= axis < max(ndim, 1):
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of {ndim} dims")
+    return int(axis) % max(ndim, 1)
+
+
 def normalize_axis(axis, ndim: int, op: str):
     """`axis` (None, int or tuple) as a sorted tuple of non-negative ints, checked."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of {ndim} dims")
-        out.append(int(a) % max(ndim, 1))
+    out = [axis_index(a, ndim, op) for a in axes]
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))

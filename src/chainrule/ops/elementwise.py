@@ -6,9 +6,11 @@ Conventions at non-differentiable points are listed in docs/conventions.md.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ._define import constant, defop
+from ._define import defop
 from .shape import sum_to
 
 
@@ -60,25 +62,32 @@ absolute = defop("abs", np.abs,
                  doc="abs'(0) = 0.")
 
 
-def _tie_weight(x, y, above):
-    """1 where x wins, 0 where y wins, 0.5 on ties: ties split the gradient evenly
-    (in the inputs' dtype: Python-number branches of where would make float64)."""
-    dtype = np.result_type(x.dtype, y.dtype)
-    one, half, zero = (constant(np.array(v, dtype)) for v in (1.0, 0.5, 0.0))
-    return where(x == y, half, where(above(x, y), one, zero))
+def _win_weight_impl(x, y):
+    # Mask arithmetic in the inputs' own float dtype: np.where with scalar branches is
+    # several times slower, and float64 weights would promote float32 gradients.
+    dtype = np.result_type(x, y)
+    if dtype.kind != "f":
+        dtype = np.dtype(np.float64)
+    w = np.greater(x, y).astype(dtype)
+    w += np.equal(x, y) * dtype.type(0.5)
+    return w
 
+
+win_weight = defop("win_weight", _win_weight_impl, nin=2, differentiable=False,
+                   batch="elementwise",
+                   doc="1 where x > y, 0.5 on ties, 0 elsewhere: ties split the gradient.")
 
 maximum = defop("maximum", np.maximum, nin=2,
-                vjp=(lambda g, ans, x, y: sum_to(g * _tie_weight(x, y, greater), x.shape),
-                     lambda g, ans, x, y: sum_to(g * _tie_weight(y, x, greater), y.shape)),
-                jvp=(lambda t, ans, x, y: t * _tie_weight(x, y, greater),
-                     lambda t, ans, x, y: t * _tie_weight(y, x, greater)))
+                vjp=(lambda g, ans, x, y: sum_to(g * win_weight(x, y), x.shape),
+                     lambda g, ans, x, y: sum_to(g * win_weight(y, x), y.shape)),
+                jvp=(lambda t, ans, x, y: t * win_weight(x, y),
+                     lambda t, ans, x, y: t * win_weight(y, x)))
 
 minimum = defop("minimum", np.minimum, nin=2,
-                vjp=(lambda g, ans, x, y: sum_to(g * _tie_weight(x, y, less), x.shape),
-                     lambda g, ans, x, y: sum_to(g * _tie_weight(y, x, less), y.shape)),
-                jvp=(lambda t, ans, x, y: t * _tie_weight(x, y, less),
-                     lambda t, ans, x, y: t * _tie_weight(y, x, less)))
+                vjp=(lambda g, ans, x, y: sum_to(g * win_weight(y, x), x.shape),
+                     lambda g, ans, x, y: sum_to(g * win_weight(x, y), y.shape)),
+                jvp=(lambda t, ans, x, y: t * win_weight(y, x),
+                     lambda t, ans, x, y: t * win_weight(x, y)))
 
 exp = defop("exp", np.exp, vjp=lambda g, ans, x: g * ans, jvp=lambda t, ans, x: t * ans)
 expm1 = defop("expm1", np.expm1,
@@ -90,12 +99,12 @@ log1p = defop("log1p", np.log1p,
 
 def log2(x):
     """Base-2 logarithm."""
-    return log(x) / np.log(2.0)
+    return log(x) / math.log(2.0)  # a Python float keeps float32 data float32
 
 
 def log10(x):
     """Base-10 logarithm."""
-    return log(x) / np.log(10.0)
+    return log(x) / math.log(10.0)
 
 
 sin = defop("sin", np.sin, vjp=lambda g, ans, x: g * cos(x), jvp=lambda t, ans, x: t * cos(x))
@@ -144,7 +153,9 @@ tanh = defop("tanh", np.tanh, vjp=lambda g, ans, x: tanh_grad(g, ans),
 
 def _sigmoid_impl(x):
     # exp(-log(1 + exp(-x))) never overflows, for either sign of x.
-    return np.exp(-np.logaddexp(0, -x)).astype(x.dtype, copy=False)
+    out = np.exp(-np.logaddexp(0, -x))
+    # Float input keeps its dtype; integer input becomes float, as in NumPy's ufuncs.
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
 sigmoid = defop("sigmoid", _sigmoid_impl,
@@ -188,6 +199,9 @@ def clip(x, a_min=None, a_max=None):
     """`np.clip`; one bound may be None. At a bound the gradient goes to x."""
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
+    from ._define import as_tensor
+
+    x = as_tensor(x)
     if a_min is not None:
         x = where(x < a_min, a_min, x)
     if a_max is not None:

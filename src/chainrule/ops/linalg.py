@@ -6,7 +6,7 @@ import string
 
 import numpy as np
 
-from ._define import as_tensor, bind_tensors, coerce, constant, defop
+from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop
 from .elementwise import where
 from .reduce import sum as _sum
 from .shape import Variadic, reshape, sum_to, swapaxes
@@ -176,8 +176,8 @@ def tensordot(a, b, axes=2):
         axes_a, axes_b = axes
         axes_a = [axes_a] if isinstance(axes_a, int) else list(axes_a)
         axes_b = [axes_b] if isinstance(axes_b, int) else list(axes_b)
-    axes_a = [x % a.ndim for x in axes_a]
-    axes_b = [x % b.ndim for x in axes_b]
+    axes_a = [axis_index(x, a.ndim, "tensordot") for x in axes_a]
+    axes_b = [axis_index(x, b.ndim, "tensordot") for x in axes_b]
     letters = iter(string.ascii_letters)
     ta = [next(letters) for _ in range(a.ndim)]
     tb = [next(letters) for _ in range(b.ndim)]

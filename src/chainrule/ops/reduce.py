@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import is_concrete
-from ._define import as_tensor, bind_tensors, constant, defop, normalize_axis
-from .elementwise import equal, exp, isfinite, log, sqrt, where
-from .shape import broadcast_to, flip, reshape, stop_gradient
+from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
+from .elementwise import equal, exp, log, sqrt, where
+from .shape import astype, broadcast_to, flip, reshape
 
 
 def _kept_shape(shape, axes):
@@ -64,7 +64,7 @@ def std(x, axis=None, ddof=0, keepdims=False):
 
 def _extremum_weights(x, ans, axes, keepdims):
     hit = equal(x, ans if keepdims else reshape(ans, _kept_shape(x.shape, axes)))
-    weights = where(hit, 1.0, 0.0)
+    weights = astype(hit, x.dtype)  # x's dtype: float64 weights would promote float32
     return weights / sum(weights, axes, keepdims=True)
 
 
@@ -151,18 +151,33 @@ def cumsum(x, axis=None):
     x = as_tensor(x)
     if axis is None:
         x, axis = reshape(x, -1), 0
-    return bind_tensors(cumsum_p, (x,), {"axis": normalize_axis(axis, x.ndim, "cumsum")[0]})
+    return bind_tensors(cumsum_p, (x,), {"axis": axis_index(axis, x.ndim, "cumsum")})
 
 
 # ----- stable composites ------------------------------------------------------------------
+
+def _finite_max(x, axes):
+    m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros(
+        _kept_shape(x.shape, axes), x.dtype)
+    return np.where(np.isfinite(m), m, np.zeros((), x.dtype))
+
+
+# The shift that keeps exp() in range: a constant, so its derivative contributions
+# cancel exactly (hence not differentiable); one NumPy pass instead of max + where.
+exp_shift = defop("exp_shift", _finite_max, differentiable=False, batch="axes",
+                  doc="max over `axes` (kept as size-1 axes), 0 where it is not finite.")
+
+
+def shifted(x, axes):
+    """x minus its finite max over `axes`: the argument of exp in softmax and logsumexp."""
+    return x - bind_tensors(exp_shift, (x,), {"axes": axes})
+
 
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) shifted by the max, so it is finite for inputs like +-1000."""
     x = as_tensor(x)
     axes = normalize_axis(axis, x.ndim, "logsumexp")
-    # The shift is a constant: its derivative contributions cancel exactly.
-    shift = stop_gradient(max(x, axes, keepdims=True))
-    shift = where(isfinite(shift), shift, 0.0)
+    shift = bind_tensors(exp_shift, (x,), {"axes": axes})
     out = log(sum(exp(x - shift), axes, keepdims=True)) + shift
     return out if keepdims else reshape(out, tuple(
         n for i, n in enumerate(x.shape) if i not in axes))

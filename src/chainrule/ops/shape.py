@@ -7,7 +7,16 @@ import numbers
 import numpy as np
 
 from ..core import TensorBase, check_concrete, is_mapped
-from ._define import EMPTY, as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
+from ._define import (
+    EMPTY,
+    as_tensor,
+    axis_index,
+    bind_tensors,
+    coerce,
+    constant,
+    defop,
+    normalize_axis,
+)
 
 
 class Variadic:
@@ -91,7 +100,7 @@ def transpose(x, *axes) -> TensorBase:
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
         axes = axes[0]
     axes = tuple(reversed(range(x.ndim))) if axes in (None, ()) else tuple(
-        int(a) % max(x.ndim, 1) for a in axes)
+        axis_index(a, x.ndim, "transpose") for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of a tensor of "
                          f"{x.ndim} dims (shape {x.shape})")
@@ -104,6 +113,7 @@ def swapaxes(x, axis1: int, axis2: int) -> TensorBase:
     """`np.swapaxes`."""
     x = as_tensor(x)
     axes = list(range(x.ndim))
+    axis1, axis2 = axis_index(axis1, x.ndim, "swapaxes"), axis_index(axis2, x.ndim, "swapaxes")
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, tuple(axes))
 
@@ -111,8 +121,8 @@ def swapaxes(x, axis1: int, axis2: int) -> TensorBase:
 def moveaxis(x, source, destination) -> TensorBase:
     """`np.moveaxis`."""
     x = as_tensor(x)
-    src = [int(s) % x.ndim for s in np.atleast_1d(source)]
-    dst = [int(d) % x.ndim for d in np.atleast_1d(destination)]
+    src = [axis_index(int(s), x.ndim, "moveaxis") for s in np.atleast_1d(source)]
+    dst = [axis_index(int(d), x.ndim, "moveaxis") for d in np.atleast_1d(destination)]
     if len(src) != len(dst):
         raise ValueError("moveaxis: source and destination need the same number of axes")
     order = [a for a in range(x.ndim) if a not in src]
@@ -149,7 +159,7 @@ def squeeze(x, axis=None) -> TensorBase:
 
 # ----- indexing -------------------------------------------------------------------------
 
-def _normalize_index(index, ndim):
+def _normalize_index(index, shape):
     """Index with tensors/lists made ndarrays and bool masks made integer arrays."""
     if not isinstance(index, tuple):
         index = (index,)
@@ -167,6 +177,10 @@ def _normalize_index(index, ndim):
         elif isinstance(item, list):
             item = np.asarray(item)
         if isinstance(item, np.ndarray) and item.dtype == bool:
+            if Ellipsis not in out and item.shape != shape[dim:dim + item.ndim]:
+                raise IndexError(f"index: a boolean mask of shape {item.shape} does not match "
+                                 f"the indexed axes {shape[dim:dim + item.ndim]} of a tensor of "
+                                 f"shape {shape}")
             out.extend(np.nonzero(item))
             dim += item.ndim
             continue
@@ -207,7 +221,7 @@ scatter_add_p = defop(
 def getitem(x, index) -> TensorBase:
     """`x[index]`, differentiable; repeated integer indices accumulate in the gradient."""
     x = as_tensor(x)
-    return bind_tensors(getitem_p, (x,), {"index": _normalize_index(index, x.ndim)})
+    return bind_tensors(getitem_p, (x,), {"index": _normalize_index(index, x.shape)})
 
 
 def take(a, indices, axis=None) -> TensorBase:

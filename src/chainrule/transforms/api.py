@@ -40,7 +40,10 @@ def reverse_depth() -> int:
 def as_input(x, transform: str, position: int) -> TensorBase:
     """A transform's argument as a float tensor (Python and NumPy numbers accepted)."""
     if not isinstance(x, TensorBase):
-        array = np.asarray(x)
+        array = np.array(x)  # a copy: mutating the caller's array later changes nothing
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{transform}: argument {position} is {type(x).__name__} "
+                            f"(dtype {array.dtype}); pass a number, an array or a tensor")
         if not np.issubdtype(array.dtype, np.floating):
             array = array.astype(np.float64)
         return _new_tensor(array)
@@ -115,7 +118,11 @@ def _zeros_for(x):
 
 
 def _argnums(argnums):
-    return (argnums,) if isinstance(argnums, numbers.Integral) else tuple(argnums)
+    nums = (argnums,) if isinstance(argnums, numbers.Integral) else tuple(argnums)
+    if len(set(nums)) != len(nums) or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in nums):
+        raise ValueError(f"argnums must be distinct argument positions, got {argnums!r}")
+    return nums
 
 
 def value_and_grad(f, argnums=0, has_aux=False):

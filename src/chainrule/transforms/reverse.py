@@ -57,6 +57,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         g = cotangents.pop(k, None)
         if g is None:
             continue
+        if g.dtype != t.dtype:
+            g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
         node = t._node
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
@@ -74,11 +76,19 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
             ga = rules[i](g, t, *inputs, **params)
             if ga is None:
                 continue
+            if ga.shape != a.shape:
+                raise _wrong_shape(node.op, i, ga, a)
             previous = cotangents.get(ka)
             cotangents[ka] = ga if previous is None else previous + ga
         if not retain_graph:
             node.inputs = None  # free the saved values
     return reached
+
+
+def _wrong_shape(op, i: int, ga, a) -> ValueError:
+    return ValueError(f"{op.name}: its vjp rule for input {i} returned a cotangent of shape "
+                      f"{ga.shape}, but that input has shape {a.shape}; a vjp rule must "
+                      "return its input's shape (sum broadcast axes back with sum_to)")
 
 
 def backward(outputs, grads=None, retain_graph=False, create_graph=False):
@@ -93,8 +103,6 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
         for t, g in reached.values():
-            if g.dtype != t.dtype:
-                g = g.astype(t.dtype)
             t.grad = g if t.grad is None else t.grad + g
 
 
