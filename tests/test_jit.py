@@ -255,3 +255,27 @@ def test_compile_time_grows_linearly():
         sizes[n] = lowered.nodes
         assert lowered.nodes == 3 * n
     assert sizes[5000] == 10 * sizes[500]
+
+
+def test_numba_backend_fuses_elementwise_chains_forward_and_backward():
+    def f(x, w):
+        h = cr.tanh(cr.sin(x @ w) * 1.5 + 0.25)    # matmul stays NumPy, the rest is one loop
+        return cr.sum(h * h)
+
+    vg = cr.value_and_grad(f, argnums=(0, 1))
+    fused = cr.jit(vg, backend="numba")
+    for scale in (1.0, 0.5):
+        x, w = np.linspace(-1, 1, 12).reshape(4, 3) * scale, np.ones((3, 5)) * 0.3
+        (v, (gx, gw)), (ev, (egx, egw)) = fused(x, w), vg(x, w)
+        close(v.data, ev.data)
+        close(gx.data, egx.data)
+        close(gw.data, egw.data)
+    source = fused.lower(x, w).source
+    assert "fused" in source and "matmul(" in source
+    f32 = fused(x.astype(np.float32), w.astype(np.float32))
+    assert f32[1][0].dtype == np.float32
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend must be one of"):
+        cr.jit(lambda x: x, backend="cuda")

@@ -134,17 +134,20 @@ tanh_grad = defop(
     vjp=(lambda c, ans, g, y: sum_to(tanh_grad(c, y), g.shape),
          lambda c, ans, g, y: sum_to(-2 * c * g * y, y.shape)),
     jvp=(lambda t, ans, g, y: tanh_grad(t, y), lambda t, ans, g, y: -2 * g * y * t),
+    batch="elementwise",
     doc="g * (1 - y**2): the VJP of tanh in terms of its output y.")
 sigmoid_grad = defop(
     "sigmoid_grad", lambda g, y: g * y * (1 - y), nin=2,
     vjp=(lambda c, ans, g, y: sum_to(sigmoid_grad(c, y), g.shape),
          lambda c, ans, g, y: sum_to(c * g * (1 - 2 * y), y.shape)),
     jvp=(lambda t, ans, g, y: sigmoid_grad(t, y), lambda t, ans, g, y: g * (1 - 2 * y) * t),
+    batch="elementwise",
     doc="g * y * (1 - y): the VJP of sigmoid in terms of its output y.")
 relu_grad = defop(
     "relu_grad", lambda g, x: g * (x > 0), nin=2,  # 3.5x faster than np.where
     vjp=(lambda c, ans, g, x: sum_to(relu_grad(c, x), g.shape), lambda c, ans, g, x: None),
     jvp=(lambda t, ans, g, x: relu_grad(t, x), lambda t, ans, g, x: None),
+    batch="elementwise",
     doc="g where x > 0, else 0: the VJP of relu (piecewise constant in x).")
 
 tanh = defop("tanh", np.tanh, vjp=lambda g, ans, x: tanh_grad(g, ans),

@@ -25,7 +25,7 @@ from .rewrite import simplify
 from .trace import SymbolicTrace
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_BACKENDS = ("numpy",)
+_BACKENDS = ("numpy", "numba")
 
 
 class ConcretizationError(TypeError):
@@ -239,7 +239,11 @@ def lower(f, leaves, structure, backend="numpy", name="jitted") -> Lowered:
         t1 = time.perf_counter()
         simplify(graph)
         t2 = time.perf_counter()
-        run, source = compile_tuple(graph, name)
+        if backend == "numba":
+            from .fuse import compile_fused
+            run, source = compile_fused(graph, name)
+        else:
+            run, source = compile_tuple(graph, name)
         t3 = time.perf_counter()
     finally:
         if collecting:
@@ -253,11 +257,11 @@ class Jitted:
     """`f` compiled per argument signature; see `jit`."""
 
     def __init__(self, f, static_argnums=(), static_argnames=(), backend="numpy"):
-        if backend == "numba":
-            raise NotImplementedError("jit: backend='numba' (fused elementwise loops) is not "
-                                      "built yet; use backend='numpy' (the default)")
         if backend not in _BACKENDS:
             raise ValueError(f"jit: backend must be one of {_BACKENDS}, got {backend!r}")
+        if backend == "numba":
+            from .fuse import require_numba
+            require_numba()
         functools.update_wrapper(self, f)
         self.fun = f
         self.static_argnums = (static_argnums,) if isinstance(static_argnums, int) else tuple(
