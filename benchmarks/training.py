@@ -20,7 +20,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import chainrule as cr  # noqa: E402
-from chainrule.cli.models import DEFAULTS, build_model  # noqa: E402
+from chainrule.nn.models import build_model  # noqa: E402
+from chainrule.train import DEFAULTS  # noqa: E402
 from timing import compare, table  # noqa: E402
 
 try:

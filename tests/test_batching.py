@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.core import Primitive
-from chainrule.ops import elementwise, linalg, reduce, shape
+from chainrule.ops import elementwise, linalg, reduce, shape, vmap_rules
 from chainrule.transforms import batching
 
 from .op_cases import all_cases
@@ -28,10 +28,16 @@ def test_vmap_of_every_op_equals_the_loop(case):
     np.testing.assert_allclose(got.data, _loop(case.fn, batches), rtol=1e-12, atol=1e-12)
 
 
+def test_every_builtin_primitive_names_its_batch_rule():
+    from chainrule.core import builtin_primitives
+    missing = [name for name, p in builtin_primitives().items() if p.batch is None]
+    assert not missing, f"primitives without a batch rule (they would loop): {missing}"
+
+
 def test_core_primitives_have_batch_rules_not_the_loop():
-    core_ops = {p.name for m in (elementwise, reduce, shape, linalg)
-                for p in vars(m).values() if isinstance(p, Primitive)}
-    assert core_ops and not core_ops & set(batching.unbatched_primitives())
+    core_ops = [p for m in (elementwise, reduce, shape, linalg)
+                for p in vars(m).values() if isinstance(p, Primitive)]
+    assert core_ops and all(p.batch not in (None, "loop") for p in core_ops)
 
 
 def test_batched_ops_call_each_primitive_once(monkeypatch):
@@ -150,19 +156,19 @@ def test_loop_fallback_serves_a_primitive_without_a_batch_rule():
 
 
 def _small_cnn():
-    from chainrule.ops import conv as C
+    from chainrule.ops import conv, nn, pool
     rng = np.random.default_rng(0)
     w = cr.tensor(rng.standard_normal((3, 2, 3, 3)) * 0.5)
     b = cr.tensor(rng.standard_normal(3))
     target = np.array([1, 0])
 
     def logits(x):                       # x: (2, 2, 6, 6) -> (2, 3)
-        h = cr.tanh(C.conv2d(x, w, b, padding=1))
-        h = C.max_pool2d(h, 2) + C.avg_pool2d(h, 2)
+        h = cr.tanh(conv.conv2d(x, w, b, padding=1))
+        h = pool.max_pool2d(h, 2) + pool.avg_pool2d(h, 2)
         return h.sum(axis=(2, 3))
 
     def loss(x):
-        return C.cross_entropy_per_sample(logits(x), target).sum()
+        return nn.cross_entropy_per_sample(logits(x), target).sum()
 
     return logits, loss, rng.standard_normal((2, 2, 6, 6))
 
@@ -170,8 +176,13 @@ def _small_cnn():
 def test_image_ops_fold_the_batch_into_samples_and_match_the_loop(monkeypatch):
     logits, loss, x = _small_cnn()
     looped = []
-    monkeypatch.setattr(batching, "_loop_rule", lambda size, op, *a: looped.append(op.name)
-                        or _original_loop(size, op, *a))
+
+    def loop(size, op, *a):
+        looped.append(op.name)
+        return vmap_rules.loop_rule(size, op, *a)
+    for module in (vmap_rules, batching):
+        monkeypatch.setattr(module, "loop_rule", loop)
+    monkeypatch.setitem(vmap_rules.KINDS, "loop", loop)
     xs = np.stack([x, 2 * x, -x])
     np.testing.assert_allclose(cr.vmap(logits)(xs).data, _loop(logits, [xs]), atol=1e-12)
     np.testing.assert_allclose(cr.vmap(cr.grad(loss))(xs).data,
@@ -180,9 +191,6 @@ def test_image_ops_fold_the_batch_into_samples_and_match_the_loop(monkeypatch):
     assert jr.shape == (2, 3, 2, 2, 6, 6)
     np.testing.assert_allclose(jr.data, jf.data, atol=1e-12)
     assert set(looped) <= {"conv2d_weight_grad"}
-
-
-_original_loop = batching._loop_rule
 
 
 def test_python_control_flow_on_mapped_values_is_refused():
@@ -198,3 +206,34 @@ def test_python_control_flow_on_mapped_values_is_refused():
     out = cr.vmap(lambda x: cr.where(x.sum() > 0, x * 2, -x))(np.array([[1.0, 2.0],
                                                                           [-3.0, -4.0]]))
     assert out.data.tolist() == [[2.0, 4.0], [3.0, 4.0]]
+
+
+def test_vmap_of_batch_norm_never_updates_running_stats_from_one_example():
+    x = np.arange(24.0).reshape(2, 3, 4)          # vmap over 2 batches of (3, 4)
+    running_mean, running_var = cr.zeros(4), cr.ones(4)
+
+    def normalize(xb):
+        return cr.nn.functional.batch_norm(xb, running_mean, running_var, training=True)
+
+    with pytest.raises(TypeError, match="one value per example of cr.vmap"):
+        cr.vmap(normalize)(x)
+    assert running_mean.data.tolist() == [0.0] * 4      # untouched, not example 0's mean
+    # Under forward mode `.data` is the primal: the statistics come from the whole batch.
+    cr.jvp(normalize, (x[0],), (np.ones((3, 4)),))
+    np.testing.assert_allclose(running_mean.data, 0.1 * x[0].mean(axis=0))
+
+
+def test_batch_box_reports_one_example_and_refuses_its_data():
+    seen = {}
+
+    def f(x):
+        seen.update(shape=x.shape, ndim=x.ndim, size=x.size, dtype=x.dtype)
+        with pytest.raises(TypeError, match=r"\.data: .*5 examples of shape \(2, 3\)"):
+            _ = x.data
+        with pytest.raises(TypeError, match="cr.where"):
+            float(x.sum())
+        return x * 2
+
+    out = cr.vmap(f)(np.ones((5, 2, 3), np.float32))
+    assert seen == {"shape": (2, 3), "ndim": 2, "size": 6, "dtype": np.float32}
+    assert out.shape == (5, 2, 3) and out.dtype == np.float32

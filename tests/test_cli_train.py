@@ -101,8 +101,8 @@ def test_train_on_idx_and_npz_files(tmp_path, capsys):
 
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     out = str(tmp_path / "o")
-    _assert_one_line_error(*_run(capsys, "train", "--model", "transformer", "--out", out)[::2],
-                           "unknown model", "mlp, cnn, rnn")
+    _assert_one_line_error(*_run(capsys, "train", "--model", "resnet", "--out", out)[::2],
+                           "unknown model", "mlp, cnn, rnn, transformer")
     _assert_one_line_error(*_run(capsys, "train", "--optimizer", "lbfgs", "--out", out)[::2],
                            "unknown optimizer")
     _assert_one_line_error(*_run(capsys, "train", "--data", str(tmp_path / "nope.npz"),
@@ -176,8 +176,10 @@ def test_console_script_errors_have_no_traceback(tmp_path):
     result = subprocess.run([CHAINRULE, "train", "--model", "nope"], capture_output=True,
                             text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("chainrule train: error: unknown model 'nope'; choose one "
-                                     "of mlp, cnn, rnn")
+    assert result.stderr.strip() == ("chainrule train: error: argument --model: unknown model "
+                                     "'nope'; choose one of mlp, cnn, rnn, transformer "
+                                     "(see chainrule "
+                                     "train --help)")
 
 
 def test_default_train_reaches_97_percent_in_under_a_minute(tmp_path):
@@ -198,3 +200,92 @@ def test_cnn_and_rnn_reach_their_targets(tmp_path, capsys):
         assert code == 0, err
         metrics = json.loads((tmp_path / model / "metrics.json").read_text())
         assert metrics["final_test_accuracy"] >= target, (model, metrics["final_test_accuracy"])
+
+
+def test_out_is_never_silently_overwritten(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert _run(capsys, "train", "--epochs", "1", "--quiet", "--out", str(out))[0] == 0
+    first = (out / "model.npz").read_bytes()
+    _assert_one_line_error(*_run(capsys, "train", "--epochs", "1", "--quiet", "--out",
+                                 str(out))[::2], "already holds a run", "--force")
+    assert (out / "model.npz").read_bytes() == first
+    code, stdout, _ = _run(capsys, "train", "--epochs", "1", "--seed", "4", "--quiet", "--out",
+                           str(out), "--force")
+    assert code == 0 and (out / "model.npz").read_bytes() != first
+    assert "after 1 epoch in" in stdout  # not "1 epochs"
+    # Without --out, runs/<model> is numbered instead of overwritten.
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert _run(capsys, "train", "--epochs", "1", "--quiet")[0] == 0
+    assert sorted(os.listdir(tmp_path / "runs")) == ["mlp", "mlp-2"]
+
+
+def test_a_diverging_run_stops_with_a_hint_and_keeps_the_last_good_epoch(tmp_path, capsys,
+                                                                         monkeypatch):
+    out = tmp_path / "run"
+    original = cr.nn.CrossEntropyLoss.forward
+    calls = {"n": 0}
+
+    def forward(self, logits, target):  # the loss explodes in the middle of epoch 2
+        calls["n"] += 1
+        loss = original(self, logits, target)
+        return loss * 1e6 if calls["n"] > 45 + 10 else loss
+
+    monkeypatch.setattr(cr.nn.CrossEntropyLoss, "forward", forward)
+    code, _, err = _run(capsys, "train", "--epochs", "3", "--quiet", "--lr", "0.002",
+                        "--out", str(out))
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"chainrule train: error: training diverged: the loss reached "
+        f"{err.split('reached ')[1].split(' ')[0]} in epoch 2; try a smaller --lr than 0.002; "
+        f"{out / 'model.npz'} holds epoch 1"]
+    assert cr.load(out / "model.npz")["epoch"] == 1
+    assert _run(capsys, "evaluate", str(out))[0] == 0
+
+
+def test_lr_100_diverges_in_the_first_epoch_without_numpy_noise(tmp_path, capsys):
+    code, _, err = _run(capsys, "train", "--lr", "100", "--quiet", "--out", str(tmp_path / "r"))
+    assert code == 1
+    assert "try a smaller --lr than 100; no epoch finished" in err
+    assert "RuntimeWarning" not in err and len(err.strip().splitlines()) == 1
+
+
+def _save_run(folder, **changes):
+    folder.mkdir()
+    config = {"model": "mlp", "height": 8, "width": 8, "classes": 10, "hidden": 8,
+              "scale": 1.0, "data": "digits"}
+    cr.nn.init.manual_seed(0)
+    state = {"format": "chainrule-train/1", "config": config, "epoch": 1,
+             "model": cr.nn.models.build_model(config).state_dict()}
+    for key, value in changes.items():
+        if value is None:
+            state.pop(key)
+        elif key == "data":
+            config["data"] = value
+        else:
+            state[key] = value
+    cr.save(state, folder / "model.npz")
+    return folder
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"config": None}, ["lacks config"]),
+    ({"epoch": None}, ["lacks epoch"]),
+    ({"data": 12}, ["not a path", "--data"]),
+    ({"format": {"$array": "x"}}, ["not a model written by"]),
+])
+def test_evaluate_refuses_unusable_checkpoints_in_one_line(tmp_path, capsys, changes, words):
+    folder = _save_run(tmp_path / "run", **changes)
+    _assert_one_line_error(*_run(capsys, "evaluate", str(folder))[::2], *words)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_evaluate_never_opens_a_fifo_named_by_the_checkpoint(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe")
+    folder = _save_run(tmp_path / "run", data=str(tmp_path / "pipe"))
+    _assert_one_line_error(*_run(capsys, "evaluate", str(folder))[::2], "is a FIFO")
+    os.mkfifo(tmp_path / "pipe2.npz")
+    _assert_one_line_error(*_run(capsys, "evaluate", str(tmp_path / "pipe2.npz"))[::2],
+                           "not a regular file")
+    _assert_one_line_error(*_run(capsys, "train", "--data", str(tmp_path / "pipe"), "--out",
+                                 str(tmp_path / "o"))[::2], "is a FIFO")

@@ -147,3 +147,80 @@ def test_load_images_from_npz_idx_and_mnist_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="labels"):
         cr.data.write_idx(tmp_path / "lonely-idx3-ubyte", x)
         cr.data.load_images(tmp_path / "lonely-idx3-ubyte")
+
+
+# ----- map-style datasets ------------------------------------------------------------------
+
+class Squares(cr.data.Dataset):
+    """A dataset written by a user: sample i is (the vector [i, i], i squared)."""
+
+    def __len__(self):
+        return 10
+
+    def __getitem__(self, i):
+        return np.array([i, i], dtype=np.float32), i * i
+
+
+def test_dataloader_over_any_map_style_dataset():
+    batches = list(cr.data.DataLoader(Squares(), batch_size=4))
+    assert len(batches) == 3
+    x, y = batches[0]
+    assert isinstance(x, cr.Tensor) and x.shape == (4, 2) and x.dtype == np.float32
+    assert y.data.tolist() == [0, 1, 4, 9] and batches[-1][1].data.tolist() == [64, 81]
+    assert len(list(cr.data.DataLoader(Squares(), 4, drop_last=True))) == 2
+
+
+def test_seeded_shuffle_is_reproducible_and_covers_every_sample():
+    def epochs(seed):
+        loader = cr.data.DataLoader(Squares(), 3, shuffle=True, seed=seed)
+        return [[int(v) for b in loader for v in b[1].data] for _ in range(2)]
+
+    a, b = epochs(7), epochs(7)
+    assert a == b and a[0] != a[1]  # same seed, same order; a new order every epoch
+    assert sorted(a[0]) == [i * i for i in range(10)]
+    assert epochs(8) != a
+
+
+def test_collate_fn_gets_the_list_of_samples():
+    loader = cr.data.DataLoader(Squares(), 5, collate_fn=lambda samples: len(samples))
+    assert list(loader) == [5, 5]
+    words = cr.data.DataLoader([{"w": "a", "n": 1.5}, {"w": "b", "n": 2.5}], 2)
+    (batch,) = list(words)
+    assert batch["w"] == ["a", "b"] and batch["n"].data.tolist() == [1.5, 2.5]
+    assert [b.data.tolist() for b in cr.data.DataLoader([1.0, 2.0, 3.0], 2)] == [[1, 2], [3]]
+
+
+def test_tensor_dataset_subset_and_random_split():
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    ds = cr.data.TensorDataset(x, y)
+    assert len(ds) == 10 and ds[3][1] == 3 and ds[3][0].tolist() == [6.0, 7.0]
+    train, test = cr.data.random_split(ds, [0.8, 0.2], seed=0)
+    assert (len(train), len(test)) == (8, 2)
+    assert sorted(np.concatenate([train.indices, test.indices]).tolist()) == list(range(10))
+    assert [s.indices.tolist() for s in cr.data.random_split(ds, [8, 2], seed=0)] == \
+        [train.indices.tolist(), test.indices.tolist()]
+    # A loader over a subset batches the arrays directly, with the subset's order.
+    (xb, yb), = list(cr.data.DataLoader(test, batch_size=2))
+    assert yb.data.tolist() == test.indices.tolist()
+    np.testing.assert_array_equal(xb.data, x[test.indices])
+    sub = cr.data.Subset(cr.data.Subset(ds, [9, 8, 7, 6]), [-1, 0])
+    assert [int(b[1].data[0]) for b in cr.data.DataLoader(sub, 1)] == [6, 9]
+    assert [s[1] for s in sub] == [6, 9]
+    assert [len(s) for s in cr.data.random_split(Squares(), [1 / 3, 1 / 3, 1 / 3])] == [4, 3, 3]
+
+
+def test_dataset_mistakes_are_clear():
+    with pytest.raises(ValueError, match="sum to 9, not to the dataset's 10"):
+        cr.data.random_split(Squares(), [5, 4])
+    with pytest.raises(ValueError, match="must sum to 1"):
+        cr.data.random_split(Squares(), [0.5, 0.2])
+    with pytest.raises(ValueError, match="same number of samples"):
+        cr.data.TensorDataset(np.ones(3), np.ones(4))
+    with pytest.raises(IndexError, match=r"indices must lie in \[-10, 10\)"):
+        cr.data.Subset(Squares(), [10])
+    with pytest.raises(TypeError, match="expected a dataset"):
+        cr.data.DataLoader(5)
+    with pytest.raises(ValueError, match="different shapes"):
+        list(cr.data.DataLoader([np.ones(2), np.ones(3), 1.0], 3))
+    with pytest.raises(NotImplementedError, match="must define __getitem__"):
+        cr.data.Dataset()[0]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.explain import brute_force_cost, chain_costs, parse_widths, trace
+from chainrule.explain import brute_force_cost, chain_costs, parse_widths, record
 from chainrule.explain.chain import widths_from_graph
 
 
@@ -83,7 +83,7 @@ def test_widths_read_off_a_traced_mlp():
             if k < 2:
                 h = cr.relu(h)
         return cr.mean(h * h)
-    g = trace(mlp, rng.normal(size=784))
+    g = record(mlp, rng.normal(size=784))
     widths = widths_from_graph(g, "x")
     assert widths == (784, 256, 256, 10, 1)
     assert chain_costs(widths).reverse == 268_800

@@ -25,8 +25,9 @@ def test_colah_example(capsys):
     assert "  b: 2 paths: 1·2 + 1·3 = 5   [engine gradient 5]" in out
     assert "  a: 1 path: 1·2 = 2" in out
     assert "naive path sum  3" in out
-    assert "forward sweeps  6                2 sweeps, one per input" in out
-    assert "reverse sweeps  5                1 sweep, one per output" in out
+    assert "forward sweeps  3                1          2 sweeps, one per input entry" in out
+    assert "reverse sweeps  3                1          1 sweep, one per output entry" in out
+    assert "no product is shared between paths, so factoring saves nothing" in out
 
 
 def test_statements_keep_their_names_and_wrt(capsys):
@@ -116,3 +117,67 @@ def test_svg_without_graphviz_says_how_to_install(capsys, tmp_path, monkeypatch)
     monkeypatch.setattr(render_mod.shutil, "which", lambda name: None)
     code, out, err = run(capsys, "a*b", "--at", "a=2", "b=1", "--svg", str(tmp_path / "g.svg"))
     assert code == 2 and "apt-get install graphviz" in err
+
+
+def test_a_users_own_function_from_a_file(capsys, tmp_path):
+    src = tmp_path / "mine.py"
+    src.write_text("import chainrule as cr\n\n"
+                   "def loss(w, x):\n    return cr.sum(cr.tanh(w * x))\n")
+    code, out, err = run(capsys, f"{src}:loss", "--at", "w=0.5", "x=1,2,3")
+    assert code == 0, err
+    assert "w     input" in out and "x     input" in out
+    w = 0.5 * __import__("numpy").array([1.0, 2.0, 3.0])
+    expected = float(((1 - __import__("numpy").tanh(w) ** 2) * [1, 2, 3]).sum())
+    assert f"[engine gradient {expected:.6g}]" in out
+    code, _, err = run(capsys, f"{src}:loss", "--at", "w=0.5")
+    assert code == 2 and "loss(w, x): give --at w=... x=..." in err
+    code, _, err = run(capsys, f"{src}:nothing", "--at", "w=1")
+    assert code == 2 and "defines no function 'nothing'" in err
+
+
+def test_json_is_strict_at_a_division_by_zero(capsys):
+    code, out, _ = run(capsys, "a / b", "--at", "a=1", "b=0", "--json")
+    assert code == 0
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict token {c}"))
+    assert data["value"] == "inf" and data["grad"] == {"a": "inf", "b": "-inf"}
+    assert data["forward"]["a"]["out"] == data["grad"]["a"]   # both sweeps agree
+    assert data["forward"]["b"]["out"] == data["grad"]["b"]
+
+
+def test_output_paths_are_checked_before_any_work(capsys, tmp_path, monkeypatch):
+    from chainrule import explain
+
+    monkeypatch.setattr(explain, "program", lambda *a, **k: pytest.fail("work was done"))
+    missing = tmp_path / "no" / "page.html"
+    code, _, err = run(capsys, "a * b", "--at", "a=1", "b=2", "--html", str(missing))
+    assert code == 2 and "does not exist" in err
+    code, _, err = run(capsys, "a * b", "--at", "a=1", "b=2", "--svg", str(tmp_path))
+    assert code == 2 and "is a folder" in err
+
+
+def test_a_trained_model_on_one_test_image(capsys, tmp_path):
+    import numpy as np
+
+    import chainrule as cr
+
+    folder = tmp_path / "mlp"
+    assert main(["train", "--epochs", "1", "--out", str(folder), "--quiet"]) == 0
+    capsys.readouterr()
+    code, out, err = run(capsys, "--model", str(folder), "--image", "2", "--html",
+                         str(tmp_path / "m.html"), "--dot", str(tmp_path / "m.dot"))
+    assert code == 0, err
+    assert out.startswith("test image: label ") and "net.1: Linear" in out
+    assert "dloss/dnet.1.weight" in out
+    page = (tmp_path / "m.html").read_text()
+    assert "net.1: Linear" in page and "https://" not in page
+    dot = (tmp_path / "m.dot").read_text()
+    assert "subgraph cluster_" in dot and 'label="net.1: Linear"' in dot
+    norm = float(out.split("dloss/dnet.5.bias")[1].split("norm ")[1].split()[0])
+    from chainrule.cli.explain_sources import model_graph
+    graph, _, _ = model_graph(str(folder), 2)
+    bias = next(n for n in graph.inputs if n.name == "net.5.bias")
+    graph.output_tensor.backward()
+    assert norm == pytest.approx(float(np.linalg.norm(bias.tensor.grad.data)), rel=1e-3)
+    code, _, err = run(capsys, "--model", str(folder), "--image", "100000")
+    assert code == 2 and "--image 100000" in err
+    assert isinstance(cr.explain.graph_of, object)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.explain import graph_of, program, trace
+from chainrule.explain import graph_of, program, record
 from chainrule.explain.sweeps import engine_gradient
 
 
@@ -33,7 +33,7 @@ def test_edges_carry_local_partials_and_constants_are_not_edges(colah):
 
 
 def test_partials_come_from_the_vjp_rules(monkeypatch):
-    g = trace(lambda x, y: x * y, 2.0, -6.0)
+    g = record(lambda x, y: x * y, 2.0, -6.0)
     assert [e.partial for e in g.edges] == [-6.0, 2.0]  # f = xy at (2, -6): df/dx = -6
     mul = cr.PRIMITIVES["multiply"]
     calls = []
@@ -45,18 +45,18 @@ def test_partials_come_from_the_vjp_rules(monkeypatch):
             return original[i](g, ans, *args, **kw)
         return rule
     monkeypatch.setattr(mul, "vjp", (spy(0), spy(1)))
-    trace(lambda x, y: x * y, 2.0, -6.0)
+    record(lambda x, y: x * y, 2.0, -6.0)
     assert calls == [0, 1]
 
 
 def test_tensor_edges_have_jacobians_when_small_and_shapes_always():
     rng = np.random.default_rng(0)
     W, x = rng.normal(size=(2, 3)), rng.normal(size=3)
-    g = trace(lambda W, x: cr.sum(cr.tanh(W @ x)), W, x)
+    g = record(lambda W, x: cr.sum(cr.tanh(W @ x)), W, x)
     e = next(e for e in g.edges if e.src.name == "x")
     assert e.jacobian_shape == (2, 3)
     np.testing.assert_allclose(e.partial, W)
-    big = trace(lambda x: cr.sum(x * 2.0), np.ones(40))
+    big = record(lambda x: cr.sum(x * 2.0), np.ones(40))
     edge = big.edges[0]
     assert edge.jacobian_shape == (40, 40) and edge.partial is None
     assert edge.label() == "J 40x40"
@@ -91,7 +91,7 @@ def test_sweeps_agree_with_engine_on_a_tensor_function():
     def f(W, x, b):
         h = cr.tanh(W @ x + b)
         return cr.sum(h * h) + cr.sum(x[:3] * h)
-    g = trace(f, W, x, b)
+    g = record(f, W, x, b)
     expected = cr.grad(f, argnums=(0, 1, 2))(W, x, b)
     r = g.reverse_sweep()
     for name, ex in zip("Wxb", expected):
@@ -130,3 +130,34 @@ def test_text_table_lists_operation_inputs_consumers(colah):
     assert "node  operation  inputs  consumers  value" in text
     assert "d     add        b, 1    e          2" in text
     assert "de/dd  3" in text
+
+
+def test_the_reverse_table_is_the_engines_sweep_with_an_observer(colah, monkeypatch):
+    from chainrule.explain import sweeps
+    from chainrule.transforms import reverse
+
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("on_edge") is not None)
+        return reverse.sweep(*args, **kwargs)
+
+    monkeypatch.setattr(sweeps, "engine_sweep", spy)
+    table = colah.reverse_sweep()
+    assert calls == [True]
+    assert [(s.edge.dst.name, s.edge.src.name, float(s.running)) for s in table.steps] == \
+        [("e", "c", 2.0), ("e", "d", 3.0), ("d", "b", 3.0), ("c", "a", 2.0), ("c", "b", 5.0)]
+
+
+def test_on_edge_sees_every_rule_call_of_a_backward():
+    from chainrule.transforms.reverse import sweep
+
+    a = cr.tensor(2.0, requires_grad=True)
+    e = (a * a) + a
+    seen = []
+    reached = sweep([e], [cr.tensor(1.0)], retain_graph=True,
+                    on_edge=lambda t, i, g, c, total: seen.append((t.op.name, i, c.item(),
+                                                                  total.item())))
+    assert seen == [("add", 0, 1.0, 1.0), ("add", 1, 1.0, 1.0),
+                    ("multiply", 0, 2.0, 3.0), ("multiply", 1, 2.0, 5.0)]
+    assert reached[id(a)][1].item() == 5.0

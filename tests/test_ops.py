@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule.core import builtin_primitives
 from chainrule.testing import check_grads
 
@@ -29,3 +30,12 @@ def test_every_differentiable_primitive_has_both_rules():
         if prim.differentiable:
             assert prim.vjp is not None, name
             assert prim.jvp is not None or prim.jvp_joint is not None, name
+
+
+def test_erf_is_vectorized_and_matches_math_erf():
+    import math
+    x = np.concatenate([np.linspace(-7, 7, 2001), [0.0, -0.0, 1e-300, np.inf, -np.inf]])
+    got = cr.erf(x).data
+    np.testing.assert_allclose(got, [math.erf(v) for v in x], rtol=1e-15, atol=3e-16)
+    assert np.isnan(cr.erf(np.array([np.nan])).data).all()
+    assert cr.erf(np.ones(3, np.float32)).dtype == np.float32

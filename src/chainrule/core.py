@@ -3,37 +3,70 @@
 This module names no operation and no differentiation rule (DESIGN property 1). It knows
 three things: how a primitive is applied (`bind`), how an application is recorded as a
 graph `Node`, and how boxes of nested forward-style transforms (`Trace`) are dispatched.
+
+The nesting model has two tiers.
+
+- Forward-style transforms (jvp, vmap, symbolic tracing) each get a `Trace` at a fresh
+  level; a value they interpret is a *box* (a Tensor subclass with named fields, e.g. a
+  JVP box's primal and tangent) whose `_trace` is that trace. `bind` hands an op to the
+  trace of the highest level among its arguments (`top_trace`), which unboxes, binds again
+  one level down, and boxes the result: the recursion ends at plain tensors.
+- Reverse mode has no trace: every tensor may carry a graph `Node`, recorded by `bind` at
+  the level where the op was applied. Gradient flows through an input only when it
+  requires grad *at that same level* (`flows_at`); an input of a lower level is a
+  constant there and is recorded inside the recursion instead. So each level has its own
+  tape, and a reverse transform nested in a forward one records on the outer boxes.
+
+Reverse transforms push a `REVERSE` frame on the same stack as the running traces
+(`active`). Inside one, a derivative must itself be differentiable, so sweeps record
+(create_graph). The same holds when an argument already requires grad: someone outside is
+recording a graph through it, so `x.requires_grad` means this call is nested in a
+derivative too (`cr.grad` of a function calling `cr.grad`, or `backward` through it).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 
 import numpy as np
 
 __all__ = [
-    "Node", "Primitive", "PRIMITIVES", "TensorBase", "Trace", "bind", "no_grad",
-    "enable_grad", "is_grad_enabled", "new_level", "topological_order",
+    "Node", "Primitive", "PRIMITIVES", "REVERSE", "TensorBase", "Trace", "bind", "no_grad",
+    "enable_grad", "flows_at", "is_grad_enabled", "new_level", "top_trace", "topological_order",
 ]
 
-# Global grad mode. A module global (not thread-local) keeps the hot path to one lookup.
-_grad_enabled = True
+class _ThreadState(threading.local):
+    """The engine's state, one per thread (DESIGN property 9), as PyTorch's grad mode is:
+    a `no_grad` block, a running transform or anomaly detection in one thread never
+    changes what another thread records. Class attributes are each thread's defaults."""
+
+    grad_enabled = True
+    anomaly = None  # the running `detect_anomaly` (transforms/anomaly.py), or None
+
+    def __init__(self):
+        # The transforms evaluating their function right now, innermost last: a trace for
+        # each forward-style transform, REVERSE for each reverse transform.
+        self.stack = []
+
+
+_tls = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops on tensors that require grad are recorded."""
-    return _grad_enabled
+    """True when ops on tensors that require grad are recorded (in this thread)."""
+    return _tls.grad_enabled
 
 
 @contextlib.contextmanager
 def _grad_mode(enabled: bool):
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, enabled
+    state = _tls
+    previous, state.grad_enabled = state.grad_enabled, enabled
     try:
         yield
     finally:
-        _grad_enabled = previous
+        state.grad_enabled = previous
 
 
 def no_grad():
@@ -46,10 +79,10 @@ def enable_grad():
     return _grad_mode(True)
 
 
+# Levels only need to be distinct and increasing; one counter serves every thread (its
+# `next` is atomic), while each thread's stack of running transforms is its own.
 _level_counter = itertools.count(1)
-
-# Traces whose transform is evaluating its function right now, innermost last.
-_active_traces: list = []
+REVERSE = "reverse"
 
 
 def new_level() -> int:
@@ -58,26 +91,35 @@ def new_level() -> int:
 
 
 @contextlib.contextmanager
-def active(trace):
-    """Mark `trace` as running while its transform evaluates the user's function."""
-    _active_traces.append(trace)
+def active(frame):
+    """Mark `frame` (a trace, or REVERSE) as running while its transform evaluates f."""
+    stack = _tls.stack
+    stack.append(frame)
     try:
-        yield trace
+        yield frame
     finally:
-        _active_traces.pop()
+        stack.pop()
 
 
 def innermost_trace():
-    """The trace of the innermost running transform, or None."""
-    return _active_traces[-1] if _active_traces else None
+    """The trace of the innermost running forward-style transform, or None."""
+    for frame in reversed(_tls.stack):
+        if frame is not REVERSE:
+            return frame
+    return None
+
+
+def in_reverse() -> bool:
+    """True while some reverse transform evaluates its function (derivatives must record)."""
+    return REVERSE in _tls.stack
 
 
 class Trace:
     """A nested transform's interpretation of primitives (e.g. forward mode's dual numbers).
 
-    A tensor boxed by a trace has `_trace` set, its lower-level value in `_inner` and the
-    trace's extra data (a tangent, ...) in `_aux`. `bind` hands an op to the trace of the
-    highest level among its arguments; everything below is handled by recursion.
+    A tensor boxed by a trace has `_trace` set and named fields of its trace's box type.
+    `bind` hands an op to the trace of the highest level among its arguments; everything
+    below is handled by recursion.
     """
 
     __slots__ = ("level",)
@@ -92,12 +134,32 @@ class Trace:
         """Called before Python reads a boxed value (`what`: bool, item, ...); a trace
         that replays its recording without Python (jit) raises here."""
 
+    def lift(self, x: TensorBase) -> TensorBase:  # pragma: no cover
+        """x (of a lower level) as a box of this trace carrying nothing extra."""
+        raise NotImplementedError
+
+
+def top_trace(values):
+    """The trace of the highest level among `values`' boxes, or None if none is boxed."""
+    top = None
+    for a in values:
+        t = a._trace
+        if t is not None and (top is None or t.level > top.level):
+            top = t
+    return top
+
+
+def flows_at(a: TensorBase, trace) -> bool:
+    """True when gradient flows through input `a` of an op applied at `trace`'s level:
+    it requires grad and is boxed at that very level (lower levels are constants here)."""
+    return a.requires_grad and a._trace is trace
+
 
 def check_concrete(t: TensorBase, what: str) -> None:
     """Let every transform boxing `t` refuse to hand its value to Python control flow."""
     while t._trace is not None:
         t._trace.concrete(what)
-        t = t._inner
+        t = t.inner
 
 
 def is_concrete(t: TensorBase) -> bool:
@@ -110,10 +172,12 @@ def is_concrete(t: TensorBase) -> bool:
 
 
 class TensorBase:
-    """Storage of a tensor: the ndarray, its graph node and its transform boxes."""
+    """Storage of a tensor: the ndarray, its graph node and its transform's trace (if boxed)."""
 
-    __slots__ = ("data", "_node", "requires_grad", "grad", "_trace", "_inner", "_aux",
-                 "_retains_grad", "__weakref__")
+    __slots__ = ("data", "_node", "requires_grad", "grad", "_trace", "_retains_grad",
+                 "_version", "__weakref__")
+
+    mapped = False  # True for a box holding one value per example of vmap
 
     # Let ndarray (and NumPy scalars) defer binary operators to us instead of looping.
     __array_ufunc__ = None
@@ -126,34 +190,60 @@ def _new_tensor(data) -> TensorBase:
     return t
 
 
-def init_slots(t: TensorBase, data: np.ndarray) -> None:
-    """Every slot of a plain tensor: the one place that lists them."""
-    t.data = data
+def init_slots(t: TensorBase, data) -> None:
+    """Every slot of a plain tensor (a box leaves `data` to its own fields)."""
+    if data is not None:
+        t.data = data
     t._node = None
     t.requires_grad = False
     t.grad = None
     t._trace = None
-    t._inner = None
-    t._aux = None
     t._retains_grad = False
+    t._version = 0
 
 
-def new_box(trace: Trace, inner: TensorBase, aux) -> TensorBase:
-    """A tensor boxed by `trace` around the lower-level value `inner`."""
-    t = _new_tensor(inner.data)
-    t._trace = trace
-    t._inner = inner
-    t._aux = aux
+# ----- version counters ---------------------------------------------------------------------
+# One clock for all tensors: an in-place write stamps the tensor with the next tick, and a
+# node remembers the clock when it was recorded. A saved input whose stamp is newer than
+# its node was written after being saved. While nothing is written in place the clock does
+# not move, so the sweep's check is one comparison per node.
+_clock = 0
+
+
+def bump_version(t: TensorBase) -> None:
+    """Record that t's values were changed in place (setitem, zero_, an optimizer step)."""
+    global _clock
+    _clock += 1
+    t._version = _clock
+
+
+def check_versions(node: Node, op_name: str) -> None:
+    """Raise if an input saved by `node` was written in place after it was recorded."""
+    if node.stamp == _clock:
+        return
+    for i, a in enumerate(node.inputs):
+        if a._version > node.stamp:
+            raise RuntimeError(
+                f"backward: input {i} of '{op_name}' (shape {tuple(a.shape)}, {a.dtype}) was "
+                f"modified in place after '{op_name}' saved it for the backward pass (its "
+                f"version is {a._version}, the graph was recorded at version {node.stamp}); "
+                "write into a copy instead, or after backward()")
+
+
+def ground(t: TensorBase) -> TensorBase:
+    """The plain tensor under all of t's boxes (a vmap box's holds every example)."""
+    while t._trace is not None:
+        t = t.inner
     return t
 
 
 def is_mapped(t: TensorBase) -> bool:
-    """True when some transform box of t holds several values per value shown (vmap):
-    then `.data` is only the first example's and must not steer Python control flow."""
-    while t._inner is not None:
-        if t._inner.shape != t.shape:
+    """True when some box of t holds one value per example of vmap: Python control flow
+    on it would need one branch per example."""
+    while t._trace is not None:
+        if t.mapped:
             return True
-        t = t._inner
+        t = t.inner
     return False
 
 
@@ -174,12 +264,14 @@ class Node:
     `inputs` becomes None once a backward has freed the saved values.
     """
 
-    __slots__ = ("op", "inputs", "params")
+    __slots__ = ("op", "inputs", "params", "flows", "stamp")
 
-    def __init__(self, op: Primitive, inputs: tuple, params: dict):
+    def __init__(self, op: Primitive, inputs: tuple, params: dict, flows: tuple):
         self.op = op
         self.inputs = inputs
         self.params = params
+        self.flows = flows  # positions of the inputs gradient flows through (`flows_at`)
+        self.stamp = _clock  # the version clock when recorded (see `check_versions`)
 
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -247,11 +339,7 @@ def _op_error(op: Primitive, args: tuple, params: dict, err: Exception) -> Excep
 
 def bind(op: Primitive, args: tuple, params: dict):
     """Apply `op` to tensors `args`: compute, then record a node if any input needs grad."""
-    trace = None
-    for a in args:
-        t = a._trace
-        if t is not None and (trace is None or t.level > trace.level):
-            trace = t
+    trace = top_trace(args)
     if trace is None:
         # The hot path: one or two inputs are passed without building a list.
         try:
@@ -266,15 +354,24 @@ def bind(op: Primitive, args: tuple, params: dict):
         out = _new_tensor(data)
     else:
         out = trace.process(op, args, params)
-    if _grad_enabled and op.differentiable:
-        for a in args:
-            # Only inputs boxed at this same level are differentiated here; lower-level
-            # inputs are constants at this level and are recorded inside the recursion.
-            if a.requires_grad and a._trace is trace:
-                out._node = Node(op, args, params)
-                out.requires_grad = True
-                break
+    state = _tls
+    if state.grad_enabled and op.differentiable:
+        flows = tuple(i for i, a in enumerate(args) if flows_at(a, trace))
+        if flows:
+            out._node = Node(op, args, params, flows)
+            out.requires_grad = True
+    if state.anomaly is not None:
+        state.anomaly.recorded(op, args, out)
     return out
+
+
+def saved_inputs(node: Node) -> tuple:
+    """The node's inputs, or the freed-graph error if a backward has released them."""
+    if node.inputs is None:
+        raise RuntimeError(
+            f"backward: the graph through '{node.op.name}' was freed by an earlier backward; "
+            "pass retain_graph=True to the first backward() to go through it twice")
+    return node.inputs
 
 
 def differentiable_inputs(t: TensorBase):
@@ -282,12 +379,8 @@ def differentiable_inputs(t: TensorBase):
     node = t._node
     if node is None:
         return ()
-    if node.inputs is None:
-        raise RuntimeError(
-            f"backward: the graph through '{node.op.name}' was freed by an earlier backward; "
-            "pass retain_graph=True to the first backward() to go through it twice")
-    trace = t._trace
-    return tuple(a for a in node.inputs if a.requires_grad and a._trace is trace)
+    inputs = saved_inputs(node)
+    return tuple(inputs[i] for i in node.flows)
 
 
 def topological_order(roots, stop=None) -> list:
@@ -312,11 +405,61 @@ def topological_order(roots, stop=None) -> list:
         node = t._node
         if node is None or (stop is not None and key in stop):
             continue
-        inputs = node.inputs
-        if inputs is None:
-            differentiable_inputs(t)  # raises the freed-graph error
-        trace = t._trace
-        for a in reversed(inputs):
-            if a.requires_grad and a._trace is trace and id(a) not in visited:
+        inputs = saved_inputs(node)
+        for i in reversed(node.flows):
+            a = inputs[i]
+            if id(a) not in visited:
                 stack.append((a, False))
     return order
+
+
+# ----- gradient hooks ---------------------------------------------------------------------
+# Tensor.register_hook: functions called with a tensor's gradient during the reverse sweep.
+# Kept here, keyed by id, rather than in a slot on every tensor: almost no tensor has one,
+# so the sweep's test is one lookup in an (almost always empty) dict.
+grad_hooks: dict = {}
+
+
+class RemovableHandle:
+    """Returned by every register_*hook: `handle.remove()` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_key")
+
+    def __init__(self, hooks: dict, key):
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def add_grad_hook(t: TensorBase, fn) -> RemovableHandle:
+    """Call `fn(grad)` when t's gradient is complete in a sweep; a tensor it returns
+    replaces the gradient. The hooks go when t is garbage collected."""
+    import weakref
+
+    key = id(t)
+    if key not in grad_hooks:
+        grad_hooks[key] = {}
+        weakref.finalize(t, grad_hooks.pop, key, None)
+    hooks = grad_hooks[key]
+    token = object()
+    hooks[token] = fn
+    return RemovableHandle(hooks, token)
+
+
+def run_grad_hooks(t: TensorBase, g):
+    """g after every hook registered on t (in registration order)."""
+    for fn in list(grad_hooks[id(t)].values()):
+        new = fn(g)
+        if new is not None:
+            if tuple(new.shape) != tuple(g.shape):
+                raise ValueError(f"register_hook: a hook returned a gradient of shape "
+                                 f"{tuple(new.shape)} for a tensor of shape {tuple(g.shape)}")
+            g = new
+    return g

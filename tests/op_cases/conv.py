@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from chainrule.ops import conv as C
+from chainrule.ops import conv, elementwise, nn, pool
+from chainrule.ops._define import bind_tensors
 
 from . import OpCase, normal
 
@@ -27,54 +28,54 @@ def _distinct(*shapes):
 
 
 def _input_grad(g, w, x_shape, **p):
-    return C.bind_tensors(C.conv2d_input_grad_p, (g, w), {"x_shape": x_shape, **p})
+    return bind_tensors(conv.conv2d_input_grad_p, (g, w), {"x_shape": x_shape, **p})
 
 
 def _weight_grad(x, g, kernel, **p):
-    return C.bind_tensors(C.conv2d_weight_grad_p, (x, g), {"kernel": kernel, **p})
+    return bind_tensors(conv.conv2d_weight_grad_p, (x, g), {"kernel": kernel, **p})
 
 
 _POOL = {"kernel": (3, 3), "stride": (2, 2), "padding": (1, 1)}
 
 CASES = [
-    OpCase("linear", lambda x, w, b: C.linear(x, w, b) ** 2, normal((4, 3), (2, 3), (2,))),
-    OpCase("linear", lambda x, w, b: C.linear(x, w, b) ** 2, normal((2, 2, 3), (2, 3), (2,)),
+    OpCase("linear", lambda x, w, b: nn.linear(x, w, b) ** 2, normal((4, 3), (2, 3), (2,))),
+    OpCase("linear", lambda x, w, b: nn.linear(x, w, b) ** 2, normal((2, 2, 3), (2, 3), (2,)),
            "batched"),
-    OpCase("linear", lambda x, w, b: C.linear(x, w, b) ** 2, normal((3,), (2, 3), (2,)),
+    OpCase("linear", lambda x, w, b: nn.linear(x, w, b) ** 2, normal((3,), (2, 3), (2,)),
            "vector"),
-    OpCase("conv2d", lambda x, w: C.conv2d(x, w) ** 2, normal((2, 2, 4, 4), (3, 2, 2, 3))),
-    OpCase("conv2d", lambda x, w, b: C.conv2d(x, w, b, stride=2, padding=1) ** 2,
+    OpCase("conv2d", lambda x, w: conv.conv2d(x, w) ** 2, normal((2, 2, 4, 4), (3, 2, 2, 3))),
+    OpCase("conv2d", lambda x, w, b: conv.conv2d(x, w, b, stride=2, padding=1) ** 2,
            normal((1, 2, 5, 4), (2, 2, 3, 3), (2,)), "stride-padding"),
-    OpCase("conv2d", lambda x, w: C.conv2d(x, w, stride=(1, 2), padding=(0, 1)) ** 2,
+    OpCase("conv2d", lambda x, w: conv.conv2d(x, w, stride=(1, 2), padding=(0, 1)) ** 2,
            normal((1, 1, 4, 5), (2, 1, 2, 2)), "asymmetric"),
     OpCase("conv2d_input_grad", lambda g, w: _input_grad(g, w, (1, 2, 5, 5), **_S2P1) ** 2,
            normal((1, 3, 3, 3), (3, 2, 3, 3))),
     OpCase("conv2d_input_grad", lambda g, w: _input_grad(g, w, (1, 2, 4, 4), **_S1P1) ** 2,
            normal((1, 3, 4, 4), (3, 2, 3, 3)), "stride1-full-correlation"),
-    OpCase("conv2d", lambda x, w: C.conv2d(x, w, padding=1) ** 2,
+    OpCase("conv2d", lambda x, w: conv.conv2d(x, w, padding=1) ** 2,
            normal((1, 2, 2, 3), (2, 2, 1, 1)), "padding-beyond-kernel"),
     OpCase("conv2d_weight_grad", lambda x, g: _weight_grad(x, g, (2, 2), **_S1P0) ** 2,
            normal((2, 2, 3, 3), (2, 3, 2, 2))),
-    OpCase("max_pool2d", lambda x: C.max_pool2d(x, 2) ** 2, _distinct((2, 2, 4, 4))),
-    OpCase("max_pool2d", lambda x: C.max_pool2d(x, 3, 2, 1) ** 2, _distinct((1, 2, 5, 5)),
+    OpCase("max_pool2d", lambda x: pool.max_pool2d(x, 2) ** 2, _distinct((2, 2, 4, 4))),
+    OpCase("max_pool2d", lambda x: pool.max_pool2d(x, 3, 2, 1) ** 2, _distinct((1, 2, 5, 5)),
            "overlapping-padded"),
     OpCase("max_pool2d_gather",
-           lambda t, x: C.bind_tensors(C.max_pool2d_gather_p, (t, x), _POOL) ** 2,
+           lambda t, x: bind_tensors(pool.max_pool2d_gather_p, (t, x), _POOL) ** 2,
            _distinct((1, 2, 5, 5), (1, 2, 5, 5))),
     OpCase("max_pool2d_scatter",
-           lambda g, x: C.bind_tensors(C.max_pool2d_scatter_p, (g, x), _POOL) ** 2,
+           lambda g, x: bind_tensors(pool.max_pool2d_scatter_p, (g, x), _POOL) ** 2,
            _distinct((1, 2, 3, 3), (1, 2, 5, 5))),
-    OpCase("avg_pool2d", lambda x: C.avg_pool2d(x, 3, 2, 1) ** 2, normal((1, 2, 5, 4))),
+    OpCase("avg_pool2d", lambda x: pool.avg_pool2d(x, 3, 2, 1) ** 2, normal((1, 2, 5, 4))),
     OpCase("avg_pool2d_transpose",
-           lambda g: C.bind_tensors(C.avg_pool2d_transpose_p, (g,),
+           lambda g: bind_tensors(pool.avg_pool2d_transpose_p, (g,),
                                     {"x_shape": (1, 2, 5, 5), **_POOL}) ** 2,
            normal((1, 2, 3, 3))),
-    OpCase("cross_entropy", lambda x: C.cross_entropy_per_sample(x, _TARGET) ** 2,
+    OpCase("cross_entropy", lambda x: nn.cross_entropy_per_sample(x, _TARGET) ** 2,
            normal((5, 4))),
-    OpCase("cross_entropy", lambda x: C.cross_entropy_per_sample(x, _TARGET_2D) ** 2,
+    OpCase("cross_entropy", lambda x: nn.cross_entropy_per_sample(x, _TARGET_2D) ** 2,
            normal((2, 3, 2)), "spatial"),
     OpCase("cross_entropy_grad",
-           lambda x: C.bind_tensors(C.cross_entropy_grad_p, (x,), {"target": _TARGET}) ** 2,
+           lambda x: bind_tensors(nn.cross_entropy_grad_p, (x,), {"target": _TARGET}) ** 2,
            normal((5, 4))),
-    OpCase("erf", lambda x: C.erf(x) * x, normal((3, 4))),
+    OpCase("erf", lambda x: elementwise.erf(x) * x, normal((3, 4))),
 ]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-class CommandError(Exception):
-    """A user mistake reported as one line and a non-zero exit, never a traceback."""
+from .errors import CommandError
+from .output import numpy_warnings_as_lines, quiet_broken_pipe
 
 
 def _one_line_errors(parser, command):
@@ -18,11 +17,14 @@ def _one_line_errors(parser, command):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
     from . import explain, train
 
     parser = argparse.ArgumentParser(
-        prog="chainrule", description="Backpropagation you can see, and networks it trains.")
-    sub = parser.add_subparsers(dest="command", required=True)
+        prog="chainrule", description="Backpropagation you can see, and networks it trains.",
+        epilog="Run `chainrule COMMAND --help` for a command's options.")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train.add_parsers(sub)
     explain.add_parser(sub)
     _one_line_errors(parser, "chainrule")
@@ -32,16 +34,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the command; returns its exit status (0 success, 2 a usage mistake)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # help, not an error, when run bare
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        with numpy_warnings_as_lines(f"chainrule {args.command}"):
+            code = int(args.run(args) or 0)
+        sys.stdout.flush()
+        return code
     except CommandError as err:
         print(f"chainrule {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return err.code
     except KeyboardInterrupt:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return quiet_broken_pipe()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from ..files import open_regular
 from .idx import read_idx
 
 __all__ = ["load_digits", "load_npz", "load_images", "train_test_split"]
@@ -123,7 +124,7 @@ def load_images(path):
             missing = [s for s, f in zip(_MNIST, found) if f is None]
             raise FileNotFoundError(f"{path} lacks the MNIST files {', '.join(missing)}")
         return tuple(read_idx(f) for f in found)
-    with open(path, "rb") as f:
+    with open_regular(path) as f:  # never a FIFO: reading one would wait forever
         head = f.read(4)
     if head[:2] == b"PK":
         arrays = load_npz(path)

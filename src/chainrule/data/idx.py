@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from ..files import open_regular, write_bytes
+
 __all__ = ["read_idx", "write_idx"]
 
 _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -20,9 +22,9 @@ _CODES = {np.dtype(v).newbyteorder("="): k for k, v in _TYPES.items()}
 
 def _read_bytes(path) -> bytes:
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise FileNotFoundError(f"read_idx: no such file: {path}")
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
         try:
@@ -68,5 +70,4 @@ def write_idx(path, array, compress=None) -> None:
     path = os.fspath(path)
     if compress is None:
         compress = path.endswith(".gz")
-    with open(path, "wb") as f:
-        f.write(gzip.compress(body) if compress else body)
+    write_bytes(path, gzip.compress(body) if compress else body)

@@ -36,6 +36,10 @@ class ChainCosts:
     def __str__(self):
         return self.table()
 
+    def _repr_html_(self):
+        from .tables import chain_html
+        return chain_html(self)
+
 
 def parse_widths(text) -> tuple:
     """`"784,256,10,1"` or a sequence of ints -> a tuple of positive ints (at least two)."""
@@ -142,10 +146,8 @@ def widths_from_graph(graph, wrt=None) -> tuple:
     output, kept at the input, after each operation that mixes entries (matmul, sums, …)
     and at the output; elementwise steps (bias add, activations) keep the width."""
     from ..core import PRIMITIVES
-    from ..ops import elementwise
 
-    elementwise_ops = {p.name for p in vars(elementwise).values()
-                       if isinstance(p, type(PRIMITIVES["add"]))}
+    elementwise_ops = {name for name, p in PRIMITIVES.items() if p.batch == "elementwise"}
     x = graph.input_node(wrt)
     paths = graph.paths(x, max_paths=1).paths
     if not paths:

@@ -9,43 +9,18 @@ calculator. Walks are iterative (`core.topological_order`), so deep graphs are f
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core import TensorBase, _new_tensor, no_grad, topological_order
+from ..core import TensorBase, _new_tensor, flows_at, no_grad, topological_order
 from ..tensor import tensor as make_tensor
+from .format import fmt
 
-__all__ = ["Edge", "Graph", "Node", "count_text", "fmt", "graph_of", "trace"]
+__all__ = ["Edge", "Graph", "Node", "graph_of", "record"]
 
 # Local Jacobians with more entries than this are described by their shape only.
 MAX_JACOBIAN_ENTRIES = 256
-
-
-def fmt(x, width: int = 60) -> str:
-    """A short, stable text for a number or array (6 significant digits)."""
-    if x is None:
-        return "-"
-    a = np.asarray(x)
-    if a.ndim == 0:
-        v = a.item()
-        if isinstance(v, float) and math.isfinite(v) and v == int(v) and abs(v) < 1e15:
-            return str(int(v)) if v != 0 or not np.signbit(v) else "0"
-        return f"{v:.6g}"
-    text = np.array2string(a, precision=4, separator=", ", suppress_small=True,
-                           max_line_width=10_000, threshold=20, edgeitems=3)
-    text = " ".join(text.split())
-    return text if len(text) <= width else f"array of shape {a.shape}"
-
-
-def count_text(n: int) -> str:
-    """An exact count, readable: 1,234 or, when huge, 2^1000 ≈ 1.07e+301 (302 digits)."""
-    if n < 10**12:
-        return f"{n:,}"
-    digits = str(n)
-    power = f"2^{n.bit_length() - 1} ≈ " if n & (n - 1) == 0 else ""
-    return f"{power}{digits[0]}.{digits[1:3]}e+{len(digits) - 1} ({len(digits)} digits)"
 
 
 @dataclass(eq=False)
@@ -62,6 +37,7 @@ class Node:
     inputs: list = field(default_factory=list)  # Nodes, in the operation's argument order
     consumers: list = field(default_factory=list)  # Nodes that use this one, in order
     edges_in: list = field(default_factory=list)  # differentiable Edges into this node
+    group: int | None = None  # index into Graph.groups: the module call that made it
 
     @property
     def value(self) -> np.ndarray:
@@ -144,7 +120,7 @@ def local_partial(t: TensorBase, position: int, limit: int = MAX_JACOBIAN_ENTRIE
 class Graph:
     """A function's graph, ready to be shown: nodes, edges, sweeps, paths, pictures.
 
-    Build one with `trace(f, *args)`, `graph_of(out)` or `chainrule.explain.program(...)`.
+    Build one with `record(f, *args)`, `graph_of(out)` or `chainrule.explain.program(...)`.
     """
 
     def __init__(self, output: TensorBase, names: dict | None = None,
@@ -187,8 +163,8 @@ class Graph:
                 continue
             for position, a in enumerate(t._node.inputs):
                 src = by_id.get(id(a))
-                differentiable = (src is not None and src.kind != "const" and a.requires_grad
-                                  and a._trace is t._trace)
+                differentiable = (src is not None and src.kind != "const"
+                                  and flows_at(a, t._trace))
                 if src is None:  # a constant: shown, but not part of any path
                     src = self._constant(a, names, taken, by_id)
                 node.inputs.append(src)
@@ -201,10 +177,15 @@ class Graph:
                     self.edges.append(edge)
         self.output = self.nodes[-1]
         self.inputs = [n for n in self.nodes if n.kind == "input"]
+        self.groups: list = []  # module boxes, set by graph_of(..., scopes=...)
+        self._reverse = None
         self._by_name = {n.name: n for n in self.nodes + self.constants}
 
     def _constant(self, a, names, taken, by_id) -> Node:
         name = names.get(id(a)) or fmt(a.data, width=24)
+        if name.startswith("array of shape"):
+            name = _fresh(f"const{'x'.join(map(str, a.shape))}_", taken, 1)
+            taken.add(name)
         node = Node(-1 - len(self.constants), name, "const", a, "const")
         self.constants.append(node)
         by_id[id(a)] = node
@@ -238,8 +219,14 @@ class Graph:
         return forward_sweep(self, wrt)
 
     def reverse_sweep(self, seed=None):
+        """d output / d node for every node (the engine's sweep, logged); the default
+        seed's sweep is computed once per graph."""
         from .sweeps import reverse_sweep
-        return reverse_sweep(self, seed)
+        if seed is not None:
+            return reverse_sweep(self, seed)
+        if self._reverse is None:
+            self._reverse = reverse_sweep(self)
+        return self._reverse
 
     def paths(self, wrt=None, max_paths: int = 20):
         from .paths import path_sums
@@ -253,13 +240,17 @@ class Graph:
         from .paths import work_counts
         return work_counts(self)
 
-    def to_dot(self, adjoints=None, title: str | None = None) -> str:
+    def to_dot(self, adjoints=None, title: str | None = None, dpi: int | None = None,
+               collapse: bool | None = None) -> str:
         from .dot import to_dot
-        return to_dot(self, adjoints, title)
+        return to_dot(self, adjoints, title, dpi, collapse)
 
-    def render(self, path, format: str | None = None, adjoints=None):
+    def render(self, path, format: str | None = None, adjoints=None, dpi: int | None = None,
+               collapse: bool | None = None):
+        """Write SVG or PNG (by the suffix); `dpi` sharpens a PNG (graphviz's default 96);
+        `collapse` draws each layer as one box (default: for big graphs)."""
         from .render import render_to_file
-        return render_to_file(self.to_dot(adjoints), path, format)
+        return render_to_file(self.to_dot(adjoints, dpi=dpi, collapse=collapse), path, format)
 
     def svg(self, adjoints=None) -> str:
         from .render import render
@@ -272,9 +263,21 @@ class Graph:
         except GraphvizMissing:
             return None
 
-    def to_html(self, path=None, wrt=None, title: str = "chainrule explain") -> str:
+    def to_html(self, path=None, wrt=None, title: str = "chainrule explain",
+                view: str | None = None) -> str:
+        """The interactive page as a document (written to `path` when given); `view` is
+        "operations" or "layers" (modules collapsed), by default chosen by size."""
         from .html import to_html
-        return to_html(self, path, wrt, title)
+        return to_html(self, path, wrt, title, view)
+
+    def _repr_html_(self):
+        """In Jupyter: the interactive page (scoped, so several pages work in one notebook)."""
+        from .html import fragment
+        from .render import GraphvizMissing
+        try:
+            return fragment(self)
+        except GraphvizMissing:
+            return None
 
     def table(self) -> str:
         from .report import graph_table
@@ -296,14 +299,32 @@ def _fresh(prefix: str, taken: set, k: int) -> str:
     return name
 
 
-def graph_of(output: TensorBase, names: dict | None = None, **kwargs) -> Graph:
-    """The graph recorded behind `output`; `names` maps tensors (or their ids) to names."""
-    if names:
-        names = {(k if isinstance(k, int) else id(k)): v for k, v in names.items()}
-    return Graph(output, names, **kwargs)
+def graph_of(output: TensorBase, names: dict | None = None, model=None, scopes=None,
+             **kwargs) -> Graph:
+    """The graph recorded behind `output`; `names` maps tensors (or their ids) to names.
+
+    `model`: an nn.Module whose parameters are named by `named_parameters()` ("0.weight");
+    `scopes`: the record of `with cr.explain.scopes() as calls:` around the forward pass,
+    which groups the nodes by the module call that made them (`graph.groups`).
+    """
+    names = {(k if isinstance(k, int) else id(k)): v for k, v in (names or {}).items()}
+    if model is not None:
+        for name, p in model.named_parameters():
+            names.setdefault(id(p), name)
+        names.setdefault(id(output), "loss" if output.size == 1 else "out")
+    if scopes is not None:  # what the outermost calls were given: the data
+        given = [t for c in scopes.calls if c.parent is None for t in c.inputs
+                 if t._node is None]
+        for k, t in enumerate(t for t in given if id(t) not in names):
+            names.setdefault(id(t), "input" if k == 0 else f"input{k}")
+    graph = Graph(output, names, **kwargs)
+    if scopes is not None:
+        from .scopes import assign_groups
+        graph.groups = assign_groups(graph.nodes, graph.constants, scopes, model)
+    return graph
 
 
-def trace(f, *args, names=None, **kwargs) -> Graph:
+def record(f, *args, names=None, **kwargs) -> Graph:
     """Call `f` on fresh input tensors made from `args` and return the recorded graph.
 
     Inputs are named after f's parameters (or `names`); f must return one tensor.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import count_text
+from .format import count_text
 
 __all__ = ["Path", "PathSums", "Work", "count_paths", "path_sums", "work_counts"]
 
@@ -58,6 +58,14 @@ class PathSums:
         if any(p.product is None for p in self.paths):
             return None
         return sum((p.product for p in self.paths), 0.0)
+
+    def __str__(self):
+        from .report import paths_text
+        return paths_text(self)
+
+    def _repr_html_(self):
+        from .tables import paths_html
+        return paths_html(self)
 
     def note(self) -> str:
         if not self.capped:
@@ -114,7 +122,10 @@ def _identity(x):
 
 
 def _factored_sum(graph, x, reach):
-    """Sum over all paths by dynamic programming (forward accumulation of the products)."""
+    """Sum over all paths by dynamic programming (forward accumulation of the products);
+    None when some Jacobian on the way was too big to form."""
+    if any(e.partial is None for e in graph.edges if reach[e.src.index]):
+        return None
     sums = {x.index: np.eye(x.size)}
     for n in graph.nodes:
         if n is x or not reach[n.index]:
@@ -160,18 +171,23 @@ def path_sums(graph, wrt=None, max_paths: int = 20) -> PathSums:
             if reach[e.src.index]:
                 stack.append((e.src, (e, rest)))
     total = _factored_sum(graph, x, reach)
-    if total is None:  # Jacobians too big to print: the forward sweep is the factored sum
+    if total is None and graph.output.size == 1:  # Jacobians too big to print: the sum
+        total = graph.reverse_sweep().adjoints[x.index]  # is the gradient, one sweep away
+    elif total is None:  # ... or, for a tensor output, one forward sweep per entry of x
         total = graph.forward_sweep(x.name).derivatives[graph.output.index]
     return PathSums(graph, x, count, paths, count > len(paths), max_paths, total)
 
 
 @dataclass
 class Work:
-    """Scalar multiplications to get the gradient three ways (dense Jacobians per edge).
+    """Scalar multiplications and additions to get the whole gradient three ways.
 
-    naive: every path's product formed on its own (a path of L scalar edges costs L - 1);
-    forward: one sweep per input entry, one Jacobian-vector product per edge it reaches;
-    reverse: one sweep per output entry, one vector-Jacobian product per edge.
+    Counted alike for all three: a multiplication is an edge partial times a derivative
+    (dense Jacobians per edge); products with the seed (1, or an identity) cost nothing,
+    as the first factor of a path costs nothing. An addition joins two contributions.
+    naive: every path's product formed on its own (a path of L scalar edges costs L - 1),
+    then the paths added; forward: one sweep per input entry; reverse: one sweep per
+    output entry.
     """
 
     naive: int
@@ -181,23 +197,47 @@ class Work:
     reverse: int
     reverse_sweeps: int
     edges: int
+    naive_additions: int = 0
+    forward_additions: int = 0
+    reverse_additions: int = 0
+
+    def table(self) -> str:
+        from .report import work_text
+        return work_text(self)
+
+    def __str__(self):
+        return self.table()
+
+    def _repr_html_(self):
+        from .tables import work_html
+        return work_html(self)
 
 
 def work_counts(graph) -> Work:
     """The work counts side by side, computed by DP (no path is enumerated)."""
     to_out = _paths_to_output(graph)
+    out = graph.output
     useful = [e for e in graph.edges if to_out[e.dst.index]]
-    naive = paths = forward = forward_sweeps = 0
+    naive = paths = forward = forward_sweeps = naive_add = forward_add = 0
     for x in graph.inputs:
         from_x = _paths_from(graph, x)
-        paths += from_x[graph.output.index]
+        count = from_x[out.index]
+        paths += count
         forward_sweeps += x.size
+        naive_add += max(count - 1, 0) * out.size * x.size
+        fan_in: dict = {}
         for e in useful:
             if not from_x[e.src.index]:
                 continue
-            forward += x.size * e.cost
+            fan_in[e.dst.index] = fan_in.get(e.dst.index, 0) + 1
             if e.src is not x:  # the first edge of a path is where its product starts
+                forward += x.size * e.cost
                 naive += x.size * e.cost * from_x[e.src.index] * to_out[e.dst.index]
-    out_size = graph.output.size
-    reverse = out_size * sum(e.cost for e in useful)
-    return Work(naive, paths, forward, forward_sweeps, reverse, out_size, len(useful))
+        forward_add += sum((k - 1) * graph.nodes[i].size * x.size for i, k in fan_in.items())
+    reverse = out.size * sum(e.cost for e in useful if e.dst is not out)
+    fan_out: dict = {}
+    for e in useful:
+        fan_out[e.src.index] = fan_out.get(e.src.index, 0) + 1
+    reverse_add = out.size * sum((k - 1) * graph.nodes[i].size for i, k in fan_out.items())
+    return Work(naive, paths, forward, forward_sweeps, reverse, out.size, len(useful),
+                naive_add, forward_add, reverse_add)

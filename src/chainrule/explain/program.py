@@ -17,8 +17,10 @@ from ..ops import linalg as L
 from ..ops import reduce as R
 from ..ops.nn import softmax
 from ..tensor import Tensor, tensor
+from .graph import Graph
+from .parse import parse_source, unparse
 
-__all__ = ["FUNCTIONS", "Program", "ProgramError", "parse_program", "run_program"]
+__all__ = ["FUNCTIONS", "Program", "ProgramError", "parse_program", "program", "run_program"]
 
 
 class ProgramError(ValueError):
@@ -131,7 +133,7 @@ def _check_expr(node, loads: list) -> None:
 def parse_program(source: str) -> Program:
     """Parse `source` against the whitelist; the last statement gives the output."""
     try:
-        tree = ast.parse(source.strip(), mode="exec")
+        tree = parse_source(source.strip())
     except SyntaxError as err:
         raise ProgramError(f"line {err.lineno}, column {err.offset}: syntax error: "
                            f"{err.msg}") from None
@@ -207,6 +209,7 @@ def run_program(program: Program | str, values: dict) -> Run:
 def _evaluate(expr, env, exprs, keep):
     """Evaluate a checked expression; remember each result's source text."""
     results: dict = {}
+    texts: dict = {}  # id(node) -> its source text, printed bottom-up
     stack = [(expr, False)]
     while stack:
         n, ready = stack.pop()
@@ -231,8 +234,9 @@ def _evaluate(expr, env, exprs, keep):
             value = value if fn is None else _apply(fn, [value], n)
         else:
             value = _apply(FUNCTIONS[n.func.id], [results[id(a)] for a in n.args], n)
+        texts[id(n)] = unparse(n, known=texts)
         if isinstance(value, Tensor) and id(value) not in exprs and not isinstance(n, ast.Name):
-            exprs[id(value)] = ast.unparse(n)
+            exprs[id(value)] = texts[id(n)]
             keep.append(value)
         results[id(n)] = value
     out = results[id(expr)]
@@ -248,4 +252,15 @@ def _apply(fn, args, node):
     try:
         return fn(*args)
     except (TypeError, ValueError) as err:
-        raise ProgramError(f"{_where(node)}: {ast.unparse(node)}: {err}") from None
+        raise ProgramError(f"{_where(node)}: {unparse(node)}: {err}") from None
+
+
+def program(source: str, **values) -> Graph:
+    """Run a small straight-line program (`c = a + b; e = c * (b + 1)`) and return its graph.
+
+    Values are given by keyword (`a=2, b=1`); names the program assigns name the nodes.
+    """
+    run = run_program(source, values)
+    graph = Graph(run.output, run.names, run.exprs)
+    graph.run = run
+    return graph

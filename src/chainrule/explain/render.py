@@ -5,7 +5,9 @@ from __future__ import annotations
 import pathlib
 import shutil
 
-__all__ = ["GraphvizMissing", "render", "render_to_file"]
+from ..files import write_bytes
+
+__all__ = ["GraphvizMissing", "render", "render_to_file", "require_graphviz"]
 
 INSTALL = ("install the graphviz `dot` program (Debian/Ubuntu: sudo apt-get install graphviz; "
            "macOS: brew install graphviz) and the Python package (pip install graphviz); "
@@ -16,7 +18,8 @@ class GraphvizMissing(RuntimeError):
     """Rendering needs graphviz, which is not installed."""
 
 
-def _graphviz():
+def require_graphviz():
+    """The graphviz module, or GraphvizMissing saying how to install what is missing."""
     try:
         import graphviz
     except ImportError:
@@ -30,7 +33,7 @@ def render(dot_source: str, format: str = "svg") -> bytes:
     """Render DOT text to `format` ("svg" or "png") bytes."""
     if format not in ("svg", "png"):
         raise ValueError(f"render: format must be 'svg' or 'png', got {format!r}")
-    graphviz = _graphviz()
+    graphviz = require_graphviz()
     return graphviz.Source(dot_source).pipe(format=format)
 
 
@@ -38,5 +41,5 @@ def render_to_file(dot_source: str, path, format: str | None = None) -> pathlib.
     """Write the rendering to `path`; the format defaults to the file's suffix."""
     path = pathlib.Path(path)
     format = format or path.suffix.lstrip(".").lower() or "svg"
-    path.write_bytes(render(dot_source, format))
+    write_bytes(path, render(dot_source, format))
     return path

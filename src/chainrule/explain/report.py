@@ -1,14 +1,14 @@
-"""Plain-text and JSON reports: the graph, both sweeps, the path sums, the work counts."""
+"""Plain-text tables: the graph, both sweeps, the path sums, the work counts, chain costs."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .graph import count_text, fmt
-from .sweeps import engine_gradient
+from .format import count_text, fmt
+from .rules import repeated_as
 
-__all__ = ["chain_table", "explain_json", "explain_text", "forward_table", "graph_table",
-           "paths_text", "reverse_table", "work_text"]
+__all__ = ["chain_rows", "chain_table", "forward_table", "graph_table", "paths_text",
+           "reverse_table", "work_note", "work_rows", "work_text"]
 
 
 def _table(header: list, rows: list, indent: str = "  ") -> str:
@@ -37,7 +37,8 @@ def graph_table(graph) -> str:
              _table(["node", "operation", "inputs", "consumers", "value", "source"], rows)]
     lines.append(f"edges: local partial derivatives from each operation's VJP rule "
                  f"({_plural(len(graph.edges), 'edge')})")
-    erows = [[f"d{e.dst.name}/d{e.src.name}", e.label()] for e in graph.edges]
+    erows = [[f"d{e.dst.name}/d{e.src.name}" + (f" (as {repeated_as(e)})" if repeated_as(e)
+                                                 else ""), e.label()] for e in graph.edges]
     lines.append(_table(["edge", "partial"], erows))
     return "\n".join(lines)
 
@@ -91,92 +92,51 @@ def paths_text(sums, grad=None) -> str:
     return line
 
 
+def work_rows(work) -> list:
+    """[method, multiplications, additions, how] for the three ways to the gradient."""
+    def sweeps(n, per):
+        return f"{n} sweep{'s' if n != 1 else ''}, one per {per}"
+    return [["naive path sum", count_text(work.naive), count_text(work.naive_additions),
+             f"{count_text(work.paths)} path{'s' if work.paths != 1 else ''}, each product "
+             "formed on its own, then added"],
+            ["forward sweeps", count_text(work.forward), count_text(work.forward_additions),
+             sweeps(work.forward_sweeps, "input entry")],
+            ["reverse sweeps", count_text(work.reverse), count_text(work.reverse_additions),
+             sweeps(work.reverse_sweeps, "output entry")]]
+
+
+def work_note(work) -> str:
+    """Why the counts come out as they do (and say so when path summing wins)."""
+    best = min(work.forward, work.reverse)
+    if work.naive < best:
+        return ("here summing the paths one by one is cheapest: few paths share edges, so "
+                "factoring has nothing to save; sweeps win once paths share edges (their "
+                "number grows exponentially with depth, a sweep's work only with edges)")
+    if work.naive == best:
+        return ("here all ways cost the same: no product is shared between paths, so "
+                "factoring saves nothing yet; add depth or fan-out and the paths multiply")
+    return ("each sweep multiplies once per edge it crosses; the paths repeat those products "
+            "on every path through an edge")
+
+
 def work_text(work) -> str:
-    rows = [["naive path sum", count_text(work.naive), f"{count_text(work.paths)} "
-             f"path{'s' if work.paths != 1 else ''}, each product formed separately"],
-            ["forward sweeps", count_text(work.forward), f"{work.forward_sweeps} sweep"
-             f"{'s' if work.forward_sweeps != 1 else ''}, one per input"],
-            ["reverse sweeps", count_text(work.reverse), f"{work.reverse_sweeps} sweep"
-             f"{'s' if work.reverse_sweeps != 1 else ''}, one per output"]]
-    return (f"work: multiplications for the whole gradient ({_plural(work.edges, 'edge')}, "
-            "each used once per sweep)\n"
-            + _table(["method", "multiplications", "how"], rows))
+    return (f"work: scalar operations for the whole gradient ({_plural(work.edges, 'edge')}; "
+            "products with the seed 1 are free in every method)\n"
+            + _table(["method", "multiplications", "additions", "how"], work_rows(work))
+            + f"\n  {work_note(work)}")
+
+
+def chain_rows(costs) -> list:
+    """[accumulation, order, multiply-adds] for the three bracketings."""
+    return [["from the input side (forward mode)", costs.forward_order, f"{costs.forward:,}"],
+            ["from the output side (reverse mode)", costs.reverse_order, f"{costs.reverse:,}"],
+            ["optimal (matrix-chain DP)", costs.optimal_order, f"{costs.optimal:,}"]]
 
 
 def chain_table(costs) -> str:
     w = costs.widths
     k = len(w) - 1
     factors = ", ".join(f"J{i}: {w[i]}x{w[i - 1]}" for i in range(k, 0, -1))
-    rows = [["from the input side (forward mode)", costs.forward_order, f"{costs.forward:,}"],
-            ["from the output side (reverse mode)", costs.reverse_order, f"{costs.reverse:,}"],
-            ["optimal (matrix-chain DP)", costs.optimal_order, f"{costs.optimal:,}"]]
+    rows = chain_rows(costs)
     return (f"Jacobian chain for widths {' -> '.join(map(str, w))}: J{k} ... J1 ({factors})\n"
             + _table(["accumulation", "order", "multiply-adds"], rows))
-
-
-def _names(graph, wrt):
-    return [graph.input_node(wrt).name] if wrt is not None else [n.name for n in graph.inputs]
-
-
-def explain_text(graph, wrt=None, max_paths: int = 20) -> str:
-    """Everything the `explain` command prints for a graph."""
-    names = _names(graph, wrt)
-    forward = [graph.forward_sweep(n) for n in names]
-    reverse = graph.reverse_sweep()
-    grads = engine_gradient(graph)
-    parts = [f"output {graph.output.name} = {fmt(graph.output.value)}", "", graph_table(graph),
-             "", forward_table(forward), "", reverse_table(reverse), "",
-             f"path sums: d{graph.output.name}/d(input) = sum over the paths from the input of "
-             "the product of the edge partials"]
-    for n in names:
-        parts.append(paths_text(graph.paths(n, max_paths), grads[n]))
-    run = getattr(graph, "run", None)
-    if run is not None and wrt is None:
-        for n in run.program.inputs:
-            if n not in grads:
-                parts.append(f"  {n}: 0 paths (the output does not depend on {n}; gradient 0)")
-    parts += ["", work_text(graph.work())]
-    return "\n".join(parts) + "\n"
-
-
-def _jsonable(x):
-    if x is None:
-        return None
-    a = np.asarray(x, dtype=np.float64)
-    return a.item() if a.ndim == 0 else a.tolist()
-
-
-def explain_json(graph, wrt=None, max_paths: int = 20) -> dict:
-    """The same content as a JSON-ready dict (path counts stay exact Python ints)."""
-    names = _names(graph, wrt)
-    reverse = graph.reverse_sweep()
-    grads = engine_gradient(graph)
-    paths = {}
-    for n in names:
-        s = graph.paths(n, max_paths)
-        paths[n] = {"count": s.count, "sum": _jsonable(s.total), "capped": s.capped,
-                    "listed": [{"nodes": [v.name for v in p.nodes()],
-                                "partials": [_jsonable(e.partial) for e in p.edges],
-                                "product": _jsonable(p.product)}
-                               for p in s.paths]}
-    forward = {n: {v.name: _jsonable(d) for v, d in zip(graph.nodes, graph.forward_sweep(n)
-                                                         .derivatives)} for n in names}
-    work = graph.work()
-    return {
-        "output": graph.output.name,
-        "value": _jsonable(graph.output.value),
-        "grad": {n: _jsonable(grads[n]) for n in names},
-        "nodes": [{"name": v.name, "op": v.op, "inputs": [i.name for i in v.inputs],
-                   "consumers": [c.name for c in v.consumers], "value": _jsonable(v.value)}
-                  for v in graph.nodes],
-        "edges": [{"src": e.src.name, "dst": e.dst.name, "position": e.position,
-                   "jacobian_shape": list(e.jacobian_shape),
-                   "partial": _jsonable(e.partial)}
-                  for e in graph.edges],
-        "forward": forward,
-        "reverse": {v.name: _jsonable(a) for v, a in zip(graph.nodes, reverse.adjoints)},
-        "paths": paths,
-        "work": {"naive": work.naive, "forward": work.forward, "reverse": work.reverse,
-                 "paths": work.paths, "forward_sweeps": work.forward_sweeps,
-                 "reverse_sweeps": work.reverse_sweeps, "edges": work.edges},
-    }

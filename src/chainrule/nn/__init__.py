@@ -17,4 +17,6 @@ from .parameter import Parameter
 __all__ = ["functional", "init", "Module", "ModuleDict", "ModuleList", "Sequential",
            "Parameter", "functional_call", *_layers_all]
 
-from . import utils  # noqa: E402 - cr.nn.utils (clip_grad_norm_), owned by the optim side
+# cr.nn.utils (clip_grad_norm_), owned by the optim side; cr.nn.models, the classifiers
+# `chainrule train` builds: both build on the names above.
+from . import models, utils  # noqa: E402

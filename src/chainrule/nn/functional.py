@@ -1,7 +1,7 @@
 """`cr.nn.functional`: the layers and losses as functions (PyTorch's names and semantics).
 
 Hot paths (linear, conv2d, pooling, cross-entropy) are single primitives from
-`chainrule.ops.conv`; the rest are compositions of public chainrule ops.
+`chainrule.ops` (conv, pool, nn); the rest are compositions of public chainrule ops.
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ import numpy as np
 import chainrule as cr
 
 from .. import Tensor
-from ..ops import conv as P
 from ..ops._define import axis_index
-from ..ops.elementwise import relu, sigmoid, tanh
+from ..ops.attention import attention_weights as _attention_weights
+from ..ops.attention import scaled_dot_product_attention as _sdpa
+from ..ops.conv import conv2d
+from ..ops.elementwise import erf, relu, sigmoid, tanh
+from ..ops.nn import cross_entropy_per_sample, linear
+from ..ops.pool import avg_pool2d, max_pool2d
 from . import init as _init
 
 __all__ = [
@@ -23,14 +27,10 @@ __all__ = [
     "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
     "log_softmax", "one_hot", "embedding", "layer_norm", "batch_norm", "cross_entropy",
     "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "group_norm",
+    "instance_norm", "rms_norm", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+    "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
-
-linear = P.linear
-conv2d = P.conv2d
-max_pool2d = P.max_pool2d
-avg_pool2d = P.avg_pool2d
-
 
 def _t(x) -> Tensor:
     return x if isinstance(x, Tensor) else cr.tensor(x)
@@ -80,7 +80,7 @@ def gelu(x, approximate: str = "none"):
     """x * Phi(x) with the exact erf ('none') or the tanh approximation ('tanh')."""
     x = _t(x)
     if approximate == "none":
-        return 0.5 * x * (1.0 + P.erf(x * _SQRT_HALF))
+        return 0.5 * x * (1.0 + erf(x * _SQRT_HALF))
     if approximate == "tanh":
         return 0.5 * x * (1.0 + cr.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
@@ -149,6 +149,18 @@ def embedding(indices, weight, padding_idx=None):
             keep = (~pad)[..., None].astype(weight.dtype)
             out = out * cr.tensor(keep)
     return out
+
+
+def embedding_renorm_(weight, indices, max_norm: float, norm_type: float = 2.0):
+    """Rescale, in place and outside any graph, the rows of `weight` at `indices` whose
+    norm exceeds `max_norm` to norm max_norm (scale max_norm / (norm + 1e-7), as PyTorch)."""
+    rows = np.unique(_ints(indices))
+    w = weight.data
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+    if big.any():
+        weight._bump_version()
 
 
 def _normalize(x, axes, eps):
@@ -319,7 +331,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
     target = _ints(tgt)
     ignored = target == ignore_index
     safe = np.where(ignored, 0, target) if ignored.any() else target
-    loss = P.cross_entropy_per_sample(input, safe)
+    loss = cross_entropy_per_sample(input, safe)
     if label_smoothing:
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got "
@@ -384,3 +396,176 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+# ----- more normalization -------------------------------------------------------------------
+
+def group_norm(x, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize (N, C, ...) over each group of C / num_groups channels and all positions."""
+    x = _t(x)
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected (N, C, ...) with C divisible by num_groups="
+                         f"{num_groups}, got shape {x.shape}")
+    n, c = x.shape[:2]
+    grouped = cr.reshape(x, (n, num_groups, -1))
+    out = cr.reshape(_normalize(grouped, (2,), eps), x.shape)
+    return _affine(out, weight, bias)
+
+
+def _affine(out, weight, bias):
+    """Scale and shift per channel (axis 1)."""
+    shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)
+    if weight is not None:
+        out = out * cr.reshape(weight, shape)
+    if bias is not None:
+        out = out + cr.reshape(bias, shape)
+    return out
+
+
+def instance_norm(x, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize each sample's each channel over its positions (N, C, ...)."""
+    x = _t(x)
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected (N, C, ...) with positions, got {x.shape}")
+    return _affine(_normalize(x, tuple(range(2, x.ndim)), eps), weight, bias)
+
+
+def rms_norm(x, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the trailing `normalized_shape` axes, times weight."""
+    x = _t(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        normalized_shape)
+    if x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"rms_norm: input of shape {x.shape} does not end with the "
+                         f"normalized shape {shape}")
+    eps = float(np.finfo(x.dtype).eps) if eps is None else eps
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    out = x / cr.sqrt(cr.mean(x * x, axes, keepdims=True) + eps)
+    return out * weight if weight is not None else out
+
+
+# ----- adaptive pooling --------------------------------------------------------------------
+
+def _adaptive_edges(size: int, out: int):
+    """PyTorch's windows: [floor(i * size / out), ceil((i + 1) * size / out))."""
+    return [((i * size) // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def _adaptive_pool2d(x, output_size, reduce, name):
+    x = _t(x)
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{name}: expected (N, C, H, W) or (C, H, W), got shape {x.shape}")
+    oh, ow = (output_size, output_size) if isinstance(output_size, int) else output_size
+    h, w = x.shape[-2:]
+    oh, ow = h if oh is None else oh, w if ow is None else ow
+    if h % oh == 0 and w % ow == 0:  # equal windows: one reshape and one reduction
+        lead = x.shape[:-2]
+        tiles = cr.reshape(x, lead + (oh, h // oh, ow, w // ow))
+        return reduce(tiles, (x.ndim - 1, x.ndim + 1))
+    rows = []
+    for r0, r1 in _adaptive_edges(h, oh):
+        cells = [reduce(x[..., r0:r1, c0:c1], (x.ndim - 2, x.ndim - 1))
+                 for c0, c1 in _adaptive_edges(w, ow)]
+        rows.append(cr.stack(cells, axis=-1))
+    return cr.stack(rows, axis=-2)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Mean over PyTorch's adaptive windows, so the output is `output_size` (H_out, W_out)."""
+    return _adaptive_pool2d(x, output_size, lambda t, axes: cr.mean(t, axes),
+                            "adaptive_avg_pool2d")
+
+
+def adaptive_max_pool2d(x, output_size):
+    """Max over PyTorch's adaptive windows (ties split the gradient evenly)."""
+    return _adaptive_pool2d(x, output_size, lambda t, axes: cr.max(t, axes),
+                            "adaptive_max_pool2d")
+
+
+# ----- attention ---------------------------------------------------------------------------
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale=None, training: bool = True,
+                                 generator=None):
+    """softmax(q k^T * scale + mask) v, one fused primitive (PyTorch's signature); with
+    dropout_p > 0 the weights are formed explicitly so that they can be dropped."""
+    if dropout_p and training:
+        q, k, v = _t(query), _t(key), _t(value)
+        scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+        mask = None if attn_mask is None else np.asarray(attn_mask)
+        p = _attention_weights(q, k, mask, is_causal, scale)
+        return cr.matmul(dropout(p, dropout_p, True, generator), v)
+    return _sdpa(query, key, value, attn_mask, is_causal, scale)
+
+
+def multi_head_attention_forward(query, key, value, num_heads: int, in_proj_weight,
+                                 in_proj_bias, out_proj_weight, out_proj_bias,
+                                 key_padding_mask=None, attn_mask=None, need_weights=True,
+                                 average_attn_weights=True, is_causal=False,
+                                 dropout_p: float = 0.0, training: bool = True):
+    """PyTorch's multi-head attention on batch-first (N, L, E) inputs: project q, k, v with
+    the packed (3E, E) in_proj, attend per head, concatenate, project out. Returns
+    (output, weights or None); weights average over heads unless average_attn_weights=False."""
+    q, k, v = _t(query), _t(key), _t(value)
+    n, lq, e = q.shape
+    if e % num_heads:
+        raise ValueError(f"multi_head_attention: embed_dim {e} is not divisible by "
+                         f"num_heads {num_heads}")
+    d = e // num_heads
+    wq, wk, wv = (in_proj_weight[i * e:(i + 1) * e] for i in range(3))
+    bq, bk, bv = ((None,) * 3 if in_proj_bias is None else
+                  (in_proj_bias[i * e:(i + 1) * e] for i in range(3)))
+
+    def heads(x, w, b):  # (N, S, E) -> (N, heads, S, d)
+        y = linear(x, w, b) if b is not None else cr.matmul(x, cr.transpose(w))
+        return cr.transpose(cr.reshape(y, (n, x.shape[1], num_heads, d)), (0, 2, 1, 3))
+
+    qh, kh, vh = heads(q, wq, bq), heads(k, wk, bk), heads(v, wv, bv)
+    mask = _merge_masks(attn_mask, key_padding_mask, n, num_heads, lq, kh.shape[2], q.dtype)
+    weights = None
+    if need_weights or (dropout_p and training):
+        scale = 1.0 / math.sqrt(d)
+        p = _attention_weights(qh, kh, mask, is_causal, scale)
+        weights = p
+        if dropout_p and training:
+            p = dropout(p, dropout_p, True)
+        out = cr.matmul(p, vh)
+    else:
+        out = _sdpa(qh, kh, vh, mask, is_causal)
+    out = cr.reshape(cr.transpose(out, (0, 2, 1, 3)), (n, lq, e))
+    out = linear(out, out_proj_weight, out_proj_bias) if out_proj_bias is not None else \
+        cr.matmul(out, cr.transpose(out_proj_weight))
+    if weights is not None and not need_weights:
+        weights = None
+    elif weights is not None and average_attn_weights:
+        weights = cr.mean(weights, axis=1)
+    return out, weights
+
+
+def _merge_masks(attn_mask, key_padding_mask, n, heads, lq, lk, dtype):
+    """One mask of shape broadcastable to (N, heads, L, S): bool (True = may attend) or
+    float (added). PyTorch's convention: True in attn_mask/key_padding_mask means *masked*."""
+    mask = None
+    if attn_mask is not None:
+        m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+        if m.ndim == 3:  # (N * heads, L, S)
+            m = m.reshape(n, heads, lq, lk)
+        mask = ~m if m.dtype == bool else m.astype(dtype)
+    if key_padding_mask is not None:
+        kp = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor)
+                        else key_padding_mask)
+        kp = kp.reshape(n, 1, 1, lk)
+        if kp.dtype == bool:
+            keep = ~kp
+            if mask is None:
+                mask = keep
+            elif mask.dtype == bool:
+                mask = mask & keep
+            else:
+                mask = np.where(keep, mask, -np.inf).astype(dtype)
+        else:
+            add = kp.astype(dtype)
+            mask = add if mask is None else (
+                np.where(mask, add, -np.inf).astype(dtype) if mask.dtype == bool
+                else mask + add)
+    return mask

@@ -8,16 +8,45 @@ tree use an explicit stack, never recursion.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict, namedtuple
+from types import MappingProxyType
 
 import numpy as np
 
-from .. import Tensor
+from .. import RemovableHandle, Tensor
+from ..ops._define import bind_tensors
+from ..ops.shape import identity_p
 from .parameter import Parameter
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "functional_call"]
 
+EMPTY = MappingProxyType({})
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class StateDictError(KeyError, ValueError):
+    """A state dict whose names do not match the module's (a KeyError, as before, and a
+    ValueError, as every other bad-value error; printed without KeyError's quotes)."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+class _Scopes(threading.local):
+    """Who watches module calls on this thread (the explainer's grouping); nobody by default."""
+
+    observer = None
+
+
+SCOPES = _Scopes()
+
+
+def call_in_scope(owner, fn, args, kwargs=EMPTY):
+    """`fn(*args, **kwargs)`, seen by the scope observer as work done by `owner` (a Module
+    or a label such as "step 3"); without an observer it is just the call."""
+    observer = SCOPES.observer
+    if observer is None:
+        return fn(*args, **kwargs)
+    return observer(owner, fn, args, kwargs)
 
 
 class Module:
@@ -40,6 +69,11 @@ class Module:
                                  "assigning parameters or submodules")
 
     def __setattr__(self, name, value):
+        """The PyTorch compatibility layer: `self.fc = Linear(...)` or `self.w =
+        Parameter(...)` registers a child module or a parameter by plain assignment, as in
+        PyTorch, so that `parameters()`, `state_dict()` and `to()` find them; assigning
+        anything else to a registered name is refused, and other values are ordinary
+        attributes."""
         params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
             self._check_init()
@@ -123,7 +157,38 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")
+        observer = SCOPES.observer  # the explainer's module scopes; None: nobody watches
+        if hooks is None and observer is None:  # the common case: two lookups, then forward
+            return self.forward(*args, **kwargs)
+        if observer is None:
+            return call_with_hooks(self, hooks, args, kwargs)
+        run = self.forward if hooks is None else (
+            lambda *a, **k: call_with_hooks(self, hooks, a, k))
+        return observer(self, run, args, kwargs)
+
+    def _hook_table(self, kind: str) -> OrderedDict:
+        if "_hooks" not in self.__dict__:
+            object.__setattr__(self, "_hooks", {"pre": OrderedDict(), "forward": OrderedDict(),
+                                                "backward": OrderedDict()})
+        return self._hooks[kind]
+
+    def register_forward_pre_hook(self, hook):
+        """`hook(module, args)` before every forward; a non-None result replaces the
+        positional arguments (a tuple, or one value). Returns a removable handle."""
+        return _register(self._hook_table("pre"), hook)
+
+    def register_forward_hook(self, hook):
+        """`hook(module, args, output)` after every forward; a non-None result replaces the
+        output. Returns a removable handle."""
+        return _register(self._hook_table("forward"), hook)
+
+    def register_full_backward_hook(self, hook):
+        """`hook(module, grad_input, grad_output)` once the gradients with respect to the
+        module's tensor inputs are known in a backward sweep (tuples, None where a tensor
+        gets no gradient). With one tensor input, a returned tuple replaces grad_input for
+        the rest of the sweep. Returns a removable handle."""
+        return _register(self._hook_table("backward"), hook)
 
     # ----- walking the tree --------------------------------------------------------------
     def named_modules(self, prefix: str = ""):
@@ -179,9 +244,16 @@ class Module:
             yield b
 
     def apply(self, fn):
-        """Call fn on every descendant (children before parents) and on self; returns self."""
-        for m in reversed(list(self.modules())):
-            fn(m)
+        """Call fn on every descendant and on self in PyTorch's order (post-order: each
+        child's subtree in registration order, then the parent); returns self."""
+        stack = [(self, False)]
+        while stack:  # iterative: deep models do not hit the recursion limit
+            module, expanded = stack.pop()
+            if expanded:
+                fn(module)
+                continue
+            stack.append((module, True))
+            stack.extend((child, False) for child in reversed(list(module.children())))
         return self
 
     # ----- modes and gradients ---------------------------------------------------------
@@ -268,22 +340,28 @@ class Module:
         return targets
 
     def load_state_dict(self, state_dict, strict: bool = True):
-        """Copy values into the parameters and buffers, checking names and shapes.
+        """Copy values into the parameters and buffers, checking names, shapes and dtypes.
 
         Values keep each parameter's dtype. With strict=True (default) a missing or
-        unexpected name is an error; returns (missing_keys, unexpected_keys).
+        unexpected name is an error; returns (missing_keys, unexpected_keys). Nothing is
+        copied unless every value fits (the state often comes from a file: trust nothing).
         """
+        name = type(self).__name__
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"load_state_dict: expected a dict of arrays (name -> array), got "
+                            f"{type(state_dict).__name__}")
         targets = self._state_targets()
+        keys = list(state_dict.keys())
         missing = [k for k in targets if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in targets]
+        unexpected = [k for k in keys if k not in targets]
         if strict and (missing or unexpected):
             parts = []
             if missing:
                 parts.append(f"missing keys: {missing}")
             if unexpected:
-                parts.append(f"unexpected keys: {unexpected}")
-            raise KeyError(f"load_state_dict: {type(self).__name__} state does not match: "
-                           + "; ".join(parts))
+                parts.append(f"unexpected keys: {[str(k)[:60] for k in unexpected[:10]]}")
+            raise StateDictError(f"load_state_dict: {name} state does not match: "
+                                 + "; ".join(parts))
         mismatched = []
         values = {}
         for k, t in targets.items():
@@ -291,14 +369,17 @@ class Module:
                 continue
             v = state_dict[k]
             v = np.asarray(v.data if isinstance(v, Tensor) else v)
-            if v.shape != t.shape:
+            if v.dtype.kind not in "biuf":
+                mismatched.append(f"'{k}': expected numbers, got an array of dtype {v.dtype}")
+            elif v.shape != t.shape:
                 mismatched.append(f"'{k}': expected shape {t.shape}, got {v.shape}")
             values[k] = v
         if mismatched:
-            raise ValueError("load_state_dict: shape mismatch for " + "; ".join(mismatched))
+            raise ValueError(f"load_state_dict: {name}: " + "; ".join(mismatched))
         for k, v in values.items():
             t = targets[k]
             t.data = np.array(v, dtype=t.dtype)
+            t._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # ----- repr ----------------------------------------------------------------------
@@ -436,3 +517,89 @@ def functional_call(module: Module, params: dict, *args, **kwargs):
     finally:
         for store, leaf, old in reversed(saved):
             store[leaf] = old
+
+
+# ----- hooks -------------------------------------------------------------------------------
+
+def _register(table: OrderedDict, hook):
+    if not callable(hook):
+        raise TypeError(f"expected a hook function, got {type(hook).__name__}")
+    token = object()
+    table[token] = hook
+    return RemovableHandle(table, token)
+
+
+def call_with_hooks(module, hooks, args, kwargs):
+    """`module.forward` surrounded by its forward-pre, forward and full backward hooks."""
+    for hook in list(hooks["pre"].values()):
+        new = hook(module, args)
+        if new is not None:
+            args = new if isinstance(new, tuple) else (new,)
+    backward = list(hooks["backward"].values())
+    observer = _BackwardObserver(module, backward) if backward else None
+    if observer is not None:
+        args = observer.wrap_inputs(args)
+    out = module.forward(*args, **kwargs)
+    for hook in list(hooks["forward"].values()):
+        new = hook(module, args, out)
+        if new is not None:
+            out = new
+    return observer.wrap_outputs(out) if observer is not None else out
+
+
+class _BackwardObserver:
+    """Sees the gradients at a module's boundary: identity nodes on its tensor inputs and
+    outputs carry tensor hooks that collect grad_output, then grad_input, then call the
+    module's backward hooks once."""
+
+    def __init__(self, module, hooks):
+        self.module, self.hooks = module, hooks
+        self.grad_input, self.grad_output, self.pending = [], [], 0
+
+    def wrap_inputs(self, args):
+        args = list(args)
+        slots = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        self.grad_input = [None] * len(slots)
+        self.pending = len(slots)
+        for k, i in enumerate(slots):
+            args[i] = _identity(args[i])
+            args[i].register_hook(lambda g, k=k: self._on_input(k, g))
+        return tuple(args)
+
+    def wrap_outputs(self, out):
+        outs = out if isinstance(out, tuple) else (out,)
+        self.grad_output = [None] * len(outs)
+        wrapped = []
+        for j, o in enumerate(outs):
+            if isinstance(o, Tensor) and o.requires_grad:
+                o = _identity(o)
+                o.register_hook(lambda g, j=j: self._on_output(j, g))
+            wrapped.append(o)
+        return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
+
+    def _on_output(self, j, g):
+        self.grad_output[j] = g
+        if not self.grad_input:  # no input needs a gradient: the outputs are all we see
+            self._call((None,))
+
+    def _on_input(self, k, g):
+        self.grad_input[k] = g
+        self.pending -= 1
+        if self.pending == 0:
+            new = self._call(tuple(self.grad_input))
+            if new is not None and len(self.grad_input) == 1:
+                return new[0]
+        return None
+
+    def _call(self, grad_input):
+        result = None
+        for hook in self.hooks:
+            new = hook(self.module, grad_input, tuple(self.grad_output))
+            if new is not None:
+                grad_input = result = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+        return result
+
+
+def _identity(t):
+    """A new node equal to t, so that a hook sees exactly the gradient at this boundary."""
+    return bind_tensors(identity_p, (t,))

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from ._define import defop
+from ..core import is_mapped
+from ._define import as_tensor, coerce, constant, defop
 from .shape import sum_to
 
 
@@ -23,43 +24,59 @@ def _safe_log(x):
 add = defop("add", np.add, nin=2,
             vjp=(lambda g, ans, x, y: sum_to(g, x.shape),
                  lambda g, ans, x, y: sum_to(g, y.shape)),
-            jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: t))
+            jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: t), batch="elementwise")
 
 subtract = defop("subtract", np.subtract, nin=2,
                  vjp=(lambda g, ans, x, y: sum_to(g, x.shape),
                       lambda g, ans, x, y: sum_to(-g, y.shape)),
-                 jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: -t))
+                 jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: -t), batch="elementwise")
 
 multiply = defop("multiply", np.multiply, nin=2,
                  vjp=(lambda g, ans, x, y: sum_to(g * y, x.shape),
                       lambda g, ans, x, y: sum_to(g * x, y.shape)),
-                 jvp=(lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t))
+                 jvp=(lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t), batch="elementwise")
 
 divide = defop("divide", np.divide, nin=2,
                vjp=(lambda g, ans, x, y: sum_to(g / y, x.shape),
                     lambda g, ans, x, y: sum_to(-g * ans / y, y.shape)),
-               jvp=(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y))
+               jvp=(lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y),
+               batch="elementwise")
 
-negative = defop("negative", np.negative, vjp=lambda g, ans, x: -g, linear=True)
+negative = defop("negative", np.negative, vjp=lambda g, ans, x: -g, linear=True,
+                 batch="elementwise")
+
+def _power_slope(x, y):
+    """d/dx x**y = y * x**(y - 1), and exactly 0 where y == 0 (x**0 is the constant 1).
+
+    The exponent is swapped for 1 where y == 0, so x**(y - 1) never makes the 0 * inf of
+    0**-1 there; each higher order applies this same guard to its own exponent.
+    """
+    if y._trace is None and not (y.data == 0).any():
+        return y * x ** (y - 1)   # a concrete exponent, nowhere 0: the guard is not needed
+    return y * x ** where(y == 0, 1.0, y - 1)
+
 
 power = defop("power", np.power, nin=2,
-              vjp=(lambda g, ans, x, y: sum_to(g * y * x ** (y - 1), x.shape),
+              vjp=(lambda g, ans, x, y: sum_to(g * _power_slope(x, y), x.shape),
                    lambda g, ans, x, y: sum_to(g * ans * _safe_log(x), y.shape)),
-              jvp=(lambda t, ans, x, y: t * y * x ** (y - 1),
-                   lambda t, ans, x, y: t * ans * _safe_log(x)))
+              jvp=(lambda t, ans, x, y: t * _power_slope(x, y),
+                   lambda t, ans, x, y: t * ans * _safe_log(x)), batch="elementwise")
 
 square = defop("square", np.square,
-               vjp=lambda g, ans, x: g * 2 * x, jvp=lambda t, ans, x: t * 2 * x)
+               vjp=lambda g, ans, x: g * 2 * x, jvp=lambda t, ans, x: t * 2 * x,
+               batch="elementwise")
 
 sqrt = defop("sqrt", np.sqrt,
              vjp=lambda g, ans, x: g / (2 * ans), jvp=lambda t, ans, x: t / (2 * ans),
-             doc="sqrt'(0) = +inf.")
+             doc="sqrt'(0) = +inf.", batch="elementwise")
 
-sign = defop("sign", np.sign, differentiable=False, doc="Piecewise constant: derivative 0.")
+sign = defop("sign", np.sign, differentiable=False, doc="Piecewise constant: derivative 0.",
+             batch="elementwise")
 
 absolute = defop("abs", np.abs,
-                 vjp=lambda g, ans, x: g * sign(x), jvp=lambda t, ans, x: t * sign(x),
-                 doc="abs'(0) = 0.")
+                 vjp=lambda g, ans, x: g * _abs_direction(x, ans),
+                 jvp=lambda t, ans, x: _abs_tangent(t, x, ans), doc="abs'(0) = 0.",
+                 batch="elementwise")
 
 
 def _win_weight_impl(x, y):
@@ -81,20 +98,24 @@ maximum = defop("maximum", np.maximum, nin=2,
                 vjp=(lambda g, ans, x, y: sum_to(g * win_weight(x, y), x.shape),
                      lambda g, ans, x, y: sum_to(g * win_weight(y, x), y.shape)),
                 jvp=(lambda t, ans, x, y: t * win_weight(x, y),
-                     lambda t, ans, x, y: t * win_weight(y, x)))
+                     lambda t, ans, x, y: t * win_weight(y, x)), batch="elementwise")
 
 minimum = defop("minimum", np.minimum, nin=2,
                 vjp=(lambda g, ans, x, y: sum_to(g * win_weight(y, x), x.shape),
                      lambda g, ans, x, y: sum_to(g * win_weight(x, y), y.shape)),
                 jvp=(lambda t, ans, x, y: t * win_weight(y, x),
-                     lambda t, ans, x, y: t * win_weight(x, y)))
+                     lambda t, ans, x, y: t * win_weight(x, y)), batch="elementwise")
 
-exp = defop("exp", np.exp, vjp=lambda g, ans, x: g * ans, jvp=lambda t, ans, x: t * ans)
+exp = defop("exp", np.exp, vjp=lambda g, ans, x: g * ans, jvp=lambda t, ans, x: t * ans,
+            batch="elementwise")
 expm1 = defop("expm1", np.expm1,
-              vjp=lambda g, ans, x: g * (ans + 1), jvp=lambda t, ans, x: t * (ans + 1))
-log = defop("log", np.log, vjp=lambda g, ans, x: g / x, jvp=lambda t, ans, x: t / x)
+              vjp=lambda g, ans, x: g * (ans + 1), jvp=lambda t, ans, x: t * (ans + 1),
+              batch="elementwise")
+log = defop("log", np.log, vjp=lambda g, ans, x: g / x, jvp=lambda t, ans, x: t / x,
+            batch="elementwise")
 log1p = defop("log1p", np.log1p,
-              vjp=lambda g, ans, x: g / (1 + x), jvp=lambda t, ans, x: t / (1 + x))
+              vjp=lambda g, ans, x: g / (1 + x), jvp=lambda t, ans, x: t / (1 + x),
+              batch="elementwise")
 
 
 def log2(x):
@@ -107,26 +128,27 @@ def log10(x):
     return log(x) / math.log(10.0)
 
 
-sin = defop("sin", np.sin, vjp=lambda g, ans, x: g * cos(x), jvp=lambda t, ans, x: t * cos(x))
+sin = defop("sin", np.sin, vjp=lambda g, ans, x: g * cos(x), jvp=lambda t, ans, x: t * cos(x),
+            batch="elementwise")
 cos = defop("cos", np.cos, vjp=lambda g, ans, x: -g * sin(x),
-            jvp=lambda t, ans, x: -t * sin(x))
+            jvp=lambda t, ans, x: -t * sin(x), batch="elementwise")
 tan = defop("tan", np.tan, vjp=lambda g, ans, x: g * (1 + ans * ans),
-            jvp=lambda t, ans, x: t * (1 + ans * ans))
+            jvp=lambda t, ans, x: t * (1 + ans * ans), batch="elementwise")
 arcsin = defop("arcsin", np.arcsin, vjp=lambda g, ans, x: g / sqrt(1 - x * x),
-               jvp=lambda t, ans, x: t / sqrt(1 - x * x))
+               jvp=lambda t, ans, x: t / sqrt(1 - x * x), batch="elementwise")
 arccos = defop("arccos", np.arccos, vjp=lambda g, ans, x: -g / sqrt(1 - x * x),
-               jvp=lambda t, ans, x: -t / sqrt(1 - x * x))
+               jvp=lambda t, ans, x: -t / sqrt(1 - x * x), batch="elementwise")
 arctan = defop("arctan", np.arctan, vjp=lambda g, ans, x: g / (1 + x * x),
-               jvp=lambda t, ans, x: t / (1 + x * x))
+               jvp=lambda t, ans, x: t / (1 + x * x), batch="elementwise")
 arctan2 = defop("arctan2", np.arctan2, nin=2,
                 vjp=(lambda g, ans, y, x: sum_to(g * x / (x * x + y * y), y.shape),
                      lambda g, ans, y, x: sum_to(-g * y / (x * x + y * y), x.shape)),
                 jvp=(lambda t, ans, y, x: t * x / (x * x + y * y),
-                     lambda t, ans, y, x: -t * y / (x * x + y * y)))
+                     lambda t, ans, y, x: -t * y / (x * x + y * y)), batch="elementwise")
 sinh = defop("sinh", np.sinh, vjp=lambda g, ans, x: g * cosh(x),
-             jvp=lambda t, ans, x: t * cosh(x))
+             jvp=lambda t, ans, x: t * cosh(x), batch="elementwise")
 cosh = defop("cosh", np.cosh, vjp=lambda g, ans, x: g * sinh(x),
-             jvp=lambda t, ans, x: t * sinh(x))
+             jvp=lambda t, ans, x: t * sinh(x), batch="elementwise")
 # Fused derivative primitives: one op per backward step of the commonest activations.
 # Each is linear in its first argument, and has rules of its own for higher orders.
 tanh_grad = defop(
@@ -134,24 +156,21 @@ tanh_grad = defop(
     vjp=(lambda c, ans, g, y: sum_to(tanh_grad(c, y), g.shape),
          lambda c, ans, g, y: sum_to(-2 * c * g * y, y.shape)),
     jvp=(lambda t, ans, g, y: tanh_grad(t, y), lambda t, ans, g, y: -2 * g * y * t),
-    batch="elementwise",
-    doc="g * (1 - y**2): the VJP of tanh in terms of its output y.")
+    doc="g * (1 - y**2): the VJP of tanh in terms of its output y.", batch="elementwise")
 sigmoid_grad = defop(
     "sigmoid_grad", lambda g, y: g * y * (1 - y), nin=2,
     vjp=(lambda c, ans, g, y: sum_to(sigmoid_grad(c, y), g.shape),
          lambda c, ans, g, y: sum_to(c * g * (1 - 2 * y), y.shape)),
     jvp=(lambda t, ans, g, y: sigmoid_grad(t, y), lambda t, ans, g, y: g * (1 - 2 * y) * t),
-    batch="elementwise",
-    doc="g * y * (1 - y): the VJP of sigmoid in terms of its output y.")
+    doc="g * y * (1 - y): the VJP of sigmoid in terms of its output y.", batch="elementwise")
 relu_grad = defop(
     "relu_grad", lambda g, x: g * (x > 0), nin=2,  # 3.5x faster than np.where
     vjp=(lambda c, ans, g, x: sum_to(relu_grad(c, x), g.shape), lambda c, ans, g, x: None),
     jvp=(lambda t, ans, g, x: relu_grad(t, x), lambda t, ans, g, x: None),
-    batch="elementwise",
-    doc="g where x > 0, else 0: the VJP of relu (piecewise constant in x).")
+    doc="g where x > 0, else 0: the VJP of relu (piecewise constant in x).", batch="elementwise")
 
 tanh = defop("tanh", np.tanh, vjp=lambda g, ans, x: tanh_grad(g, ans),
-             jvp=lambda t, ans, x: tanh_grad(t, ans))
+             jvp=lambda t, ans, x: tanh_grad(t, ans), batch="elementwise")
 
 
 def _sigmoid_impl(x):
@@ -164,13 +183,13 @@ def _sigmoid_impl(x):
 sigmoid = defop("sigmoid", _sigmoid_impl,
                 vjp=lambda g, ans, x: sigmoid_grad(g, ans),
                 jvp=lambda t, ans, x: sigmoid_grad(t, ans),
-                doc="Logistic function, finite at +-1000.")
+                doc="Logistic function, finite at +-1000.", batch="elementwise")
 softplus = defop("softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x),
                  vjp=lambda g, ans, x: g * sigmoid(x), jvp=lambda t, ans, x: t * sigmoid(x),
-                 doc="log(1 + exp(x)), computed without overflow.")
+                 doc="log(1 + exp(x)), computed without overflow.", batch="elementwise")
 relu = defop("relu", lambda x: np.maximum(x, np.zeros((), x.dtype)),
              vjp=lambda g, ans, x: relu_grad(g, x), jvp=lambda t, ans, x: relu_grad(t, x),
-             doc="max(x, 0); relu'(0) = 0.")
+             doc="max(x, 0); relu'(0) = 0.", batch="elementwise")
 
 
 def _where_impl(c, x, y):
@@ -184,13 +203,11 @@ where_p = defop(
          lambda g, ans, c, x, y: sum_to(where(c, 0.0, g), y.shape)),
     jvp=(lambda t, ans, c, x, y: None,
          lambda t, ans, c, x, y: where(c, t, 0.0),
-         lambda t, ans, c, x, y: where(c, 0.0, t)))
+         lambda t, ans, c, x, y: where(c, 0.0, t)), batch="elementwise")
 
 
 def where(condition, x, y):
     """`np.where(condition, x, y)`; the condition is a bool tensor or array."""
-    from ._define import as_tensor, coerce
-
     c = as_tensor(condition)
     if c.dtype != bool:
         c = not_equal(c, 0)
@@ -202,8 +219,6 @@ def clip(x, a_min=None, a_max=None):
     """`np.clip`; one bound may be None. At a bound the gradient goes to x."""
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
-    from ._define import as_tensor
-
     x = as_tensor(x)
     if a_min is not None:
         x = where(x < a_min, a_min, x)
@@ -213,7 +228,7 @@ def clip(x, a_min=None, a_max=None):
 
 
 def _compare(name, fn):
-    return defop(name, fn, nin=2, differentiable=False)
+    return defop(name, fn, nin=2, differentiable=False, batch="elementwise")
 
 
 less = _compare("less", np.less)
@@ -225,8 +240,119 @@ not_equal = _compare("not_equal", np.not_equal)
 logical_and = _compare("logical_and", np.logical_and)
 logical_or = _compare("logical_or", np.logical_or)
 logical_xor = _compare("logical_xor", np.logical_xor)
-logical_not = defop("logical_not", np.logical_not, differentiable=False)
-isfinite = defop("isfinite", np.isfinite, differentiable=False)
-floor = defop("floor", np.floor, differentiable=False, doc="Piecewise constant.")
-ceil = defop("ceil", np.ceil, differentiable=False, doc="Piecewise constant.")
-round_ = defop("round", np.round, differentiable=False, doc="Piecewise constant.")
+logical_not = defop("logical_not", np.logical_not, differentiable=False, batch="elementwise")
+isfinite = defop("isfinite", np.isfinite, differentiable=False, batch="elementwise")
+floor = defop("floor", np.floor, differentiable=False, doc="Piecewise constant.",
+              batch="elementwise")
+ceil = defop("ceil", np.ceil, differentiable=False, doc="Piecewise constant.", batch="elementwise")
+round_ = defop("round", np.round, differentiable=False, doc="Piecewise constant.",
+               batch="elementwise")
+
+
+# ----- erf (exact GELU) -----------------------------------------------------------------
+# Cephes' rational approximations (ndtr.c): erf(x) = x T(x^2) / U(x^2) for |x| <= 1, and
+# 1 - exp(-x^2) P(|x|) / Q(|x|) beyond; within 2 ulp of math.erf in float64.
+_ERF_T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,
+          7.00332514112805075473e3, 5.55923013010394962768e4)
+_ERF_U = (1.0, 3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3,
+          2.26290000613890934246e4, 4.92673942608635921086e4)
+_ERFC_P = (2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0,
+           4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2,
+           9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2)
+_ERFC_Q = (1.0, 1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2,
+           9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3,
+           1.65666309194161350182e3, 5.57535340817727675546e2)
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+
+
+def _poly(x, coefficients):
+    """Horner's rule, highest power first."""
+    out = np.full_like(x, coefficients[0])
+    for c in coefficients[1:]:
+        out *= x
+        out += c
+    return out
+
+
+def _erf_impl(x):
+    if x.dtype.kind == "c":   # the rational approximations are for real x only
+        raise TypeError("erf of complex numbers is not supported; pass real values")
+    v = np.asarray(x, dtype=np.float64)
+    a = np.abs(v)
+    z = np.minimum(v * v, 1.0)  # clipped: the branch is only used where |x| <= 1
+    inner = v * _poly(z, _ERF_T) / _poly(z, _ERF_U)
+    b = np.clip(a, 1.0, 8.0)    # erfc(8) is below float64's resolution of 1
+    outer = np.copysign(1.0 - np.exp(-b * b) * _poly(b, _ERFC_P) / _poly(b, _ERFC_Q), v)
+    out = np.where(a <= 1.0, inner, outer)
+    # Float input keeps its dtype; integer input becomes float, as in NumPy's ufuncs.
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
+
+
+erf = defop(
+    "erf", _erf_impl,
+    vjp=lambda g, ans, x: g * (_TWO_OVER_SQRT_PI * exp(-(x * x))),
+    jvp=lambda t, ans, x: t * (_TWO_OVER_SQRT_PI * exp(-(x * x))),
+    doc="The error function, vectorized (Cephes' rational approximations).",
+    batch="elementwise")
+
+
+# ----- complex numbers (JAX's convention: a cotangent c pairs with a tangent t as Re(c t)) --
+
+def _complex_safe_divide(x, d):
+    """x / d where d != 0, 0 where d == 0 (d real)."""
+    zero = equal(d, 0)
+    return where(zero, 0.0, x / where(zero, 1.0, d))
+
+
+def _abs_direction(x, ans):
+    """d|x| paired with the cotangent: sign(x) for real x, conj(x)/|x| for complex x."""
+    if x.dtype.kind != "c":
+        return sign(x)
+    return _complex_safe_divide(conj(x), ans)
+
+
+def _abs_tangent(t, x, ans):
+    if x.dtype.kind != "c":
+        return t * sign(x)
+    return _complex_safe_divide(real(conj(x) * t), ans)
+
+
+def _complex_unit(g, value):
+    """g * value for a complex constant value, in g's precision."""
+    return g * constant(value, dtype=np.result_type(g.dtype, np.complex64))
+
+
+real = defop("real", lambda x: np.real(x).copy() if x.dtype.kind == "c" else x.copy(),
+             vjp=lambda g, ans, x: g, jvp=lambda t, ans, x: real(t), batch="elementwise",
+             doc="The real part (a real tensor).")
+imag = defop("imag", lambda x: np.imag(x).copy(),
+             vjp=lambda g, ans, x: _complex_unit(g, -1j), jvp=lambda t, ans, x: imag(t),
+             batch="elementwise", doc="The imaginary part (a real tensor; 0 for real x).")
+conj = defop("conj", np.conjugate, vjp=lambda g, ans, x: conj(g), jvp=lambda t, ans, x: conj(t),
+             batch="elementwise", doc="The complex conjugate (the identity on real x).")
+
+
+def _angle_direction(x):
+    """-i conj(x)/|x|^2: the angle's cotangent direction (0 at x = 0)."""
+    return _complex_unit(_complex_safe_divide(conj(x), real(x * conj(x))), -1j)
+
+
+angle = defop("angle", np.angle,
+              vjp=lambda g, ans, x: g * _angle_direction(x),
+              jvp=lambda t, ans, x: _complex_safe_divide(imag(conj(x) * t), real(x * conj(x))),
+              batch="elementwise",
+              doc="The argument in (-pi, pi]; its branch cut is the negative real axis.")
+
+
+def real_if_close(x, tol=100):
+    """`np.real_if_close`: the real part when every imaginary part is within tol machine
+    epsilons of 0 (a decision made on the values, so not under vmap)."""
+    x = as_tensor(x)
+    if x.dtype.kind != "c":
+        return x
+    if is_mapped(x):
+        raise ValueError("real_if_close: the decision differs per example under vmap; use "
+                         "cr.real")
+    eps = np.finfo(x.dtype).eps
+    limit = tol * eps if tol > 1 else tol
+    return real(x) if np.all(np.abs(np.imag(x.data)) < limit) else x

@@ -6,10 +6,11 @@ import string
 
 import numpy as np
 
+from ..core import bind
 from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop
 from .elementwise import where
 from .reduce import sum as _sum
-from .shape import Variadic, reshape, sum_to, swapaxes
+from .shape import Variadic, example_ndim, lead_ones, moveaxis, reshape, sum_to, swapaxes
 
 # ----- matmul -------------------------------------------------------------------------
 
@@ -47,9 +48,50 @@ def _matmul_vjp_b(g, ans, a, b):
     return sum_to(matmul(_mT(a), g), b.shape)
 
 
+def matmul_batch(size, op, vals, batched, params):
+    (a, b), (ba, bb) = vals, batched
+    # Vectors become a (1, k) row and a (k, 1) column; their unit axis is dropped after.
+    a_vec, b_vec = example_ndim(a, ba) == 1, example_ndim(b, bb) == 1
+    if a_vec:
+        a = reshape(a, a.shape[:-1] + (1, a.shape[-1]))
+    if b_vec:
+        b = reshape(b, b.shape + (1,))
+    if ba != bb and (b if ba else a).ndim == 2:
+        out = _matmul_by_matrix(op, a, b, ba)
+    else:
+        rank = max(example_ndim(a, ba), example_ndim(b, bb))
+        out = bind(op, (lead_ones(a, ba, rank), lead_ones(b, bb, rank)), {})
+    drop = {out.ndim - 2} if a_vec else set()
+    if b_vec:
+        drop.add(out.ndim - 1)
+    if drop:
+        out = reshape(out, tuple(n for i, n in enumerate(out.shape) if i not in drop))
+    return out
+
+
+def _count(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _matmul_by_matrix(op, a, b, a_batched):
+    """A batch of matrices times one matrix as a single GEMM (NumPy would loop the batch)."""
+    # Sizes are spelled out, not -1: with a zero-size axis -1 would be ambiguous.
+    if a_batched:                                    # (B, ..., m, k) @ (k, n)
+        out = bind(op, (reshape(a, (_count(a.shape[:-1]), a.shape[-1])), b), {})
+        return reshape(out, a.shape[:-1] + (b.shape[-1],))
+    m, k = a.shape
+    if b.shape[-1] == 1:                             # (m, k) @ (B, ..., k, 1): rows @ a.T
+        out = bind(op, (reshape(b, (_count(b.shape[:-2]), k)), swapaxes(a, 0, 1)), {})
+        return reshape(out, b.shape[:-2] + (m, 1))
+    cols = reshape(moveaxis(b, -2, 0),                # (m, k) @ (k, B * ... * n)
+                   (k, _count(b.shape[:-2]) * b.shape[-1]))
+    out = reshape(bind(op, (a, cols), {}), (m,) + b.shape[:-2] + (b.shape[-1],))
+    return moveaxis(out, 0, -2)
+
+
 matmul_p = defop(
     "matmul", np.matmul, nin=2, vjp=(_matmul_vjp_a, _matmul_vjp_b),
-    jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)))
+    jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)), batch=matmul_batch)
 
 
 def matmul(a, b):
@@ -142,14 +184,52 @@ def _einsum_jvp(tangents, ans, *xs, terms, out):
     return total
 
 
+def _einsum_batch(size, op, vals, batched, params):
+    terms, out = params["terms"], params["out"]
+    letter = next(c for c in string.ascii_letters if c not in "".join(terms) + out)
+    terms = tuple(letter + t if b else t for t, b in zip(terms, batched))
+    return bind(op, tuple(vals), {"terms": terms, "out": letter + out})
+
+
 einsum_p = defop(
     "einsum", lambda *xs, terms, out: np.einsum(",".join(terms) + "->" + out, *xs,
                                                 optimize=len(xs) > 2),
-    vjp=Variadic(_einsum_vjp), jvp_joint=_einsum_jvp, nin=2)
+    vjp=Variadic(_einsum_vjp), jvp_joint=_einsum_jvp, nin=2, batch=_einsum_batch)
 
 
-def einsum(subscripts: str, *operands):
-    """`np.einsum` with explicit or implicit output, '...', and repeated letters ('ii->i')."""
+def _sublists_to_subscripts(args):
+    """einsum(op0, sublist0, op1, sublist1, ..., [out]) as (subscripts, operands)."""
+    args = list(args)
+    out = args.pop() if len(args) % 2 else None
+    operands, sublists = args[0::2], args[1::2]
+    letters = {}
+
+    def spell(sublist):
+        text = ""
+        for k in sublist:
+            if k is Ellipsis:
+                text += "..."
+                continue
+            if not isinstance(k, int) or not 0 <= k < 52:
+                raise ValueError(f"einsum: sublist entries must be ints in [0, 52) or "
+                                 f"Ellipsis, got {k!r}")
+            text += letters.setdefault(k, string.ascii_letters[k])
+        return text
+
+    subscripts = ",".join(spell(s) for s in sublists)
+    if out is None:  # NumPy's implicit output: the labels seen once, in increasing order
+        labels = [k for s in sublists for k in s]
+        out = [Ellipsis] * (Ellipsis in labels) + sorted(
+            k for k in set(labels) if k is not Ellipsis and labels.count(k) == 1)
+    subscripts += "->" + spell(out)
+    return subscripts, operands
+
+
+def einsum(subscripts, *operands):
+    """`np.einsum` with explicit or implicit output, '...', and repeated letters ('ii->i');
+    also the sublist form `einsum(x, [0, 1], y, [1, 2], [0, 2])`."""
+    if not isinstance(subscripts, str):
+        subscripts, operands = _sublists_to_subscripts((subscripts, *operands))
     xs = coerce(operands)
     terms, out = _parse_einsum(subscripts, [x.shape for x in xs])
     sizes = {}
@@ -209,10 +289,15 @@ def vdot(a, b):
 
 # ----- cr.linalg ------------------------------------------------------------------------
 
+def _leading_axes_batch(size, op, vals, batched, params):
+    """inv, det: NumPy already maps them over leading axes."""
+    return bind(op, (vals[0],), params)
+
+
 inv_p = defop(
     "inv", np.linalg.inv,
     vjp=lambda g, ans, x: -matmul(_mT(ans), matmul(g, _mT(ans))),
-    jvp=lambda t, ans, x: -matmul(ans, matmul(t, ans)))
+    jvp=lambda t, ans, x: -matmul(ans, matmul(t, ans)), batch=_leading_axes_batch)
 
 
 def inv(x):
@@ -234,7 +319,7 @@ def _expand2(x):
 det_p = defop(
     "det", np.linalg.det,
     vjp=lambda g, ans, x: _expand2(g * ans) * _mT(inv(x)),
-    jvp=lambda t, ans, x: ans * einsum("...ij,...ji->...", inv(x), t))
+    jvp=lambda t, ans, x: ans * einsum("...ij,...ji->...", inv(x), t), batch=_leading_axes_batch)
 
 
 def det(x):
@@ -277,10 +362,20 @@ def _solve_jvp(tangents, ans, a, b):
     return _solve_vector(a, rhs) if b.ndim == 1 else solve(a, rhs)
 
 
+def _solve_batch(size, op, vals, batched, params):
+    (a, b), (ba, bb) = vals, batched
+    b_vec = example_ndim(b, bb) == 1
+    if b_vec:
+        b = reshape(b, b.shape + (1,))   # solve against one column, then drop it
+    rank = max(example_ndim(a, ba), example_ndim(b, bb))
+    out = bind(op, (lead_ones(a, ba, rank), lead_ones(b, bb, rank)), {})
+    return reshape(out, out.shape[:-1]) if b_vec else out
+
+
 solve_p = defop(
     "solve", np.linalg.solve, nin=2,
     vjp=(_solve_vjp_a, lambda g, ans, a, b: sum_to(_solve_grad_b(a, g, b.ndim), b.shape)),
-    jvp_joint=_solve_jvp)
+    jvp_joint=_solve_jvp, batch=_solve_batch)
 
 
 def solve(a, b):
@@ -316,32 +411,4 @@ def _norm_jvp(t, ans, x, axes, keepdims):
 
 norm2_p = defop(
     "norm", lambda x, axes, keepdims: np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdims)),
-    vjp=_norm_vjp, jvp=_norm_jvp, doc="Euclidean / Frobenius norm; gradient 0 at 0.")
-
-
-def norm(x, ord=None, axis=None, keepdims=False):
-    """`np.linalg.norm` for vector p-norms and the Frobenius norm; gradient 0 at 0."""
-    from ._define import normalize_axis
-    from .elementwise import absolute
-    from .reduce import max as _max
-
-    x = as_tensor(x)
-    if axis is None:
-        axes = tuple(range(x.ndim))
-        if ord is not None and x.ndim != 1:
-            raise NotImplementedError(f"linalg.norm: ord={ord!r} over a tensor of shape "
-                                      f"{x.shape}; give axis=, or ord=None for Frobenius")
-    else:
-        axes = normalize_axis(axis, x.ndim, "linalg.norm")
-    matrix = len(axes) == 2
-    if ord is None or ord == "fro" or (ord == 2 and not matrix):
-        return norm2_p(x, axes=axes, keepdims=bool(keepdims))
-    if matrix:
-        raise NotImplementedError(f"linalg.norm: matrix ord={ord!r} is not supported; "
-                                  "use ord=None or 'fro'")
-    if ord == np.inf:
-        return _max(absolute(x), axes, keepdims)
-    if ord == 1:
-        return _sum(absolute(x), axes, keepdims)
-    p = float(ord)
-    return _sum(absolute(x) ** p, axes, keepdims) ** (1.0 / p)
+    vjp=_norm_vjp, jvp=_norm_jvp, doc="Euclidean / Frobenius norm; gradient 0 at 0.", batch="axes")

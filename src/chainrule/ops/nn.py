@@ -1,10 +1,25 @@
-"""Stable composites used by neural networks: softmax and log_softmax."""
+"""Neural-network primitives and composites: linear, softmax, log_softmax, cross-entropy.
+
+`linear` is x @ w.T + b in one primitive. `cross_entropy` (per-sample, integer targets)
+has a fused VJP, softmax - onehot, computed by `cross_entropy_grad`. softmax and
+log_softmax are stable compositions.
+"""
 
 from __future__ import annotations
 
-from ._define import as_tensor, normalize_axis
+import numpy as np
+
+from ..core import bind
+from ._define import as_tensor, bind_tensors, coerce, defop, normalize_axis
+from .elementwise import add as add_p
 from .elementwise import exp, log
-from .reduce import shifted, sum
+from .linalg import matmul, matmul_batch, matmul_p
+from .reduce import shifted
+from .reduce import sum as _sum
+from .shape import expand_dims, reshape, transpose, transpose_p
+from .vmap_rules import elementwise_rule, fold_into_samples
+
+__all__ = ["linear", "softmax", "log_softmax", "cross_entropy_per_sample"]
 
 
 def log_softmax(x, axis=-1):
@@ -12,11 +27,128 @@ def log_softmax(x, axis=-1):
     is lost to it (log_softmax([1e16, 1e16]) is [-log 2, -log 2])."""
     x = as_tensor(x)
     z = shifted(x, normalize_axis(axis, x.ndim, "log_softmax"))
-    return z - log(sum(exp(z), axis, keepdims=True))
+    return z - log(_sum(exp(z), axis, keepdims=True))
 
 
 def softmax(x, axis=-1):
     """exp(x - max) / sum(exp(x - max)): sums to 1 along `axis`, finite for any input."""
     x = as_tensor(x)
     e = exp(shifted(x, normalize_axis(axis, x.ndim, "softmax")))
-    return e / sum(e, axis, keepdims=True)
+    return e / _sum(e, axis, keepdims=True)
+
+
+# ----- linear ---------------------------------------------------------------------------
+
+def _linear_impl(x, w, b):
+    out = np.matmul(x, w.T)
+    out += b
+    return out
+
+
+def _linear_vjp_w(g, ans, x, w, b):
+    if g.ndim != 2:  # (..., out) and (..., in) as matrices: one GEMM (einsum used no BLAS)
+        g, x = reshape(g, (-1, g.shape[-1])), reshape(x, (-1, x.shape[-1]))
+    return matmul(transpose(g), x)
+
+
+def _linear_vjp_b(g, ans, x, w, b):
+    return _sum(g, tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+
+
+def _linear_batch(size, op, vals, batched, params):
+    (x, w, b), (bx, bw, bb) = vals, batched
+    if not (bw or bb):  # x of shape (..., in): any leading axes already work
+        return bind(op, tuple(vals), params)
+    wt = bind(transpose_p, (w,), {"axes": (0, 2, 1) if bw else (1, 0)})
+    out = matmul_batch(size, matmul_p, (x, wt), (bx, bw), {})
+    return elementwise_rule(size, add_p, (out, b), (bx or bw, bb), {})
+
+
+linear_p = defop(
+    "linear", _linear_impl, nin=3,
+    vjp=(lambda g, ans, x, w, b: matmul(g, w), _linear_vjp_w, _linear_vjp_b),
+    jvp=(lambda t, ans, x, w, b: matmul(t, transpose(w)),
+         lambda t, ans, x, w, b: matmul(x, transpose(t)),
+         lambda t, ans, x, w, b: t),
+    doc="x @ w.T + b for x of shape (..., in), w (out, in), b (out,).", batch=_linear_batch)
+
+
+def linear(x, weight, bias=None):
+    """`x @ weight.T + bias` (PyTorch's layout: weight is (out_features, in_features))."""
+    x, weight = coerce((x, weight))
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
+                         f"{weight.shape}: the last axis of the input must be "
+                         f"{weight.shape[1] if weight.ndim == 2 else 'in_features'}")
+    if bias is None:
+        return matmul(x, transpose(weight))
+    bias = as_tensor(bias)
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
+                         f"{weight.shape}; expected ({weight.shape[0]},)")
+    return bind_tensors(linear_p, (x, weight, bias), {})
+
+
+# ----- cross-entropy on logits with integer targets -----------------------------------
+
+def _picked(x, target):
+    """x[n, target[n], ...] along axis 1, keeping that axis."""
+    if x.ndim == 2:
+        return x[np.arange(x.shape[0]), target][:, None]
+    return np.take_along_axis(x, np.expand_dims(target, 1), axis=1)
+
+
+def _cross_entropy_impl(logits, target):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return (lse - _picked(shifted, target))[:, 0]
+
+
+def _cross_entropy_grad_impl(logits, target):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)
+    if e.ndim == 2:
+        e[np.arange(e.shape[0]), target] -= 1
+    else:
+        np.put_along_axis(e, np.expand_dims(target, 1), _picked(e, target) - 1, axis=1)
+    return e
+
+
+def _ce_grad(logits, target):
+    return bind_tensors(cross_entropy_grad_p, (logits,), {"target": target})
+
+
+def _softmax_jacobian_apply(v, logits):
+    s = softmax(logits, axis=1)
+    return s * (v - _sum(v * s, 1, keepdims=True))
+
+
+cross_entropy_p = defop(
+    "cross_entropy", _cross_entropy_impl,
+    vjp=lambda g, ans, logits, target: expand_dims(g, 1) * _ce_grad(logits, target),
+    jvp=lambda t, ans, logits, target: _sum(t * _ce_grad(logits, target), 1),
+    doc="Per-sample -log softmax(logits)[target] along axis 1 (targets are integers).",
+    batch=fold_into_samples((0,), tiled_param="target"))
+
+cross_entropy_grad_p = defop(
+    "cross_entropy_grad", _cross_entropy_grad_impl,
+    vjp=lambda h, ans, logits, target: _softmax_jacobian_apply(h, logits),
+    jvp=lambda t, ans, logits, target: _softmax_jacobian_apply(t, logits),
+    doc="softmax(logits) - onehot(target) along axis 1: cross_entropy's gradient.",
+    batch=fold_into_samples((0,), tiled_param="target"))
+
+
+def cross_entropy_per_sample(logits, target):
+    """-log_softmax(logits, axis=1) at the integer `target`: shape of `target`."""
+    logits = as_tensor(logits)
+    target = np.asarray(target)
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype "
+                        f"{target.dtype}")
+    if logits.ndim < 1 or target.shape != logits.shape[:1] + logits.shape[2:]:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
+                         f"{logits.shape[:1] + logits.shape[2:]}, got {target.shape}")
+    if target.size and (target.min() < 0 or target.max() >= logits.shape[1]):
+        raise ValueError(f"cross_entropy: targets must lie in [0, {logits.shape[1]}), got "
+                         f"values from {target.min()} to {target.max()}")
+    return bind_tensors(cross_entropy_p, (logits,), {"target": target})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import is_concrete
+from ..core import ground, is_concrete
 from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
-from .elementwise import equal, exp, log, sqrt, where
-from .shape import astype, broadcast_to, flip, reshape
+from .elementwise import conj, equal, exp, log, real, sqrt, where
+from .shape import astype, broadcast_to, flip, reshape, transpose
 
 
 def _kept_shape(shape, axes):
@@ -23,7 +23,8 @@ def _unreduce(g, x, axes, keepdims):
 
 sum_p = defop(
     "sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
-    vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims), linear=True)
+    vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims), linear=True,
+    batch="axes")
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
@@ -52,12 +53,27 @@ def var(x, axis=None, ddof=0, keepdims=False):
     if n - ddof <= 0:
         raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom over {n} entries")
     centered = x - mean(x, axes, keepdims=True)
+    if x.dtype.kind == "c":   # NumPy: the mean of |x - mean|^2, a real number
+        return sum(real(centered * conj(centered)), axes, keepdims) / (n - ddof)
     return sum(centered * centered, axes, keepdims) / (n - ddof)
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
-    """`np.std` with `ddof` (its derivative is infinite where the spread is zero)."""
-    return sqrt(var(x, axis, ddof, keepdims))
+    """`np.std` with `ddof`; where the spread is zero its derivative is taken as 0."""
+    return spread_root(var(x, axis, ddof, keepdims))
+
+
+def spread_root(v):
+    """sqrt of a variance, with derivative 0 where the variance is 0.
+
+    sqrt'(0) is infinite and the variance's derivative is 0 there: their product would be
+    0 * inf = nan. Where v is 0 (always so over one entry) the double `where` gives 0 at
+    every order (for several equal entries: the subgradient of least norm, as `norm`'s).
+    """
+    if v._trace is None and v.data.all():
+        return sqrt(v)   # concrete and nowhere 0: the guard is not needed
+    flat = equal(v, 0)
+    return where(flat, 0.0, sqrt(where(flat, 1.0, v)))
 
 
 # ----- max / min: ties share the gradient evenly ----------------------------------------
@@ -74,7 +90,7 @@ def _extremum(name, fn):
         vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
         * _extremum_weights(x, ans, axes, keepdims),
         jvp=lambda t, ans, x, axes, keepdims: sum(
-            t * _extremum_weights(x, ans, axes, keepdims), axes, keepdims))
+            t * _extremum_weights(x, ans, axes, keepdims), axes, keepdims), batch="axes")
 
     def reduce(x, axis=None, keepdims=False):
         x = as_tensor(x)
@@ -96,10 +112,7 @@ min_p, min = _extremum("min", np.min)  # noqa: A001
 
 def _prod_of_others(x, axes):
     """For each entry, the product of the other entries along `axes` (exact with zeros)."""
-    values = x
-    while values._inner is not None:  # a transform's box shows one example: see them all
-        values = values._inner
-    if is_concrete(x) and not np.any(values.data == 0):  # jit: the path exact for all
+    if is_concrete(x) and not np.any(ground(x).data == 0):  # jit: the path exact for all
         return prod(x, axes, keepdims=True) / x
     moved = reshape(_move_to_end(x, axes), (-1, _count(x, axes)))
     n = moved.shape[-1]
@@ -113,13 +126,11 @@ def _prod_of_others(x, axes):
 
 
 def _move_to_end(x, axes):
-    from .shape import transpose
     rest = tuple(a for a in range(x.ndim) if a not in axes)
     return transpose(x, rest + tuple(axes))
 
 
 def _move_back(x, axes, ndim):
-    from .shape import transpose
     rest = tuple(a for a in range(ndim) if a not in axes)
     order = rest + tuple(axes)
     return transpose(x, tuple(np.argsort(order)))
@@ -129,7 +140,8 @@ prod_p = defop(
     "prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
     vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
     * _prod_of_others(x, axes),
-    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes), axes, keepdims))
+    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes), axes, keepdims),
+    batch="axes")
 
 
 def prod(x, axis=None, keepdims=False):
@@ -143,7 +155,7 @@ def prod(x, axis=None, keepdims=False):
 
 cumsum_p = defop(
     "cumsum", lambda x, axis: np.cumsum(x, axis=axis),
-    vjp=lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), linear=True)
+    vjp=lambda g, ans, x, axis: flip(cumsum(flip(g, axis), axis), axis), linear=True, batch="axes")
 
 
 def cumsum(x, axis=None):

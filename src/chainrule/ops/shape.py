@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..core import TensorBase, check_concrete, is_mapped
+from ..core import TensorBase, bind, check_concrete, is_mapped
 from ._define import (
     EMPTY,
     as_tensor,
@@ -38,14 +38,48 @@ def _sum_to_impl(x, shape):
     return y.reshape(shape) if lead or y.shape != shape else y
 
 
+# ----- batching helpers (vmap rules are written with them) ------------------------------
+
+def example_ndim(v, batched) -> int:
+    """Rank of one example of v (a batched value has the batch axis in front)."""
+    return v.ndim - 1 if batched else v.ndim
+
+
+def lead_ones(v, batched, rank):
+    """Batched v reshaped to (B, 1, ..., 1, *example shape) of example rank `rank`."""
+    if not batched or v.ndim - 1 >= rank:
+        return v
+    return reshape(v, (v.shape[0],) + (1,) * (rank - v.ndim + 1) + v.shape[1:])
+
+
+def materialize(v, batched, size):
+    """v with a batch axis in front, broadcast if it had none."""
+    if batched:
+        return v
+    return broadcast_to(reshape(v, (1,) + v.shape), (size,) + v.shape)
+
+
+def _sum_to_batch(size, op, vals, batched, params):
+    v, shape = vals[0], tuple(params["shape"])
+    padded = (1,) * (v.ndim - 1 - len(shape)) + shape
+    out = bind(op, (v,), {"shape": (size,) + padded})
+    return reshape(out, (size,) + shape)
+
+
+def _broadcast_to_batch(size, op, vals, batched, params):
+    shape = tuple(params["shape"])
+    return bind(op, (lead_ones(vals[0], True, len(shape)),), {"shape": (size,) + shape})
+
+
 sum_to_p = defop(
     "sum_to", _sum_to_impl,
     vjp=lambda g, ans, x, shape: broadcast_to(g, x.shape),
-    linear=True, doc="Sum a broadcast result back down to `shape` (the inverse of broadcasting).")
+    linear=True, doc="Sum a broadcast result back down to `shape` (the inverse of broadcasting).",
+    batch=_sum_to_batch)
 
 broadcast_to_p = defop(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
-    vjp=lambda g, ans, x, shape: sum_to(g, x.shape), linear=True)
+    vjp=lambda g, ans, x, shape: sum_to(g, x.shape), linear=True, batch=_broadcast_to_batch)
 
 
 def sum_to(x: TensorBase, shape: tuple) -> TensorBase:
@@ -64,9 +98,13 @@ def broadcast_to(x, shape) -> TensorBase:
     return bind_tensors(broadcast_to_p, (x,), {"shape": shape})
 
 
+def _reshape_batch(size, op, vals, batched, params):
+    return bind(op, (vals[0],), {**params, "shape": (size,) + tuple(params["shape"])})
+
+
 reshape_p = defop(
     "reshape", lambda x, shape: x.reshape(shape),
-    vjp=lambda g, ans, x, shape: reshape(g, x.shape), linear=True)
+    vjp=lambda g, ans, x, shape: reshape(g, x.shape), linear=True, batch=_reshape_batch)
 
 
 def reshape(x, *shape) -> TensorBase:
@@ -89,14 +127,24 @@ def reshape(x, *shape) -> TensorBase:
     return bind_tensors(reshape_p, (x,), {"shape": shape})
 
 
+def _transpose_batch(size, op, vals, batched, params):
+    return bind(op, (vals[0],), {"axes": (0,) + tuple(a + 1 for a in params["axes"])})
+
+
 transpose_p = defop(
     "transpose", lambda x, axes: np.transpose(x, axes),
-    vjp=lambda g, ans, x, axes: transpose(g, tuple(np.argsort(axes))), linear=True)
+    vjp=lambda g, ans, x, axes: transpose(g, tuple(np.argsort(axes))), linear=True,
+    batch=_transpose_batch)
 
 
-def transpose(x, *axes) -> TensorBase:
-    """`np.transpose`; no axes reverses them."""
+def transpose(x, *axes, **kwargs) -> TensorBase:
+    """`np.transpose` (axes as a tuple, separate ints or `axes=`); no axes reverses them."""
     x = as_tensor(x)
+    if kwargs:
+        if set(kwargs) != {"axes"} or axes:
+            raise TypeError(f"transpose: unexpected arguments {sorted(kwargs)}; give the axes "
+                            "once, as axes=(...) or positionally")
+        axes = (kwargs["axes"],)
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
         axes = axes[0]
     axes = tuple(reversed(range(x.ndim))) if axes in (None, ()) else tuple(
@@ -167,7 +215,7 @@ def _normalize_index(index, shape):
     dim = 0
     for item in index:
         if isinstance(item, TensorBase):
-            if is_mapped(item):  # a vmap box shows only one example as .data
+            if is_mapped(item):  # one index per example: not one shape
                 raise IndexError("index: an index or mask computed from values mapped "
                                  "by vmap differs per example (a data-dependent shape); "
                                  "use cr.where instead")
@@ -206,16 +254,48 @@ def _scatter_add_impl(g, index, shape):
     return out
 
 
+def _advanced_split(index) -> bool:
+    """True when NumPy moves advanced-index axes to the front (they are not adjacent)."""
+    if not _is_advanced(index):
+        return False
+    where = [k for k, i in enumerate(index)
+             if isinstance(i, (np.ndarray, numbers.Integral)) and not isinstance(i, bool)]
+    return where[-1] - where[0] + 1 != len(where)
+
+
+def _advanced_ndim(index) -> int:
+    return len(np.broadcast_shapes(*[np.shape(i) for i in index
+                                     if isinstance(i, (np.ndarray, numbers.Integral))]))
+
+
+def _getitem_batch(size, op, vals, batched, params):
+    index = params["index"]
+    out = bind(op, (vals[0],), {"index": (slice(None),) + tuple(index)})
+    if _advanced_split(index):  # NumPy put the indexed axes before the batch axis
+        out = moveaxis(out, _advanced_ndim(index), 0)
+    return out
+
+
+def _scatter_add_batch(size, op, vals, batched, params):
+    index, g = params["index"], vals[0]
+    if _advanced_split(index):
+        g = moveaxis(g, 0, _advanced_ndim(index))
+    return bind(op, (g,), {"index": (slice(None),) + tuple(index),
+                           "shape": (size,) + tuple(params["shape"])})
+
+
 getitem_p = defop(
     "getitem", lambda x, index: x[index],
     vjp=lambda g, ans, x, index: bind_tensors(
         scatter_add_p, (g,), {"index": index, "shape": x.shape}),
-    linear=True, doc="Indexing x[index]: ints, slices, None, Ellipsis, masks, int arrays.")
+    linear=True, doc="Indexing x[index]: ints, slices, None, Ellipsis, masks, int arrays.",
+    batch=_getitem_batch)
 
 scatter_add_p = defop(
     "scatter_add", _scatter_add_impl,
     vjp=lambda g, ans, x, index, shape: bind_tensors(getitem_p, (g,), {"index": index}),
-    linear=True, doc="zeros(shape) with x added at index (repeats accumulate): getitem's VJP.")
+    linear=True, doc="zeros(shape) with x added at index (repeats accumulate): getitem's VJP.",
+    batch=_scatter_add_batch)
 
 
 def getitem(x, index) -> TensorBase:
@@ -227,7 +307,7 @@ def getitem(x, index) -> TensorBase:
 def take(a, indices, axis=None) -> TensorBase:
     """`np.take`."""
     a = as_tensor(a)
-    indices = np.asarray(indices.data if isinstance(indices, TensorBase) else indices)
+    indices = np.asarray(indices)
     if axis is None:
         return getitem(reshape(a, -1), indices)
     axis = normalize_axis(axis, a.ndim, "take")[0]
@@ -256,9 +336,14 @@ def _concat_jvp(tangents, ans, *xs, axis):
     return bind_tensors(concatenate_p, tuple(parts), {"axis": axis})
 
 
+def _concatenate_batch(size, op, vals, batched, params):
+    vals = tuple(materialize(v, b, size) for v, b in zip(vals, batched))
+    return bind(op, vals, {"axis": params["axis"] + 1})
+
+
 concatenate_p = defop(
     "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
-    vjp=Variadic(_concat_vjp), jvp_joint=_concat_jvp, nin=2)
+    vjp=Variadic(_concat_vjp), jvp_joint=_concat_jvp, nin=2, batch=_concatenate_batch)
 
 
 def concatenate(xs, axis=0) -> TensorBase:
@@ -294,11 +379,11 @@ def split(x, indices_or_sections, axis=0) -> list:
     axis = normalize_axis(axis, x.ndim, "split")[0]
     n = x.shape[axis]
     if isinstance(indices_or_sections, numbers.Integral):
-        if n % indices_or_sections:
+        sections = int(indices_or_sections)
+        if sections <= 0 or n % sections:
             raise ValueError(f"split: axis {axis} of length {n} does not divide into "
                              f"{indices_or_sections} equal sections")
-        step = n // indices_or_sections
-        bounds = list(range(0, n + 1, step))
+        bounds = [i * (n // sections) for i in range(sections + 1)]  # also for n == 0
     else:
         bounds = [0, *indices_or_sections, n]
     lead = (slice(None),) * axis
@@ -310,12 +395,16 @@ def _pad_vjp(g, ans, x, pad_width, constant_values):
     return bind_tensors(getitem_p, (g,), {"index": index})
 
 
+def _pad_batch(size, op, vals, batched, params):
+    return bind(op, (vals[0],), {**params, "pad_width": ((0, 0),) + tuple(params["pad_width"])})
+
+
 pad_p = defop(
     "pad", lambda x, pad_width, constant_values: np.pad(
         x, pad_width, mode="constant", constant_values=constant_values),
     vjp=_pad_vjp,
     jvp=lambda t, ans, x, pad_width, constant_values: bind_tensors(
-        pad_p, (t,), {"pad_width": pad_width, "constant_values": 0}))
+        pad_p, (t,), {"pad_width": pad_width, "constant_values": 0}), batch=_pad_batch)
 
 
 def pad(x, pad_width, mode="constant", constant_values=0) -> TensorBase:
@@ -330,10 +419,11 @@ def pad(x, pad_width, mode="constant", constant_values=0) -> TensorBase:
 
 
 identity_p = defop("identity", lambda x: x, vjp=lambda g, ans, x: g, linear=True,
-                   doc="The identity: gives a transform a fresh node to differentiate by.")
+                   doc="The identity: gives a transform a fresh node to differentiate by.",
+                   batch="elementwise")
 
 stop_gradient_p = defop("stop_gradient", lambda x: x, differentiable=False,
-                        doc="Value of x, derivative zero in every mode.")
+                        doc="Value of x, derivative zero in every mode.", batch="elementwise")
 
 
 def stop_gradient(x) -> TensorBase:
@@ -342,16 +432,19 @@ def stop_gradient(x) -> TensorBase:
 
 
 cast_p = defop(
-    "cast", lambda x, dtype: x.astype(dtype),
-    vjp=lambda g, ans, x, dtype: bind_tensors(cast_p, (g,), {"dtype": x.dtype}), linear=True)
+    "cast", lambda x, dtype: (x.real if x.dtype.kind == "c" and np.dtype(dtype).kind != "c"
+                              else x).astype(dtype),
+    vjp=lambda g, ans, x, dtype: bind_tensors(cast_p, (g,), {"dtype": x.dtype}), linear=True,
+    batch="elementwise")
 
 
 def astype(x, dtype) -> TensorBase:
-    """`x.astype(dtype)`; casting to a float dtype keeps the gradient."""
+    """`x.astype(dtype)`; casting to a float or complex dtype keeps the gradient (complex to
+    real keeps the real part)."""
     x = as_tensor(x)
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
         return x
-    if not np.issubdtype(dtype, np.floating):
+    if dtype.kind not in "fc":
         x = stop_gradient(x)  # an integer or bool result carries no derivative
     return bind_tensors(cast_p, (x,), {"dtype": dtype})

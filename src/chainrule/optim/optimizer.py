@@ -134,6 +134,7 @@ class Optimizer:
                 if state is None:
                     state = self.state[p] = self._fresh_state(p.data, group)
                 self._apply(p, grad, group, state)
+                p._bump_version()  # a graph recorded before this step is now stale
         return loss
 
     def _apply(self, p, grad, group, state):

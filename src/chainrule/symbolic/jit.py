@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core import TensorBase, _new_tensor, active, innermost_trace, new_box, new_level
-from ..transforms.api import reverse_depth
+from ..core import TensorBase, _new_tensor, active, in_reverse, innermost_trace, new_level
 from .codegen import compile_tuple
 from .graph import Graph, Slot, Var
 from .rewrite import simplify
-from .trace import SymbolicTrace
+from .trace import SymbolicBox, SymbolicTrace
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _BACKENDS = ("numpy", "numba")
@@ -206,7 +205,7 @@ def _trace(f, leaves, structure) -> tuple:
         if value._trace is not None or value._node is not None:
             value = _new_tensor(value.data)
         var = Var(f"x{len(inputs)}", tuple(value.shape), value.dtype)
-        box = new_box(tr, value, var)
+        box = SymbolicBox(tr, value, var)
         tr.register(box, var)
         inputs.append(var)
         boxed.append(box)
@@ -218,7 +217,7 @@ def _trace(f, leaves, structure) -> tuple:
     outputs, out_static = [], {}
     for i, leaf in enumerate(out_leaves):
         if isinstance(leaf, TensorBase):
-            outputs.append(leaf._aux if leaf._trace is tr else tr.const(leaf))
+            outputs.append(leaf.var if leaf._trace is tr else tr.const(leaf))
         elif isinstance(leaf, (np.ndarray, np.generic, int, float)) and not isinstance(
                 leaf, bool):
             outputs.append(tr.const(_new_tensor(np.asarray(leaf))))
@@ -285,7 +284,7 @@ class Jitted:
     def _inline(self, leaves) -> bool:
         """Inside another transform, or on tensors that require grad, run f as it is: the
         compiled program's results are not recorded, so the tape must see f itself."""
-        return innermost_trace() is not None or reverse_depth() > 0 or any(
+        return innermost_trace() is not None or in_reverse() or any(
             isinstance(x, TensorBase) and (x._trace is not None or x.requires_grad)
             for x in leaves)
 

@@ -8,9 +8,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Trace, active, bind, new_box, new_level
-from ..transforms.api import _flatten, as_input
+from ..core import Trace, active, bind, new_level
+from ..tensor import Box
+from ..transforms.api import as_input
+from ..transforms.tree import flatten
 from .graph import Eqn, Graph, Var
+
+
+class SymbolicBox(Box):
+    """A value being traced: `value` (one level down) and the `var` naming it."""
+
+    __slots__ = ("value", "var")
+
+    def __init__(self, trace, value, var):
+        super().__init__(trace)
+        self.value = value
+        self.var = var
+
+    @property
+    def inner(self):
+        return self.value
 
 
 class SymbolicTrace(Trace):
@@ -39,19 +56,19 @@ class SymbolicTrace(Trace):
     def process(self, op, args, params):
         inner, in_vars = [], []
         for a in args:
-            if a._trace is self and a._aux is not None:
-                inner.append(a._inner)
-                in_vars.append(a._aux)
-            elif a._trace is self:   # lifted to this level with no variable: a constant
-                inner.append(a._inner)
-                in_vars.append(self.const(a._inner))
+            if a._trace is self:
+                inner.append(a.value)
+                in_vars.append(a.var)
             else:
                 inner.append(a)
                 in_vars.append(self.const(a))
         out = bind(op, tuple(inner), params)
         var = self.new_var(out)
         self.eqns.append(Eqn(op, tuple(in_vars), params, var))
-        return new_box(self, out, var)
+        return SymbolicBox(self, out, var)
+
+    def lift(self, x):
+        return SymbolicBox(self, x, self.const(x))
 
 
 def trace(f):
@@ -64,13 +81,13 @@ def trace(f):
             a = as_input(a, "trace", i)
             var = Var(f"x{i}", tuple(a.shape), a.dtype)
             inputs.append(var)
-            boxes.append(new_box(tr, a, var))
+            boxes.append(SymbolicBox(tr, a, var))
         with active(tr):
             out = f(*boxes)
-        leaves, _ = _flatten(out, "trace")
-        outputs = [o._aux if o._trace is tr else tr.const(o) for o in leaves]
+        leaves, _ = flatten(out, "trace")
+        outputs = [o.var if o._trace is tr else tr.const(o) for o in leaves]
         graph = Graph(inputs, tr.eqns, outputs)
-        graph.examples = tuple(np.asarray(b._inner.data) for b in boxes)
+        graph.examples = tuple(np.asarray(b.value.data) for b in boxes)
         return graph
 
     return traced

@@ -12,44 +12,39 @@ import numbers
 import numpy as np
 
 from ..core import (
+    REVERSE,
     TensorBase,
     _new_tensor,
     active,
     bind,
     enable_grad,
+    in_reverse,
     innermost_trace,
-    new_box,
     new_level,
+    no_grad,
 )
 from ..ops._define import EMPTY
 from ..ops.shape import identity_p, reshape
 from .batching import vmap
-from .forward import JVPTrace
+from .complex_guard import refuse_complex
+from .forward import JVPBox, JVPTrace
 from .reverse import grads_wrt
-
-# How many reverse transforms are evaluating their function right now. Inside one, a
-# derivative must itself be differentiable, so backward sweeps record (create_graph).
-_reverse_depth = 0
-
-
-def reverse_depth() -> int:
-    """How many reverse transforms are evaluating their function right now."""
-    return _reverse_depth
+from .tree import flatten, map_leaves
 
 
 def as_input(x, transform: str, position: int) -> TensorBase:
     """A transform's argument as a float tensor (Python and NumPy numbers accepted)."""
     if not isinstance(x, TensorBase):
         array = np.array(x)  # a copy: mutating the caller's array later changes nothing
-        if array.dtype.kind not in "biuf":
+        if array.dtype.kind not in "biufc":
             raise TypeError(f"{transform}: argument {position} is {type(x).__name__} "
                             f"(dtype {array.dtype}); pass a number, an array or a tensor")
-        if not np.issubdtype(array.dtype, np.floating):
+        if array.dtype.kind in "biu":
             array = array.astype(np.float64)
         return _new_tensor(array)
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind not in "fc":
         raise TypeError(f"{transform}: argument {position} has dtype {x.dtype}; differentiate "
-                        "with respect to a float tensor (e.g. x.astype(np.float64))")
+                        "with respect to a float or complex tensor (e.g. x.astype(np.float64))")
     return x
 
 
@@ -62,39 +57,17 @@ def _fresh_variable(x: TensorBase) -> TensorBase:
     """
     top = innermost_trace()
     if top is not None and (x._trace is None or x._trace.level < top.level):
-        x = new_box(top, x, None)
+        x = top.lift(x)
     with enable_grad():
         y = bind(identity_p, (x,), EMPTY)
     y.requires_grad = True
     return y
 
 
-def _flatten(out, transform):
-    """The tensors of a tensor or (nested) tuple/list output, and how to rebuild it."""
-    if isinstance(out, TensorBase):
-        return [out], lambda leaves: leaves[0]
-    if isinstance(out, (tuple, list)):
-        parts = [_flatten(o, transform) for o in out]
-        sizes = [len(p[0]) for p in parts]
-
-        def rebuild(leaves):
-            items, i = [], 0
-            for (_, build), n in zip(parts, sizes):
-                items.append(build(leaves[i:i + n]))
-                i += n
-            return type(out)(items)
-        return [leaf for p in parts for leaf in p[0]], rebuild
-    if isinstance(out, (numbers.Number, np.ndarray)):
-        return [_new_tensor(np.asarray(out, dtype=float))], lambda leaves: leaves[0]
-    raise TypeError(f"{transform}: the function returned {type(out).__name__}; return a "
-                    "tensor or a tuple/list of tensors")
-
-
 def _trace_reverse(f, args, argnums, transform, kwargs=None):
     """Run f with fresh variables at `argnums`; returns (out, variables, nested)."""
-    global _reverse_depth
     args = list(args)
-    nested = _reverse_depth > 0
+    nested = in_reverse()
     variables = []
     for i in argnums:
         if i >= len(args):
@@ -104,12 +77,8 @@ def _trace_reverse(f, args, argnums, transform, kwargs=None):
         nested = nested or x.requires_grad
         args[i] = _fresh_variable(x)
         variables.append(args[i])
-    _reverse_depth += 1
-    try:
-        with enable_grad():
-            out = f(*args, **(kwargs or {}))
-    finally:
-        _reverse_depth -= 1
+    with active(REVERSE), enable_grad():
+        out = f(*args, **(kwargs or {}))
     return out, variables, nested
 
 
@@ -125,8 +94,26 @@ def _argnums(argnums):
     return nums
 
 
-def value_and_grad(f, argnums=0, has_aux=False):
-    """f's value and its gradient with respect to the arguments at `argnums`."""
+def _check_complex(out, variables, holomorphic):
+    """grad of a complex output needs holomorphic=True (then complex inputs): see
+    docs/complex.md for the convention."""
+    if holomorphic:
+        for i, x in enumerate(variables):
+            if x.dtype.kind != "c":
+                raise TypeError(f"grad: holomorphic=True needs complex inputs, argument "
+                                f"{i} has dtype {x.dtype}; pass x.astype(np.complex128)")
+    elif out.dtype.kind == "c":
+        raise TypeError("grad: f returned a complex value, which has no gradient; return a "
+                        "real number (cr.real(z), cr.abs(z)), or pass holomorphic=True if f "
+                        "is holomorphic (complex-differentiable) to get f'(z)")
+
+
+def value_and_grad(f, argnums=0, has_aux=False, holomorphic=False):
+    """f's value and its gradient with respect to the arguments at `argnums`.
+
+    For complex inputs the gradient follows JAX's convention (docs/complex.md); with
+    holomorphic=True, f may return a complex value and the result is f'(z).
+    """
     nums = _argnums(argnums)
 
     def wrapped(*args, **kwargs):
@@ -136,10 +123,17 @@ def value_and_grad(f, argnums=0, has_aux=False):
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError("grad: has_aux=True needs f to return (value, aux)")
             out, aux = out
+        if isinstance(out, (numbers.Number, np.ndarray)) and np.size(out) == 1:
+            out = flatten(out, "grad")[0][0]   # a constant: its gradient is 0, as vjp's is
         if not isinstance(out, TensorBase) or out.size != 1:
             shape = getattr(out, "shape", type(out).__name__)
             raise TypeError(f"grad: f must return a scalar tensor, got {shape}; use cr.vjp "
                             "or cr.jacobian for non-scalar outputs")
+        _check_complex(out, variables, holomorphic)
+        if out.dtype.kind not in "fc":
+            raise TypeError(f"grad: f returned a {out.dtype} tensor, which has no derivative "
+                            "(argmax, argmin, nonzero, comparisons and casts to integers are "
+                            "not differentiable); return a float value")
         seed = _new_tensor(np.ones(out.shape, dtype=out.dtype))
         grads = grads_wrt([out], [seed], variables, create_graph=nested, retain_graph=nested)
         grads = tuple(g if g is not None else _zeros_for(x) for g, x in zip(grads, variables))
@@ -150,9 +144,9 @@ def value_and_grad(f, argnums=0, has_aux=False):
     return wrapped
 
 
-def grad(f, argnums=0, has_aux=False):
+def grad(f, argnums=0, has_aux=False, holomorphic=False):
     """The gradient of a scalar function: a function returning d f / d args[argnums]."""
-    value_and_grad_f = value_and_grad(f, argnums, has_aux)
+    value_and_grad_f = value_and_grad(f, argnums, has_aux, holomorphic)
 
     def wrapped(*args, **kwargs):
         value, result = value_and_grad_f(*args, **kwargs)
@@ -173,12 +167,12 @@ def vjp(f, *primals, has_aux=False):
     aux = None
     if has_aux:
         out, aux = out
-    leaves, _ = _flatten(out, "vjp")
+    leaves, _ = flatten(out, "vjp")
 
     def vjp_fn(*cotangents):
         if len(cotangents) == 1 and len(leaves) > 1:
             cotangents = tuple(cotangents[0])
-        cts, _ = _flatten(tuple(cotangents) if len(leaves) > 1 else cotangents[0], "vjp")
+        cts, _ = flatten(tuple(cotangents) if len(leaves) > 1 else cotangents[0], "vjp")
         seeds = []
         for leaf, ct in zip(leaves, cts):
             if ct.shape != leaf.shape:
@@ -186,16 +180,11 @@ def vjp(f, *primals, has_aux=False):
                                  f"{leaf.shape}; they must match")
             seeds.append(ct)
         grads = grads_wrt(leaves, seeds, variables,
-                          create_graph=nested or _reverse_depth > 0, retain_graph=True)
+                          create_graph=nested or in_reverse(), retain_graph=True)
         return tuple(g if g is not None else _zeros_for(x) for g, x in zip(grads, variables))
 
-    result = out if nested else _map(out, _detached)
+    result = out if nested else map_leaves(_detached, out)
     return (result, vjp_fn, aux) if has_aux else (result, vjp_fn)
-
-
-def _map(out, fn):
-    leaves, rebuild = _flatten(out, "transform")
-    return rebuild([fn(leaf) for leaf in leaves])
 
 
 def jvp(f, primals, tangents, has_aux=False):
@@ -207,19 +196,25 @@ def jvp(f, primals, tangents, has_aux=False):
     boxed = []
     for i, (p, t) in enumerate(zip(primals, tangents)):
         p = as_input(p, "jvp", i)
-        t = t if isinstance(t, TensorBase) else _new_tensor(np.asarray(t, dtype=p.dtype))
+        if not isinstance(t, TensorBase):
+            t = np.asarray(t)
+            if p.dtype.kind != "c":
+                refuse_complex(t.dtype, "jvp", f"tangent {i} of a real primal")
+            t = _new_tensor(t.astype(p.dtype, copy=False))
+        if p.dtype.kind != "c":   # a real input moves along real directions only
+            refuse_complex(t.dtype, "jvp", f"tangent {i} of a real primal")
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape "
                              f"{p.shape}; they must match")
-        boxed.append(new_box(trace, p, t))
+        boxed.append(JVPBox(trace, p, t))
     with active(trace):
         out = f(*boxed)
     aux = None
     if has_aux:
         out, aux = out
-    primal_out = _map(out, lambda o: o._inner if o._trace is trace else o)
-    tangent_out = _map(out, lambda o: (o._aux if o._aux is not None else _zeros_for(o._inner))
-                       if o._trace is trace else _zeros_for(o))
+    primal_out = map_leaves(lambda o: o.primal if o._trace is trace else o, out)
+    tangent_out = map_leaves(lambda o: o.tangent if o._trace is trace and o.tangent is not None
+                             else _zeros_for(o), out)
     return (primal_out, tangent_out, aux) if has_aux else (primal_out, tangent_out)
 
 
@@ -243,16 +238,25 @@ def _jac_fwd_one(f, args, i):
     x = as_input(args[i], "jacfwd", i)
     column = lambda t: jvp(lambda xi: f(*_with(args, i, xi)), (x,), (t,))[1]  # noqa: E731
     columns = vmap(column, out_axes=-1)(_identity_basis(x))
-    return _map(columns, lambda c: reshape(c, c.shape[:-1] + x.shape))
+    return map_leaves(lambda c: reshape(c, c.shape[:-1] + x.shape), columns)
 
 
 def jacfwd(f, argnums=0):
-    """The Jacobian by forward mode (shape out.shape + in.shape): cheap for few inputs."""
+    """The Jacobian by forward mode (shape out.shape + in.shape): cheap for few inputs.
+
+    JAX's layout, as `jacrev`'s: the output's structure, each leaf holding one block per
+    argnum when `argnums` is a tuple (`J[output][argnum]`)."""
     nums = _argnums(argnums)
 
     def wrapped(*args):
-        jacs = tuple(_jac_fwd_one(f, args, i) for i in nums)
-        return jacs[0] if isinstance(argnums, numbers.Integral) else jacs
+        jacs = [_jac_fwd_one(f, args, i) for i in nums]  # each: the output's structure
+        if isinstance(argnums, numbers.Integral):
+            return jacs[0]
+        per_arg = [flatten(j, "jacfwd") for j in jacs]
+        rebuild = per_arg[0][1]
+        blocks = [tuple(leaves[k] for leaves, _ in per_arg)
+                  for k in range(len(per_arg[0][0]))]
+        return rebuild(blocks)
 
     return wrapped
 
@@ -269,7 +273,7 @@ def jacrev(f, argnums=0):
             return f(*a)
 
         out, vjp_fn = vjp(f_sel, *[args[i] for i in nums])
-        leaves, rebuild = _flatten(out, "jacrev")
+        leaves, rebuild = flatten(out, "jacrev")
         inputs = [as_input(args[i], "jacrev", i) for i in nums]
         per_leaf = []
         for k, leaf in enumerate(leaves):
@@ -284,14 +288,23 @@ def jacrev(f, argnums=0):
     return wrapped
 
 
+# Further Jacobian modes registered by packages above this one (mode -> jacobian(f, argnums)),
+# e.g. "eliminate" by chainrule.elimination: transforms never import upward.
+JACOBIAN_MODES: dict = {}
+
+
 def jacobian(f, argnums=0, mode=None):
     """The Jacobian in the cheaper mode: forward when outputs outnumber inputs, else reverse.
 
     The choice needs the output's size: it is found once per argument shapes and remembered
-    (a wrong guess would only cost time, never correctness).
+    (a wrong guess would only cost time, never correctness). `mode="eliminate"` runs vertex
+    elimination in the cheapest order found (see docs/elimination.md).
     """
+    if mode in JACOBIAN_MODES:
+        return JACOBIAN_MODES[mode](f, argnums)
     if mode not in (None, "fwd", "rev"):
-        raise ValueError(f"jacobian: mode must be None, 'fwd' or 'rev', got {mode!r}")
+        raise ValueError(f"jacobian: mode must be None, 'fwd', 'rev' or one of "
+                         f"{sorted(JACOBIAN_MODES)}, got {mode!r}")
     chosen_for = {}
 
     def wrapped(*args):
@@ -309,13 +322,12 @@ def jacobian(f, argnums=0, mode=None):
 
 def choose_mode(f, args, argnums=0) -> str:
     """'fwd' when the output has more entries than the inputs, 'rev' otherwise."""
-    from ..core import no_grad
     args = list(args)
     for i in _argnums(argnums):
         args[i] = as_input(args[i], "jacobian", i)
     with no_grad():
         out = f(*args)
-    leaves, _ = _flatten(out, "jacobian")
+    leaves, _ = flatten(out, "jacobian")
     n_out = sum(leaf.size for leaf in leaves)
     n_in = sum(args[i].size for i in _argnums(argnums))
     return "fwd" if n_out > n_in else "rev"

@@ -14,7 +14,7 @@ import numbers
 from ..core import TensorBase, is_concrete, is_mapped
 from ..ops._define import as_tensor
 from ..ops.elementwise import where
-from .api import _flatten
+from .tree import flatten
 
 
 def _known(pred) -> bool:
@@ -31,8 +31,8 @@ def cond(pred, true_fn, false_fn, *operands):
     if pred.dtype != bool:
         raise TypeError(f"cond: the predicate must be a bool tensor, got dtype {pred.dtype}; "
                         "compare first (e.g. x > 0)")
-    yes, build = _flatten(true_fn(*operands), "cond")
-    no, _ = _flatten(false_fn(*operands), "cond")
+    yes, build = flatten(true_fn(*operands), "cond")
+    no, _ = flatten(false_fn(*operands), "cond")
     if len(yes) != len(no) or any(a.shape != b.shape for a, b in zip(yes, no)):
         raise ValueError("cond: the two branches return different structures or shapes: "
                          f"{[a.shape for a in yes]} and {[b.shape for b in no]}")

@@ -14,7 +14,15 @@ import functools
 
 import numpy as np
 
-from ..core import TensorBase, _new_tensor, bind, enable_grad, is_grad_enabled, new_box, no_grad
+from ..core import (
+    TensorBase,
+    _new_tensor,
+    bind,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    top_trace,
+)
 from ..ops._define import EMPTY, Op
 from ..ops.shape import broadcast_to, identity_p, sum_to
 from .reverse import grads_wrt
@@ -24,14 +32,10 @@ __all__ = ["custom_jvp", "custom_vjp", "CustomFunction"]
 
 def _probe(like, values):
     """A fresh zero variable shaped like `like`, at the highest level among `values`."""
-    top = None
-    for v in values:
-        t = v._trace
-        if t is not None and (top is None or t.level > top.level):
-            top = t
+    top = top_trace(values)
     p = _new_tensor(np.zeros(like.shape, like.dtype))
     if top is not None:
-        p = new_box(top, p, None)   # lifted with a zero tangent / no batch axis
+        p = top.lift(p)   # a zero tangent, no batch axis
     with enable_grad():
         y = bind(identity_p, (p,), EMPTY)
     y.requires_grad = True

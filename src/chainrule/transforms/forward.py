@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-from ..core import Trace, bind, new_box
+from ..core import Trace, bind
 from ..ops.shape import broadcast_to
+from ..tensor import Box
+
+
+class JVPBox(Box):
+    """A dual number: `primal` (one level down) and `tangent` (None means zero)."""
+
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        super().__init__(trace)
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def inner(self):
+        return self.primal
 
 
 class JVPTrace(Trace):
-    """Boxes (primal, tangent) at one level; a None tangent means zero."""
+    """Interprets each primitive on dual numbers at one level."""
 
     __slots__ = ()
+
+    def lift(self, x):
+        return JVPBox(self, x, None)
 
     def process(self, op, args, params):
         primals, tangents, any_tangent = [], [], False
         for a in args:
             if a._trace is self:
-                primals.append(a._inner)
-                tangents.append(a._aux)
-                any_tangent = any_tangent or a._aux is not None
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+                any_tangent = any_tangent or a.tangent is not None
             else:
                 primals.append(a)
                 tangents.append(None)
@@ -35,4 +54,4 @@ class JVPTrace(Trace):
                         out_tangent = part if out_tangent is None else out_tangent + part
             if out_tangent is not None and out_tangent.shape != out_primal.shape:
                 out_tangent = broadcast_to(out_tangent, out_primal.shape)
-        return new_box(self, out_primal, out_tangent)
+        return JVPBox(self, out_primal, out_tangent)

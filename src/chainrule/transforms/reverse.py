@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import core
 from ..core import (
     TensorBase,
     _new_tensor,
     differentiable_inputs,
     enable_grad,
+    grad_hooks,
     no_grad,
+    run_grad_hooks,
     topological_order,
 )
 
@@ -39,11 +42,13 @@ def _needed(order, stop: set) -> set:
     return needed
 
 
-def sweep(outputs, seeds, stop=None, retain_graph=False):
+def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
     """Propagate cotangents from `outputs` back to leaves (or to the tensors in `stop`).
 
     Returns {id: (tensor, cotangent)} for every leaf or stop tensor reached, and for
-    non-leaves that asked to retain their grad.
+    non-leaves that asked to retain their grad. `on_edge(t, i, g, contribution, total)`,
+    when given, sees every rule call: the cotangent g of t went through t's rule for input
+    i and `total` is that input's cotangent so far (the explainer logs the sweep this way).
     """
     order = topological_order(outputs, stop)
     needed = None if stop is None else _needed(order, stop)
@@ -58,7 +63,11 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         if g is None:
             continue
         if g.dtype != t.dtype:
-            g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
+            # one rule: a gradient has its primal's dtype (a real primal takes the real
+            # part of a complex cotangent: JAX's convention, docs/complex.md)
+            g = g.astype(t.dtype)
+        if grad_hooks and k in grad_hooks:
+            g = run_grad_hooks(t, g)
         node = t._node
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
@@ -66,20 +75,26 @@ def sweep(outputs, seeds, stop=None, retain_graph=False):
         if t._retains_grad:
             reached[k] = (t, g)
         inputs = node.inputs
-        rules, params, trace = node.op.vjp, node.params, t._trace
-        for i, a in enumerate(inputs):
-            if not a.requires_grad or a._trace is not trace:
-                continue
+        if inputs is not None and node.stamp != core._clock:  # something was written in place
+            core.check_versions(node, node.op.name)
+        rules, params = node.op.vjp, node.params
+        for i in node.flows:
+            a = inputs[i]
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
-            ga = rules[i](g, t, *inputs, **params)
+            if core._tls.anomaly is None:
+                ga = rules[i](g, t, *inputs, **params)
+            else:
+                ga = core._tls.anomaly.run_rule(rules[i], t, i, g, inputs, params)
             if ga is None:
                 continue
             if ga.shape != a.shape:
                 raise _wrong_shape(node.op, i, ga, a)
             previous = cotangents.get(ka)
             cotangents[ka] = ga if previous is None else previous + ga
+            if on_edge is not None:
+                on_edge(t, i, g, ga, cotangents[ka])
         if not retain_graph:
             node.inputs = None  # free the saved values
     return reached
@@ -98,6 +113,10 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
             raise RuntimeError(
                 "backward: this tensor does not require grad and has no graph; create the "
                 "inputs with requires_grad=True (and not under cr.no_grad())")
+        if out.dtype.kind == "c":
+            raise TypeError("backward: the output is complex, which has no gradient; call "
+                            "backward on a real value (cr.real(z), cr.abs(z)), or use "
+                            "cr.grad(f, holomorphic=True)")
     grads = grads or [None] * len(outputs)
     seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
     with enable_grad() if create_graph else no_grad():

@@ -13,11 +13,15 @@ from ..parameter import Parameter
 
 class Embedding(Module):
     """weight (num_embeddings, embedding_dim) ~ N(0, 1); row `padding_idx` is zero and
-    receives no gradient."""
+    receives no gradient. With `max_norm`, each row looked up whose `norm_type`-norm
+    exceeds it is first rescaled in place to that norm (PyTorch's renormalization)."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, dtype=None,
-                 generator=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None,
+                 max_norm=None, norm_type: float = 2.0, dtype=None, generator=None):
         super().__init__()
+        if max_norm is not None and not max_norm > 0:
+            raise ValueError(f"Embedding: max_norm must be positive, got {max_norm}")
+        self.max_norm, self.norm_type = max_norm, float(norm_type)
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         if padding_idx is not None:
@@ -40,6 +44,8 @@ class Embedding(Module):
         if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
             raise IndexError(f"Embedding: indices must lie in [0, {self.num_embeddings}), got "
                              f"values from {idx.min()} to {idx.max()}")
+        if self.max_norm is not None:
+            F.embedding_renorm_(self.weight, idx, self.max_norm, self.norm_type)
         return F.embedding(idx, self.weight, self.padding_idx)
 
     def extra_repr(self):

@@ -1,4 +1,5 @@
-"""Normalization layers: BatchNorm1d, BatchNorm2d (running statistics as buffers), LayerNorm."""
+"""Normalization layers: BatchNorm1d/2d (running statistics as buffers), LayerNorm,
+GroupNorm, InstanceNorm2d, RMSNorm."""
 
 from __future__ import annotations
 
@@ -104,3 +105,81 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+def _channel_params(module, num_channels, affine, dtype):
+    dtype = init.get_default_dtype() if dtype is None else dtype
+    if affine:
+        module.weight = Parameter(np.ones(num_channels, dtype))
+        module.bias = Parameter(np.zeros(num_channels, dtype))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+class GroupNorm(Module):
+    """Normalize (N, C, ...) over groups of C / num_groups channels; per-channel affine."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, dtype=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels {num_channels} is not divisible by "
+                             f"num_groups {num_groups}")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        _channel_params(self, num_channels, affine, dtype)
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class InstanceNorm2d(Module):
+    """Normalize each sample's channel over its H x W positions (PyTorch's defaults:
+    affine=False; running statistics are not kept: track_running_stats=True is refused)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1,
+                 affine: bool = False, track_running_stats: bool = False, dtype=None):
+        super().__init__()
+        if track_running_stats:
+            raise ValueError("InstanceNorm2d: track_running_stats=True is not supported; "
+                             "instance statistics are always computed from the input")
+        self.num_features, self.eps, self.momentum, self.affine = (
+            int(num_features), eps, momentum, affine)
+        _channel_params(self, num_features, affine, dtype)
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"InstanceNorm2d: expected (N, {self.num_features}, H, W), got "
+                             f"shape {x.shape}")
+        return F.instance_norm(x, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"
+
+
+class RMSNorm(Module):
+    """x / sqrt(mean(x^2) + eps) over the trailing `normalized_shape`, times a learned
+    weight (eps defaults to the dtype's machine epsilon, as in PyTorch)."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine: bool = True,
+                 dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+            normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.elementwise_affine = elementwise_affine
+        dtype = init.get_default_dtype() if dtype is None else dtype
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(shape, dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"

@@ -1,4 +1,5 @@
-"""Pooling layers: MaxPool2d, AvgPool2d (NCHW; stride defaults to the kernel size)."""
+"""Pooling layers: MaxPool2d, AvgPool2d (NCHW; stride defaults to the kernel size) and the
+adaptive pools."""
 
 from __future__ import annotations
 
@@ -29,3 +30,26 @@ class AvgPool2d(_Pool2d):
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class _AdaptivePool2d(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptivePool2d):
+    """Mean over PyTorch's adaptive windows: any H x W in, `output_size` out."""
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+
+class AdaptiveMaxPool2d(_AdaptivePool2d):
+    """Max over PyTorch's adaptive windows: any H x W in, `output_size` out."""
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size)

@@ -17,7 +17,7 @@ import chainrule as cr
 
 from .. import functional as F
 from .. import init
-from ..module import Module
+from ..module import Module, call_in_scope
 from ..parameter import Parameter
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -50,6 +50,11 @@ def _gru_step(xw, h, w_hh, b_hh, state):
     r, z = rz[..., :n], rz[..., n:]
     cand = cr.tanh(xw[..., 2 * n:] + r * hw[..., 2 * n:])
     return cand + z * (h - cand), None
+
+
+def _cell(step, x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """One time step of one layer: the cell the explainer draws as a group."""
+    return step(F.linear(x, w_ih, b_ih), h, w_hh, b_hh, c)
 
 
 def _step_fn(mode):
@@ -149,7 +154,8 @@ class _RNNBase(Module):
                 c = c0[layer * dirs + d] if lstm else None
                 hs = [None] * length
                 for t in (range(length - 1, -1, -1) if d else range(length)):
-                    h, c = step(F.linear(xs[t], w_ih, b_ih), h, w_hh, b_hh, c)
+                    h, c = call_in_scope(f"step {t}", _cell, (step, xs[t], h, c, w_ih, w_hh,
+                                                              b_ih, b_hh))
                     hs[t] = h
                 outs.append(hs)
                 h_n.append(h)

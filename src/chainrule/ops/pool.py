@@ -1,0 +1,204 @@
+"""Pooling primitives: max (gradient to the first maximum of each window) and average.
+
+`max_pool2d_gather` picks values at the first maximum of each window (positions chosen by
+a reference input) and `max_pool2d_scatter` is its transpose; `avg_pool2d` and
+`avg_pool2d_transpose` are a linear pair. Pooling loops over the kh*kw kernel offsets,
+each a strided view. Images are NCHW.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._define import as_tensor, bind_tensors, defop
+from .conv import out_size, pair
+from .shape import expand_dims
+from .vmap_rules import fold_into_samples
+
+__all__ = ["max_pool2d", "avg_pool2d"]
+
+
+# ----- pooling ------------------------------------------------------------------------
+
+def _pool_geometry(x_shape, kernel, stride, padding):
+    oh = out_size(x_shape[2], kernel[0], stride[0], padding[0])
+    ow = out_size(x_shape[3], kernel[1], stride[1], padding[1])
+    return oh, ow
+
+
+def _neg_inf(dtype):
+    return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
+
+
+def _padded(x, padding, value=0):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    return xp
+
+
+def _offsets(kernel, stride, oh, ow):
+    """The index of each kernel offset's strided view: (k, index) for k = i*kw + j."""
+    (kh, kw), (sh, sw) = kernel, stride
+    return [(i * kw + j, (slice(None), slice(None), slice(i, i + sh * (oh - 1) + 1, sh),
+                          slice(j, j + sw * (ow - 1) + 1, sw)))
+            for i in range(kh) for j in range(kw)]
+
+
+def _geometry(shape, kernel, stride, padding):
+    oh, ow = _pool_geometry(shape, kernel, stride, padding)
+    return _offsets(kernel, stride, oh, ow)
+
+
+def _first_max(x, kernel, stride, padding):
+    """Boolean (kh*kw, N, C, OH, OW): True at the first maximum of each window of x."""
+    xp = _padded(x, padding, _neg_inf(x.dtype))
+    offsets = _geometry(x.shape, kernel, stride, padding)
+    stacked = np.stack([xp[index] for _, index in offsets])
+    hit = stacked == stacked.max(axis=0)
+    taken = hit[0].copy()
+    for k in range(1, len(offsets)):  # ties: only the first maximum keeps its hit
+        h = hit[k]
+        h &= ~taken
+        taken |= h
+    return hit, offsets
+
+
+def _max_pool_impl(x, kernel, stride, padding):
+    xp = _padded(x, padding, _neg_inf(x.dtype))
+    offsets = _geometry(x.shape, kernel, stride, padding)
+    out = xp[offsets[0][1]].copy(order="K")
+    for _, index in offsets[1:]:
+        np.maximum(out, xp[index], out=out)
+    return out
+
+
+def _gather_impl(t, x, kernel, stride, padding):
+    hit, offsets = _first_max(x, kernel, stride, padding)
+    tp = _padded(t, padding)
+    stacked = np.stack([tp[index] for _, index in offsets])
+    return np.where(hit, stacked, np.zeros((), dtype=t.dtype)).sum(axis=0)
+
+
+def _scatter_impl(g, x, kernel, stride, padding):
+    hit, offsets = _first_max(x, kernel, stride, padding)
+    rows = np.where(hit, g, np.zeros((), dtype=g.dtype))
+    n, c, h, w = x.shape
+    ph, pw = padding
+    if ph == 0 and pw == 0:  # same memory layout as x, so elementwise rules stay fast
+        out = np.zeros_like(x, dtype=g.dtype)
+    else:
+        out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    disjoint = stride[0] >= kernel[0] and stride[1] >= kernel[1]
+    for k, index in offsets:
+        if disjoint:  # windows do not overlap: plain stores
+            out[index] = rows[k]
+        else:
+            out[index] += rows[k]
+    return out[:, :, ph:ph + h, pw:pw + w] if ph or pw else out
+
+
+def _pool_params(kernel, stride, padding):
+    return {"kernel": kernel, "stride": stride, "padding": padding}
+
+
+def _gather(t, x, **p):
+    return bind_tensors(max_pool2d_gather_p, (t, x), p)
+
+
+def _scatter(g, x, **p):
+    return bind_tensors(max_pool2d_scatter_p, (g, x), p)
+
+
+max_pool2d_p = defop(
+    "max_pool2d", _max_pool_impl,
+    vjp=lambda g, ans, x, **p: _scatter(g, x, **p),
+    jvp=lambda t, ans, x, **p: _gather(t, x, **p),
+    doc="Max over each window; the gradient goes to the first maximum of the window.",
+    batch=fold_into_samples((0,)))
+
+max_pool2d_gather_p = defop(
+    "max_pool2d_gather", _gather_impl, nin=2,
+    vjp=(lambda g, ans, t, x, **p: _scatter(g, x, **p), lambda g, ans, t, x, **p: None),
+    jvp=(lambda tt, ans, t, x, **p: _gather(tt, x, **p), lambda tt, ans, t, x, **p: None),
+    doc="t picked at the argmax of each window of x (x only chooses where: no gradient).",
+    batch=fold_into_samples((0, 1)))
+
+max_pool2d_scatter_p = defop(
+    "max_pool2d_scatter", _scatter_impl, nin=2,
+    vjp=(lambda h, ans, g, x, **p: _gather(h, x, **p), lambda h, ans, g, x, **p: None),
+    jvp=(lambda t, ans, g, x, **p: _scatter(t, x, **p), lambda t, ans, g, x, **p: None),
+    doc="max_pool2d_gather's transpose: g added at the argmax of each window of x.",
+    batch=fold_into_samples((0, 1)))
+
+
+def _avg_pool_impl(x, kernel, stride, padding):
+    xp = _padded(x, padding)
+    offsets = _geometry(x.shape, kernel, stride, padding)
+    out = xp[offsets[0][1]].copy(order="K")
+    for _, index in offsets[1:]:
+        out += xp[index]
+    out /= kernel[0] * kernel[1]
+    return out
+
+
+def _avg_pool_t_impl(g, x_shape, kernel, stride, padding):
+    n, c, h, w = x_shape
+    ph, pw = padding
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    share = g / (kernel[0] * kernel[1])
+    for _, index in _geometry(x_shape, kernel, stride, padding):
+        out[index] += share
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+avg_pool2d_p = defop(
+    "avg_pool2d", _avg_pool_impl,
+    vjp=lambda g, ans, x, **p: bind_tensors(avg_pool2d_transpose_p, (g,),
+                                            {"x_shape": x.shape, **p}),
+    linear=True, doc="Mean over each window (zero padding counts in the mean).",
+    batch=fold_into_samples((0,)))
+
+avg_pool2d_transpose_p = defop(
+    "avg_pool2d_transpose", _avg_pool_t_impl,
+    vjp=lambda h, ans, g, x_shape, **p: bind_tensors(avg_pool2d_p, (h,), p),
+    linear=True, doc="avg_pool2d's transpose: each output spread evenly over its window.",
+    batch=fold_into_samples((0,), shape_param="x_shape"))
+
+
+def _pool_args(name, x, kernel_size, stride, padding):
+    kernel = pair(kernel_size, f"{name}: kernel_size")
+    stride = kernel if stride is None else pair(stride, f"{name}: stride")
+    padding = pair(padding, f"{name}: padding")
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected an input (N, C, H, W), got shape {x.shape}")
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{name}: padding {padding} should be at most half the kernel "
+                         f"{kernel}")
+    oh, ow = _pool_geometry(x.shape, kernel, stride, padding)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{name}: kernel {kernel} is larger than the padded input of shape "
+                         f"{x.shape}")
+    return _pool_params(kernel, stride, padding)
+
+
+def _pool(prim, name, x, kernel_size, stride, padding):
+    x = as_tensor(x)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = expand_dims(x, 0)
+    out = bind_tensors(prim, (x,), _pool_args(name, x, kernel_size, stride, padding))
+    return out[0] if unbatched else out
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max pooling (PyTorch's max_pool2d; stride defaults to the kernel size)."""
+    return _pool(max_pool2d_p, "max_pool2d", x, kernel_size, stride, padding)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Average pooling (stride defaults to the kernel size; padded zeros count)."""
+    return _pool(avg_pool2d_p, "avg_pool2d", x, kernel_size, stride, padding)

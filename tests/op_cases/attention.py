@@ -1,0 +1,18 @@
+"""The fused attention primitive."""
+
+import numpy as np
+
+from chainrule.ops.attention import scaled_dot_product_attention as sdpa
+
+from . import OpCase, normal
+
+_MASK = np.random.default_rng(7).standard_normal((3, 4))
+
+CASES = [
+    OpCase("scaled_dot_product_attention", lambda q, k, v: sdpa(q, k, v),
+           normal((2, 3, 2), (2, 4, 2), (2, 4, 3))),
+    OpCase("scaled_dot_product_attention", lambda q, k, v: sdpa(q, k, v, is_causal=True),
+           normal((3, 2), (3, 2), (3, 2)), "causal"),
+    OpCase("scaled_dot_product_attention", lambda q, k, v: sdpa(q, k, v, attn_mask=_MASK),
+           normal((3, 2), (4, 2), (4, 1)), "float mask, broadcast"),
+]
