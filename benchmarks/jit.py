@@ -285,10 +285,10 @@ def long_chain_numpy(x):
         t = np.tanh(s * 1.001)
         saved.append((y, t))
         y = t + 0.1
-    g = np.ones_like(x)
-    for y, t in reversed(saved):
-        g = g * (1 - t * t) * 1.001 * np.cos(y)
-    return y.sum(), g
+    value, g = y.sum(), np.ones_like(x)
+    for y_in, t in reversed(saved):
+        g = g * (1 - t * t) * 1.001 * np.cos(y_in)
+    return value, g
 
 
 def affine_chain(x):

@@ -9,37 +9,23 @@ from __future__ import annotations
 
 import functools
 import gc
-import linecache
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core import TensorBase, _new_tensor, active, in_reverse, innermost_trace, new_level
+from ..transforms.anomaly import user_line
 from .codegen import compile_tuple
 from .graph import Graph, Slot, Var
 from .rewrite import simplify
 from .trace import SymbolicBox, SymbolicTrace
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _BACKENDS = ("numpy", "numba")
 
 
 class ConcretizationError(TypeError):
     """Python asked a value recorded by `cr.jit` for a concrete number (bool, item, ...)."""
-
-
-def _user_line() -> str:
-    """' at file:line: `code`' for the innermost frame outside chainrule itself."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back
-    if frame is None:
-        return ""
-    code = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    return f" at {frame.f_code.co_filename}:{frame.f_lineno}" + (f": `{code}`" if code else "")
 
 
 class JitTrace(SymbolicTrace):
@@ -59,7 +45,7 @@ class JitTrace(SymbolicTrace):
 
     def concrete(self, what):
         raise ConcretizationError(
-            f"jit: {what} of a traced value{_user_line()}. Under cr.jit the function is "
+            f"jit: {what} of a traced value at {user_line()}. Under cr.jit the function is "
             "recorded once and replayed without Python seeing values: use cr.where for a "
             "choice by value, cr.cond / cr.fori_loop for control flow, or mark the argument "
             "static (static_argnums=/static_argnames=)")
