@@ -19,7 +19,14 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(__file__))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# benchmarks/coverage.py would shadow the `coverage` module numba imports: import numba first.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+try:
+    import numba  # noqa: F401
+except ImportError:
+    pass
+sys.path.insert(0, _HERE)
 import chainrule as cr  # noqa: E402
 from run import chain, chain_numpy  # noqa: E402
 from timing import compare, table  # noqa: E402
