@@ -33,15 +33,24 @@ def triple(v, name="value") -> tuple:
     return (int(v),) * 3
 
 
-def _as_image(name, x, weight, ndim):
+def _check_channels(name, x, weight, groups, transposed=False):
+    """Raise naming `name` unless x's channels fit the weight's layout."""
+    want = weight.shape[0] if transposed else weight.shape[1] * int(groups)
+    if x.shape[1] != want:
+        raise ValueError(f"{name}: input has {x.shape[1]} channels (shape {x.shape}) but the "
+                         f"weight of shape {weight.shape} with groups={groups} expects {want}")
+
+
+def _as_image(name, x, weight, groups, transposed=False):
     """x and weight with a unit height axis; whether x came without a batch axis."""
     x, weight = coerce((x, weight))
-    if x.ndim not in (ndim - 1, ndim) or weight.ndim != ndim:
+    if x.ndim not in (2, 3) or weight.ndim != 3:
         raise ValueError(f"{name}: expected an input (N, C, L) or (C, L) and a weight of 3 "
                          f"axes, got shapes {x.shape} and {weight.shape}")
-    unbatched = x.ndim == ndim - 1
+    unbatched = x.ndim == 2
     if unbatched:
         x = expand_dims(x, 0)
+    _check_channels(name, x, weight, groups, transposed)
     return expand_dims(x, 2), expand_dims(weight, 2), unbatched
 
 
@@ -52,7 +61,7 @@ def _signal(out, unbatched):
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation (PyTorch's conv1d): x (N, C, L), weight (O, C/groups, k)."""
-    x, weight, unbatched = _as_image("conv1d", x, weight, 3)
+    x, weight, unbatched = _as_image("conv1d", x, weight, groups)
     out = conv2d(x, weight, bias, (1, single(stride, "conv1d: stride")),
                  (0, single(padding, "conv1d: padding")),
                  (1, single(dilation, "conv1d: dilation")), groups)
@@ -62,7 +71,7 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """Transposed 1-D convolution (PyTorch's conv_transpose1d): weight (C, O/groups, k)."""
-    x, weight, unbatched = _as_image("conv_transpose1d", x, weight, 3)
+    x, weight, unbatched = _as_image("conv_transpose1d", x, weight, groups, True)
     out = conv_transpose2d(
         x, weight, bias, (1, single(stride, "conv_transpose1d: stride")),
         (0, single(padding, "conv_transpose1d: padding")),
@@ -83,6 +92,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if x.ndim != 5 or weight.ndim != 5:
         raise ValueError(f"conv3d: expected an input (N, C, D, H, W) and a weight "
                          f"(O, C/groups, kd, kh, kw), got shapes {x.shape} and {weight.shape}")
+    _check_channels("conv3d", x, weight, groups)
     if min(sd, dd) < 1 or pd < 0:
         raise ValueError(f"conv3d: stride and dilation must be >= 1 and padding >= 0, got "
                          f"{stride}, {dilation}, {padding}")
