@@ -100,8 +100,28 @@ def _ungroup(out, shape):
     return flat.reshape(shape)
 
 
+def _depthwise(w, groups):
+    """Whether w is a depthwise kernel of multiplier 1 (one filter per channel)."""
+    return groups > 1 and w.shape[0] == groups and w.shape[1] == 1
+
+
+def _depthwise_taps(w):
+    """(C, 1, kh, kw) as (kh, kw, C): one weight per channel per kernel offset."""
+    return w[:, 0].transpose(1, 2, 0)
+
+
 def _conv2d_impl(x, w, b, stride, padding, dilation=_ONE, groups=1):
     o = w.shape[0]
+    if _depthwise(w, groups):  # a multiply-add per kernel offset, no im2col copy
+        win = _windows(x, w.shape[2:], stride, padding, dilation)
+        taps = _depthwise_taps(w)
+        out = win[:, :, :, 0, 0, :] * taps[0, 0]
+        for i in range(w.shape[2]):
+            for j in range(w.shape[3]):
+                if i or j:
+                    out += win[:, :, :, i, j, :] * taps[i, j]
+        out += b
+        return out.transpose(0, 3, 1, 2)
     cols, (n, oh, ow) = _im2col(x, w.shape[2:], stride, padding, dilation, groups)
     out = _ungroup(cols @ _grouped_kernel(w, groups), (n * oh * ow, o))
     out += b
@@ -133,6 +153,10 @@ def _conv2d_input_grad_impl(g, w, x_shape, stride, padding, dilation=_ONE, group
         flipped = w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * o, c)
         out = cols[0] @ flipped
         return out.reshape(n, x_shape[2], x_shape[3], c).transpose(0, 3, 1, 2)
+    if _depthwise(w, groups):  # window rows are g times each offset's channel weights
+        rows = g.transpose(0, 2, 3, 1)
+        cols = rows[:, :, :, None, None, :] * _depthwise_taps(w)
+        return _col2im(cols, x_shape, (kh, kw), stride, padding, dilation)
     cols = _rows(g, groups) @ _grouped_kernel(w, groups).transpose(0, 2, 1)
     if groups > 1:  # (G, rows, kh*kw*C/G) -> rows (N, OH, OW, kh, kw, C)
         cols = cols.reshape(groups, n * oh * ow, kh * kw, cg).transpose(1, 2, 0, 3)
@@ -141,6 +165,10 @@ def _conv2d_input_grad_impl(g, w, x_shape, stride, padding, dilation=_ONE, group
 
 
 def _conv2d_weight_grad_impl(x, g, kernel, stride, padding, dilation=_ONE, groups=1):
+    if groups > 1 and g.shape[1] == groups == x.shape[1]:  # depthwise: no im2col copy
+        win = _windows(x, kernel, stride, padding, dilation)
+        dw = np.einsum("nhwijc,nchw->cij", win, g, optimize=True)
+        return dw[:, None]
     cols, _ = _im2col(x, kernel, stride, padding, dilation, groups)
     dw = _rows(g, groups).transpose(0, 2, 1) @ cols          # (G, O/G, kh*kw*C/G)
     cg = x.shape[1] // groups
