@@ -242,12 +242,21 @@ def _jac_fwd_one(f, args, i):
 
 
 def jacfwd(f, argnums=0):
-    """The Jacobian by forward mode (shape out.shape + in.shape): cheap for few inputs."""
+    """The Jacobian by forward mode (shape out.shape + in.shape): cheap for few inputs.
+
+    JAX's layout, as `jacrev`'s: the output's structure, each leaf holding one block per
+    argnum when `argnums` is a tuple (`J[output][argnum]`)."""
     nums = _argnums(argnums)
 
     def wrapped(*args):
-        jacs = tuple(_jac_fwd_one(f, args, i) for i in nums)
-        return jacs[0] if isinstance(argnums, numbers.Integral) else jacs
+        jacs = [_jac_fwd_one(f, args, i) for i in nums]  # each: the output's structure
+        if isinstance(argnums, numbers.Integral):
+            return jacs[0]
+        per_arg = [flatten(j, "jacfwd") for j in jacs]
+        rebuild = per_arg[0][1]
+        blocks = [tuple(leaves[k] for leaves, _ in per_arg)
+                  for k in range(len(per_arg[0][0]))]
+        return rebuild(blocks)
 
     return wrapped
 

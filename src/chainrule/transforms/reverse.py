@@ -83,10 +83,10 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
-            if core.anomaly is None:
+            if core._tls.anomaly is None:
                 ga = rules[i](g, t, *inputs, **params)
             else:
-                ga = core.anomaly.run_rule(rules[i], t, i, g, inputs, params)
+                ga = core._tls.anomaly.run_rule(rules[i], t, i, g, inputs, params)
             if ga is None:
                 continue
             if ga.shape != a.shape:
