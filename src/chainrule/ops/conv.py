@@ -243,19 +243,25 @@ def check_groups(name, channels, out_channels, groups):
                          f"({channels}) and the output channels ({out_channels})")
 
 
+def with_batch(name, x, weight, spatial, layouts):
+    """x and weight as tensors, x with a batch axis (one is added to an unbatched input),
+    and whether it was added; raises naming `name` unless the ranks fit `layouts`."""
+    x, weight = coerce((x, weight))
+    if x.ndim not in (spatial + 1, spatial + 2) or weight.ndim != spatial + 2:
+        raise ValueError(f"{name}: expected an input {layouts[0]} and a weight {layouts[1]}, "
+                         f"got shapes {x.shape} and {weight.shape}")
+    unbatched = x.ndim == spatial + 1
+    return (expand_dims(x, 0) if unbatched else x), weight, unbatched
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D cross-correlation (PyTorch's conv2d): x (N, C, H, W), weight (O, C/groups, kh, kw).
 
     A 3-D input (C, H, W) is treated as a batch of one. `padding` is zeros on each side.
     """
-    x, weight = coerce((x, weight))
     p = conv_params("conv2d", stride, padding, dilation, groups)
-    unbatched = x.ndim == 3
-    if unbatched:
-        x = expand_dims(x, 0)
-    if x.ndim != 4 or weight.ndim != 4:
-        raise ValueError(f"conv2d: expected an input (N, C, H, W) and a weight "
-                         f"(O, C/groups, kh, kw), got shapes {x.shape} and {weight.shape}")
+    x, weight, unbatched = with_batch("conv2d", x, weight, 2,
+                                      ("(N, C, H, W)", "(O, C/groups, kh, kw)"))
     check_groups("conv2d", x.shape[1], weight.shape[0], p["groups"])
     if x.shape[1] != weight.shape[1] * p["groups"]:
         raise ValueError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the "
@@ -281,15 +287,14 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                      dilation=1):
     """Transposed 2-D convolution (PyTorch's conv_transpose2d): x (N, C, H, W), weight
     (C, O/groups, kh, kw); conv2d's input gradient, so the two are exact adjoints."""
-    x, weight = coerce((x, weight))
     p = conv_params("conv_transpose2d", stride, padding, dilation, groups)
     op = pair(output_padding, "conv_transpose2d: output_padding")
-    unbatched = x.ndim == 3
-    if unbatched:
-        x = expand_dims(x, 0)
-    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[0]:
-        raise ValueError(f"conv_transpose2d: expected an input (N, C, H, W) and a weight "
-                         f"(C, O/groups, kh, kw), got shapes {x.shape} and {weight.shape}")
+    x, weight, unbatched = with_batch("conv_transpose2d", x, weight, 2,
+                                      ("(N, C, H, W)", "(C, O/groups, kh, kw)"))
+    if x.shape[1] != weight.shape[0]:
+        raise ValueError(f"conv_transpose2d: input has {x.shape[1]} channels (shape "
+                         f"{x.shape}) but the weight of shape {weight.shape} expects "
+                         f"{weight.shape[0]}")
     check_groups("conv_transpose2d", x.shape[1], weight.shape[1] * p["groups"], p["groups"])
     if not all(0 <= o < max(s, d) for o, s, d in zip(op, p["stride"], p["dilation"])):
         raise ValueError(f"conv_transpose2d: output_padding {op} must be smaller than the "

@@ -8,8 +8,8 @@ one conv2d call (one im2col and product) and no new primitive is needed.
 
 from __future__ import annotations
 
-from ._define import as_tensor, coerce
-from .conv import conv2d, conv_transpose2d
+from ._define import as_tensor
+from .conv import conv2d, conv_transpose2d, with_batch
 from .shape import expand_dims, getitem, pad, reshape, squeeze, transpose
 
 __all__ = ["conv1d", "conv3d", "conv_transpose1d", "single", "triple"]
@@ -43,13 +43,8 @@ def _check_channels(name, x, weight, groups, transposed=False):
 
 def _as_image(name, x, weight, groups, transposed=False):
     """x and weight with a unit height axis; whether x came without a batch axis."""
-    x, weight = coerce((x, weight))
-    if x.ndim not in (2, 3) or weight.ndim != 3:
-        raise ValueError(f"{name}: expected an input (N, C, L) or (C, L) and a weight of 3 "
-                         f"axes, got shapes {x.shape} and {weight.shape}")
-    unbatched = x.ndim == 2
-    if unbatched:
-        x = expand_dims(x, 0)
+    layout = "(C, O/groups, k)" if transposed else "(O, C/groups, k)"
+    x, weight, unbatched = with_batch(name, x, weight, 1, ("(N, C, L)", layout))
     _check_channels(name, x, weight, groups, transposed)
     return expand_dims(x, 2), expand_dims(weight, 2), unbatched
 
@@ -83,15 +78,10 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D cross-correlation (PyTorch's conv3d): x (N, C, D, H, W), weight
     (O, C/groups, kd, kh, kw); one conv2d per depth tap of the kernel."""
-    x, weight = coerce((x, weight))
     (sd, *s2), (pd, *p2) = triple(stride, "conv3d: stride"), triple(padding, "conv3d: padding")
     (dd, *d2) = triple(dilation, "conv3d: dilation")
-    unbatched = x.ndim == 4
-    if unbatched:
-        x = expand_dims(x, 0)
-    if x.ndim != 5 or weight.ndim != 5:
-        raise ValueError(f"conv3d: expected an input (N, C, D, H, W) and a weight "
-                         f"(O, C/groups, kd, kh, kw), got shapes {x.shape} and {weight.shape}")
+    x, weight, unbatched = with_batch("conv3d", x, weight, 3,
+                                      ("(N, C, D, H, W)", "(O, C/groups, kd, kh, kw)"))
     _check_channels("conv3d", x, weight, groups)
     if min(sd, dd) < 1 or pd < 0:
         raise ValueError(f"conv3d: stride and dilation must be >= 1 and padding >= 0, got "
