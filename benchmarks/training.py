@@ -1,13 +1,13 @@
 """Training on the digits: seconds per epoch, chainrule vs PyTorch CPU, same models, same
-initial weights, same batches (the `chainrule train` MLP and CNN, and a depthwise-separable
-CNN, Adam, batch 32).
+initial weights, same batches (the `chainrule train` MLP, CNN and transformer, and a
+depthwise-separable CNN, Adam, batch 32).
 
 First a correctness check in float64: both frameworks train from the same weights on the
 same batches and their losses must agree to 1e-10 at every one of the first steps. Then
 one epoch (45 steps of 32 images) of each is timed round-robin; medians and ratios.
-Run: python benchmarks/training.py [--threads N] [mlp cnn dwsep]   (needs torch==2.13.0, the `bench`
-extra). --threads limits both NumPy's BLAS (threadpoolctl) and PyTorch to N threads; the
-default leaves both at their own defaults (all cores).
+Run: python benchmarks/training.py [--threads N] [mlp cnn dwsep transformer] (needs
+torch==2.13.0, the `bench` extra). --threads limits both NumPy's BLAS (threadpoolctl)
+and PyTorch to N threads; the default leaves both at their own defaults (all cores).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover
 CHECK_STEPS = 20
 REPEATS = 15
 TOLERANCE = 1e-10
-MODELS = ("mlp", "cnn", "dwsep")
+MODELS = ("mlp", "cnn", "dwsep", "transformer")
 
 
 def data():
@@ -53,8 +53,28 @@ def depthwise_separable(nn, c):
                          nn.Linear(2 * c * 4, 10))
 
 
+class TorchRowTransformer(torch.nn.Module):
+    """chainrule.nn.models.RowTransformer in PyTorch, the same parameter names."""
+
+    def __init__(self, hidden):
+        super().__init__()
+        nn = torch.nn
+        self.embed = nn.Linear(8, hidden)
+        self.position = nn.Parameter(torch.zeros(8, hidden))
+        layer = nn.TransformerEncoderLayer(hidden, 4, 2 * hidden, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(hidden)
+        self.head = nn.Linear(hidden, 10)
+
+    def forward(self, x):
+        return self.head(self.norm(self.encoder(self.embed(x) + self.position)).mean(dim=1))
+
+
 def torch_model(name):
     nn = torch.nn
+    if name == "transformer":
+        return TorchRowTransformer(DEFAULTS["transformer"]["hidden"])
     if name == "dwsep":
         return depthwise_separable(nn, DEFAULTS["cnn"]["hidden"])
     if name == "mlp":
@@ -76,10 +96,12 @@ def pair(name, dtype):
         ours = build_model({"model": name, "height": 8, "width": 8, "classes": 10,
                             "hidden": DEFAULTS[name]["hidden"]}).to(dtype)
     theirs = torch_model(name).to(getattr(torch, np.dtype(dtype).name))
+    mine, other = dict(ours.named_parameters()), dict(theirs.named_parameters())
+    assert mine.keys() == other.keys(), sorted(set(mine) ^ set(other))
     with torch.no_grad():
-        for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
-            assert p.shape == tuple(q.shape), (p.shape, q.shape)
-            q.copy_(torch.from_numpy(p.data))
+        for key, p in mine.items():
+            assert p.shape == tuple(other[key].shape), (key, p.shape, other[key].shape)
+            other[key].copy_(torch.from_numpy(p.data))
     return ours, theirs
 
 
