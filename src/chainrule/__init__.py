@@ -240,6 +240,7 @@ from .transforms.api import (
 from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint
 from .transforms.custom import custom_jvp, custom_vjp
+from .transforms.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 abs = absolute  # noqa: A001 - NumPy's name
 round = around  # noqa: A001 - NumPy's name

@@ -29,7 +29,7 @@ from .batching import vmap
 from .complex_guard import refuse_complex
 from .forward import JVPBox, JVPTrace
 from .reverse import grads_wrt
-from .tree import flatten, map_leaves
+from .tree import flatten, has_containers, map_leaves, over_leaves, tree_flatten, tree_unflatten
 
 
 def as_input(x, transform: str, position: int) -> TensorBase:
@@ -117,6 +117,14 @@ def value_and_grad(f, argnums=0, has_aux=False, holomorphic=False):
     nums = _argnums(argnums)
 
     def wrapped(*args, **kwargs):
+        if has_containers(args[i] for i in nums if i < len(args)):
+            # Pytree arguments: differentiate by their leaves, give each gradient the shape
+            # of its argument (tuples, lists, dicts, as JAX does).
+            f_leaves, leaves, regroup = over_leaves(f, args, nums, "grad")
+            value, grads = value_and_grad(f_leaves, tuple(range(len(leaves))), has_aux,
+                                          holomorphic)(*leaves, **kwargs)
+            grads = regroup(grads)
+            return value, grads[0] if isinstance(argnums, numbers.Integral) else grads
         out, variables, nested = _trace_reverse(f, args, nums, "grad", kwargs)
         aux = None
         if has_aux:
@@ -162,7 +170,13 @@ def _detached(t):
 
 
 def vjp(f, *primals, has_aux=False):
-    """(f(*primals), vjp_fn): vjp_fn(cotangent) gives one cotangent per primal, as a tuple."""
+    """(f(*primals), vjp_fn): vjp_fn(cotangent) gives one cotangent per primal, as a tuple
+    (each with its primal's pytree structure)."""
+    if has_containers(primals):
+        f_leaves, leaves, regroup = over_leaves(f, primals, range(len(primals)), "vjp")
+        result = vjp(f_leaves, *leaves, has_aux=has_aux)
+        leaf_fn = result[1]
+        return (result[0], lambda *cts: regroup(leaf_fn(*cts))) + tuple(result[2:])
     out, variables, nested = _trace_reverse(f, primals, range(len(primals)), "vjp")
     aux = None
     if has_aux:
@@ -170,9 +184,11 @@ def vjp(f, *primals, has_aux=False):
     leaves, _ = flatten(out, "vjp")
 
     def vjp_fn(*cotangents):
-        if len(cotangents) == 1 and len(leaves) > 1:
-            cotangents = tuple(cotangents[0])
-        cts, _ = flatten(tuple(cotangents) if len(leaves) > 1 else cotangents[0], "vjp")
+        # One cotangent with the output's structure (or, for a tuple output, one per part).
+        cts, _ = flatten(cotangents[0] if len(cotangents) == 1 else cotangents, "vjp")
+        if len(cts) != len(leaves):
+            raise ValueError(f"vjp: {len(cts)} cotangent arrays for an output of "
+                             f"{len(leaves)}; give one cotangent shaped like the output")
         seeds = []
         for leaf, ct in zip(leaves, cts):
             if ct.shape != leaf.shape:
@@ -192,6 +208,12 @@ def jvp(f, primals, tangents, has_aux=False):
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    if has_containers(primals) or has_containers(tangents):
+        f_leaves, leaves, _ = over_leaves(f, primals, range(len(primals)), "jvp")
+        t_leaves, t_def = tree_flatten(tangents)
+        if len(t_leaves) != len(leaves) or tree_flatten(primals)[1] != t_def:
+            raise ValueError("jvp: the tangents must have the primals' structure")
+        return jvp(f_leaves, leaves, t_leaves, has_aux=has_aux)
     trace = JVPTrace(new_level())
     boxed = []
     for i, (p, t) in enumerate(zip(primals, tangents)):
@@ -249,6 +271,8 @@ def jacfwd(f, argnums=0):
     nums = _argnums(argnums)
 
     def wrapped(*args):
+        if has_containers(args[i] for i in nums if i < len(args)):
+            return _jac_over_leaves(jacfwd, f, args, nums, argnums)
         jacs = [_jac_fwd_one(f, args, i) for i in nums]  # each: the output's structure
         if isinstance(argnums, numbers.Integral):
             return jacs[0]
@@ -266,6 +290,9 @@ def jacrev(f, argnums=0):
     nums = _argnums(argnums)
 
     def wrapped(*args):
+        if has_containers(args[i] for i in nums if i < len(args)):
+            return _jac_over_leaves(jacrev, f, args, nums, argnums)
+
         def f_sel(*xs):
             a = list(args)
             for i, x in zip(nums, xs):
@@ -286,6 +313,19 @@ def jacrev(f, argnums=0):
         return rebuild(per_leaf)
 
     return wrapped
+
+
+def _jac_over_leaves(jac, f, args, nums, argnums):
+    """A Jacobian by pytree arguments: by their leaves, then each output leaf's blocks
+    regrouped into the arguments' structures (J[output][argnum], argnum a pytree)."""
+    f_leaves, leaves, regroup = over_leaves(f, args, nums, "jacobian")
+    n = len(leaves)
+    per_leaf = jac(f_leaves, tuple(range(n)))(*leaves)   # each output leaf -> n blocks
+    blocks, treedef = tree_flatten(per_leaf)
+    rows = [regroup(blocks[k:k + n]) for k in range(0, len(blocks), n)]
+    if isinstance(argnums, numbers.Integral):
+        rows = [row[0] for row in rows]
+    return tree_unflatten(treedef.collapse_groups(n), rows)
 
 
 # Further Jacobian modes registered by packages above this one (mode -> jacobian(f, argnums)),
