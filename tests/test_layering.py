@@ -24,6 +24,7 @@ ALLOWED = {
     "transforms": {"core", "ops", "tensor"},
     "testing": {"core", "ops", "tensor", "transforms"},
     "symbolic": {"core", "ops", "tensor", "transforms"},
+    "memory": {"core", "ops", "tensor", "transforms", PUBLIC},
     "elimination": {"core", "ops", "tensor", "transforms"},
     "explain": {"core", "ops", "tensor", "transforms", "symbolic", "testing", "files", "nn",
                 PUBLIC},

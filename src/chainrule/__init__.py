@@ -238,8 +238,9 @@ from .transforms.api import (
     vjp,
 )
 from .transforms.batching import vmap
-from .transforms.checkpoint import checkpoint
+from .transforms.checkpoint import checkpoint, checkpoint_name
 from .transforms.custom import custom_jvp, custom_vjp
+from .transforms.scan import scan
 from .transforms.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
 abs = absolute  # noqa: A001 - NumPy's name
@@ -280,9 +281,10 @@ _set_numpy_dispatch(_numpy_dispatch)
 # Imported now, not on first use: importing it registers cr.jacobian(f, mode="eliminate").
 from . import elimination  # noqa: E402
 
-_SUBPACKAGES = ("data", "explain", "io", "nn", "optim", "scipy", "symbolic")
+_SUBPACKAGES = ("data", "explain", "io", "memory", "nn", "optim", "scipy", "symbolic")
 _FROM_MODULE = {"load": "io", "save": "io", "manual_seed": "random", "randn": "random",
-                "rand": "random", "randint": "random"}
+                "rand": "random", "randint": "random",
+                "checkpoint_sequential": "memory"}
 
 
 def __getattr__(name):

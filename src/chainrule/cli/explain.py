@@ -22,6 +22,7 @@ examples:
   chainrule explain mycode.py:loss --at w=0.5 x=1,2,3 --html loss.html
   chainrule explain --model runs/mlp --image 3 --html mlp.html --svg mlp.svg
   chainrule explain --eliminate "c = a * b; d = sin(c); e = d * a + c" --at a=2 b=3
+  chainrule explain --memory mlp --batch 64 --memory-budget 1MB
 
 A program is statements `name = expression` separated by ';' or newlines; the last one
 is the output. Numbers, names, + - * / ** @ and NumPy-named functions (sin, exp, tanh,
@@ -71,6 +72,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--eliminate", action="store_true",
                    help="compare vertex elimination orders (forward, reverse, Markowitz, "
                         "greedy, best found) for the Jacobian of the program")
+    p.add_argument("--memory", metavar="MODEL", choices=("mlp", "cnn", "rnn", "transformer"),
+                   help="list what backprop keeps for one training step of the digits MODEL "
+                        "(mlp, cnn, rnn or transformer): op, shape, bytes, module; total "
+                        "and peak")
+    p.add_argument("--batch", type=int, default=64, metavar="N",
+                   help="batch size for --memory (default 64)")
+    p.add_argument("--memory-budget", metavar="SIZE",
+                   help="with --memory: recompute instead of store to fit SIZE (e.g. 1MB) "
+                        "and show the report again")
     p.set_defaults(run=run)
     return p
 
@@ -117,6 +127,8 @@ def _run(args) -> int:
 
     if args.max_paths < 0:
         raise CommandError("--max-paths must be 0 or more")
+    if args.memory:
+        return _memory(args)
     _check_outputs(args)
     if args.model:
         return _explain_model(args)
@@ -174,6 +186,33 @@ def _run(args) -> int:
             print()
             print(out["chain"].table())
     _write_files(graph, args)
+    return 0
+
+
+def _memory(args) -> int:
+    """The memory report of one training step of a digits model (and with a budget)."""
+    import chainrule as cr
+
+    if args.batch < 1:
+        raise CommandError("--batch must be 1 or more")
+    hidden = {"cnn": 16, "transformer": 32}.get(args.memory, 128)
+    model = cr.nn.models.build_model({"model": args.memory, "height": 8, "width": 8,
+                                      "classes": 10, "hidden": hidden})
+    images = np.random.default_rng(0).random((args.batch, 8, 8)).astype(np.float32)
+    labels = np.arange(args.batch) % 10
+    step = lambda x: cr.nn.functional.cross_entropy(model(x), labels)  # noqa: E731
+    print(f"{args.memory}, batch {args.batch}:")
+    print(cr.memory.report(step, images))
+    if args.memory_budget:
+        try:
+            changed = cr.memory.apply_budget(model, args.memory_budget)
+            after = cr.memory.report(step, images)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+        print(f"\nwith --memory-budget {args.memory_budget}: "
+              + ("; ".join(changed) or "nothing to checkpoint (no nn.Sequential, RNN, LSTM "
+                                       "or GRU in this model)"))
+        print(after)
     return 0
 
 

@@ -103,6 +103,10 @@ def add_parsers(subparsers):
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint (the settings "
                         "are read from it)")
+    p.add_argument("--memory-budget", metavar="SIZE",
+                   help="recompute instead of store to keep what backprop saves within SIZE "
+                        "(e.g. 20MB): checkpointed segments for layer chains, revolve for "
+                        "recurrent layers (docs/memory.md)")
     p.set_defaults(run=run_train)
 
     e = subparsers.add_parser(
@@ -208,6 +212,23 @@ def _header(recipe, args) -> str:
             f"{plural(recipe.epochs, 'epoch')}")
 
 
+def _apply_memory_budget(recipe, budget, quiet):
+    """Checkpoint the model's chains and loops to fit `budget`; a probe forward pass (no
+    dropout, its graph dropped) makes the choices now, so a budget too small is said at
+    once."""
+    try:
+        changed = cr.memory.apply_budget(recipe.model, budget)
+        recipe.model.eval()
+        recipe.model(recipe.x_train[:recipe.batch_size])
+    except ValueError as err:
+        raise CommandError(f"--memory-budget {budget}: {err}") from None
+    finally:
+        recipe.model.train()
+    if not quiet:
+        print("memory budget: " + ("; ".join(changed) or "nothing to checkpoint in this "
+                                   "model"), file=sys.stderr)
+
+
 def run_train(args):
     recipe = _recipe(args)
     out = _agreed_folder(args) if recipe.distributed else _folder(args)
@@ -215,6 +236,8 @@ def run_train(args):
     quiet = args.quiet or not recipe.is_main  # only rank 0 prints
     if not quiet:
         print(_header(recipe, args), file=sys.stderr)
+    if args.memory_budget:
+        _apply_memory_budget(recipe, args.memory_budget, quiet)
     progress = Progress(quiet)
     try:
         with cr.detect_anomaly() if args.detect_anomaly else contextlib.nullcontext():
