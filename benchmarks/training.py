@@ -1,12 +1,13 @@
 """Training on the digits: seconds per epoch, chainrule vs PyTorch CPU, same models, same
-initial weights, same batches (the `chainrule train` MLP and CNN, Adam, batch 32).
+initial weights, same batches (the `chainrule train` MLP, CNN and transformer, and a
+depthwise-separable CNN, Adam, batch 32).
 
 First a correctness check in float64: both frameworks train from the same weights on the
-same batches and their losses must agree to 1e-5 at every one of the first steps. Then
+same batches and their losses must agree to 1e-10 at every one of the first steps. Then
 one epoch (45 steps of 32 images) of each is timed round-robin; medians and ratios.
-Run: python benchmarks/training.py [--threads N]   (needs torch==2.13.0, the `bench`
-extra). --threads limits both NumPy's BLAS (threadpoolctl) and PyTorch to N threads; the
-default leaves both at their own defaults (all cores).
+Run: python benchmarks/training.py [--threads N] [mlp cnn dwsep transformer] (needs
+torch==2.13.0, the `bench` extra). --threads limits both NumPy's BLAS (threadpoolctl)
+and PyTorch to N threads; the default leaves both at their own defaults (all cores).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ except ImportError:  # pragma: no cover
 
 CHECK_STEPS = 20
 REPEATS = 15
+TOLERANCE = 1e-10
+MODELS = ("mlp", "cnn", "dwsep", "transformer")
 
 
 def data():
@@ -40,8 +43,40 @@ def data():
     return x_train, y_train
 
 
+def depthwise_separable(nn, c):
+    """A stem conv, then two blocks of depthwise 3x3 + pointwise 1x1 (MobileNet's unit)."""
+    return nn.Sequential(nn.Unflatten(1, (1, 8)), nn.Conv2d(1, c, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(c, c, 3, padding=1, groups=c), nn.Conv2d(c, 2 * c, 1),
+                         nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(2 * c, 2 * c, 3, padding=1, groups=2 * c),
+                         nn.Conv2d(2 * c, 2 * c, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(2 * c * 4, 10))
+
+
+class TorchRowTransformer(torch.nn.Module):
+    """chainrule.nn.models.RowTransformer in PyTorch, the same parameter names."""
+
+    def __init__(self, hidden):
+        super().__init__()
+        nn = torch.nn
+        self.embed = nn.Linear(8, hidden)
+        self.position = nn.Parameter(torch.zeros(8, hidden))
+        layer = nn.TransformerEncoderLayer(hidden, 4, 2 * hidden, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(hidden)
+        self.head = nn.Linear(hidden, 10)
+
+    def forward(self, x):
+        return self.head(self.norm(self.encoder(self.embed(x) + self.position)).mean(dim=1))
+
+
 def torch_model(name):
     nn = torch.nn
+    if name == "transformer":
+        return TorchRowTransformer(DEFAULTS["transformer"]["hidden"])
+    if name == "dwsep":
+        return depthwise_separable(nn, DEFAULTS["cnn"]["hidden"])
     if name == "mlp":
         h = DEFAULTS["mlp"]["hidden"]
         return nn.Sequential(nn.Flatten(), nn.Linear(64, h), nn.ReLU(), nn.Linear(h, h),
@@ -55,13 +90,18 @@ def torch_model(name):
 def pair(name, dtype):
     """A chainrule model and a PyTorch model with the same weights, in `dtype`."""
     cr.nn.init.manual_seed(0)
-    ours = build_model({"model": name, "height": 8, "width": 8, "classes": 10,
-                        "hidden": DEFAULTS[name]["hidden"]}).to(dtype)
+    if name == "dwsep":
+        ours = depthwise_separable(cr.nn, DEFAULTS["cnn"]["hidden"]).to(dtype)
+    else:
+        ours = build_model({"model": name, "height": 8, "width": 8, "classes": 10,
+                            "hidden": DEFAULTS[name]["hidden"]}).to(dtype)
     theirs = torch_model(name).to(getattr(torch, np.dtype(dtype).name))
+    mine, other = dict(ours.named_parameters()), dict(theirs.named_parameters())
+    assert mine.keys() == other.keys(), sorted(set(mine) ^ set(other))
     with torch.no_grad():
-        for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
-            assert p.shape == tuple(q.shape), (p.shape, q.shape)
-            q.copy_(torch.from_numpy(p.data))
+        for key, p in mine.items():
+            assert p.shape == tuple(other[key].shape), (key, p.shape, other[key].shape)
+            other[key].copy_(torch.from_numpy(p.data))
     return ours, theirs
 
 
@@ -94,7 +134,7 @@ def torch_epoch(model, opt, loss_fn, epoch):
 
 def setup(name, dtype):
     ours, theirs = pair(name, dtype)
-    lr = DEFAULTS[name]["lr"]
+    lr = DEFAULTS["cnn" if name == "dwsep" else name]["lr"]
     return (ours, cr.optim.Adam(ours.parameters(), lr=lr), cr.nn.CrossEntropyLoss(),
             theirs, torch.optim.Adam(theirs.parameters(), lr=lr), torch.nn.CrossEntropyLoss())
 
@@ -119,6 +159,7 @@ def contenders(name, dtype, x, y):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads")
+    parser.add_argument("models", nargs="*", help=f"a subset of {', '.join(MODELS)}")
     args = parser.parse_args()
     limit = contextlib.nullcontext()
     if args.threads:
@@ -126,18 +167,18 @@ def main():
         limit = threadpool_limits(limits=args.threads, user_api="blas")
         torch.set_num_threads(args.threads)
     with limit:
-        run()
+        run(args.models or MODELS)
 
 
-def run():
+def run(names=MODELS):
     x, y = data()
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), numpy "
           f"{np.__version__}, {os.cpu_count()} cores; {len(x)} training images, batch 32, "
           "Adam\n")
     rows = []
-    for name in ("mlp", "cnn"):
+    for name in names:
         diff, first, last = check(name, x, y)
-        status = "OK" if diff < 1e-5 else "MISMATCH"
+        status = "OK" if diff < TOLERANCE else "MISMATCH"
         print(f"{name}: float64 losses over the first {CHECK_STEPS} steps "
               f"({first:.4f} -> {last:.4f}) agree to {diff:.1e} [{status}]")
         for dtype in (np.float32, np.float64):

@@ -205,6 +205,13 @@ def test_scan_and_checkpoint_nodes_leave_no_reference_cycles():
             cr.sum(ys).backward()
             cr.sum(cr.checkpoint(lambda v: cr.sin(v * w))(x)).backward()
         del ys
-        assert gc.collect() == 0
+        # Only chainrule's own objects count: a library compiled earlier in the same
+        # process (numba, by the jit tests) may leave cycles of its own to collect.
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        ours = [o for o in gc.garbage if type(o).__module__.startswith("chainrule")]
+        assert ours == []
     finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
         gc.enable()

@@ -1,8 +1,9 @@
-"""Neural-network primitives: linear, conv2d and its two VJPs, pooling, cross-entropy, erf."""
+"""Neural-network primitives: linear, conv2d and its two VJPs (with dilation and groups),
+pooling (with ceil_mode), dropout, cross-entropy, erf."""
 
 import numpy as np
 
-from chainrule.ops import conv, elementwise, nn, pool
+from chainrule.ops import conv, conv_nd, dropout, elementwise, nn, pool
 from chainrule.ops._define import bind_tensors
 
 from . import OpCase, normal
@@ -35,6 +36,8 @@ def _weight_grad(x, g, kernel, **p):
     return bind_tensors(conv.conv2d_weight_grad_p, (x, g), {"kernel": kernel, **p})
 
 
+_S2P1D2G2 = {"stride": (2, 1), "padding": (1, 2), "dilation": (2, 2), "groups": 2}
+_S1P1D1G3 = {"stride": (1, 1), "padding": (1, 1), "dilation": (1, 1), "groups": 3}
 _POOL = {"kernel": (3, 3), "stride": (2, 2), "padding": (1, 1)}
 
 CASES = [
@@ -56,6 +59,32 @@ CASES = [
            normal((1, 2, 2, 3), (2, 2, 1, 1)), "padding-beyond-kernel"),
     OpCase("conv2d_weight_grad", lambda x, g: _weight_grad(x, g, (2, 2), **_S1P0) ** 2,
            normal((2, 2, 3, 3), (2, 3, 2, 2))),
+    OpCase("conv2d", lambda x, w, b: conv.conv2d(x, w, b, 2, 1, 2, 2) ** 2,
+           normal((2, 4, 6, 5), (4, 2, 2, 3), (4,)), "dilation-groups"),
+    OpCase("conv2d", lambda x, w: conv.conv2d(x, w, None, 1, 1, 1, 3) ** 2,
+           normal((1, 3, 4, 4), (3, 1, 3, 3)), "depthwise"),
+    OpCase("conv2d_input_grad",
+           lambda g, w: _input_grad(g, w, (1, 4, 6, 5), **_S2P1D2G2) ** 2,
+           normal((1, 4, 3, 5), (4, 2, 2, 3)), "dilation-groups"),
+    OpCase("conv2d_input_grad",
+           lambda g, w: _input_grad(g, w, (1, 3, 4, 4), **_S1P1D1G3) ** 2,
+           normal((1, 6, 4, 4), (6, 1, 3, 3)), "depthwise-multiplier"),
+    OpCase("conv2d_weight_grad",
+           lambda x, g: _weight_grad(x, g, (2, 3), **_S2P1D2G2) ** 2,
+           normal((1, 4, 6, 5), (1, 4, 3, 5)), "dilation-groups"),
+    OpCase("conv2d", lambda x, w, b: conv.conv_transpose2d(x, w, b, 2, 1, 1, 2, 1) ** 2,
+           normal((1, 4, 3, 3), (4, 1, 3, 3), (2,)), "conv_transpose2d"),
+    OpCase("conv2d", lambda x, w, b: conv_nd.conv3d(x, w, b, (2, 1, 1), 1, (1, 1, 2), 2) ** 2,
+           normal((1, 2, 4, 3, 4), (2, 1, 2, 2, 2), (2,)), "conv3d"),
+    OpCase("conv2d", lambda x, w: conv_nd.conv1d(x, w, None, 2, 1, 2, 1) ** 2,
+           normal((2, 2, 7), (3, 2, 3)), "conv1d"),
+    OpCase("conv2d_input_grad", lambda x, w: conv_nd.conv_transpose1d(x, w, None, 3, 1, 2) ** 2,
+           normal((1, 2, 3), (2, 2, 3)), "conv_transpose1d"),
+    OpCase("dropout", lambda x: dropout.dropout_seeded(x, 0.4, 7) ** 2, normal((3, 5))),
+    OpCase("max_pool2d", lambda x: pool.max_pool2d(x, 3, 2, 1, ceil_mode=True) ** 2,
+           _distinct((1, 2, 6, 5)), "ceil-mode"),
+    OpCase("avg_pool2d", lambda x: pool.avg_pool2d(x, 3, 2, 1, True, False) ** 2,
+           normal((1, 2, 6, 5)), "ceil-mode-exclude-pad"),
     OpCase("max_pool2d", lambda x: pool.max_pool2d(x, 2) ** 2, _distinct((2, 2, 4, 4))),
     OpCase("max_pool2d", lambda x: pool.max_pool2d(x, 3, 2, 1) ** 2, _distinct((1, 2, 5, 5)),
            "overlapping-padded"),

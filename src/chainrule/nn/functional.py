@@ -16,14 +16,17 @@ from .. import Tensor
 from ..ops._define import axis_index
 from ..ops.attention import attention_weights as _attention_weights
 from ..ops.attention import scaled_dot_product_attention as _sdpa
-from ..ops.conv import conv2d
+from ..ops.conv import conv2d, conv_transpose2d
+from ..ops.conv_nd import conv1d, conv3d, conv_transpose1d
+from ..ops.dropout import dropout_seeded
 from ..ops.elementwise import erf, relu, sigmoid, tanh
 from ..ops.nn import cross_entropy_per_sample, linear
 from ..ops.pool import avg_pool2d, max_pool2d
 from . import init as _init
 
 __all__ = [
-    "linear", "conv2d", "max_pool2d", "avg_pool2d", "flatten", "dropout", "relu",
+    "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "max_pool2d", "avg_pool2d", "flatten", "dropout", "relu",
     "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax",
     "log_softmax", "one_hot", "embedding", "layer_norm", "batch_norm", "cross_entropy",
     "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -132,10 +135,8 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None):
         return x
     if p == 1.0:
         return x * np.zeros((), dtype=x.dtype)
-    keep = _init._gen(generator).random(x.shape) >= p
-    mask = np.where(keep, np.asarray(1.0 / (1.0 - p), dtype=x.dtype),
-                    np.zeros((), dtype=x.dtype))
-    return x * cr.tensor(mask, dtype=x.dtype)
+    # One primitive keyed by a seed: under vmap each example gets its own mask.
+    return dropout_seeded(x, p, _init._gen(generator).integers(2**63))
 
 
 def embedding(indices, weight, padding_idx=None):

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     attention,
     conv,
+    dropout,
     elementwise,
     elementwise_extra,
     linalg,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._define import as_tensor, bind_tensors, defop
+from ._define import as_tensor, bind_tensors, constant, defop
 from .conv import out_size, pair
-from .shape import expand_dims
+from .shape import expand_dims, pad
 from .vmap_rules import fold_into_samples
 
 __all__ = ["max_pool2d", "avg_pool2d"]
@@ -169,12 +169,23 @@ avg_pool2d_transpose_p = defop(
     batch=fold_into_samples((0,), shape_param="x_shape"))
 
 
+def _ceil_extent(n, k, s, p):
+    """PyTorch's ceil_mode output length, and the extra far-side padding it needs."""
+    out = -(-(n + 2 * p - k) // s) + 1
+    if (out - 1) * s >= n + p:  # the last window must start inside the input or padding
+        out -= 1
+    return out, max(0, (out - 1) * s + k - (n + 2 * p))
+
+
 def _pool_args(name, x, kernel_size, stride, padding):
     kernel = pair(kernel_size, f"{name}: kernel_size")
     stride = kernel if stride is None else pair(stride, f"{name}: stride")
     padding = pair(padding, f"{name}: padding")
     if x.ndim != 4:
         raise ValueError(f"{name}: expected an input (N, C, H, W), got shape {x.shape}")
+    if min(stride) < 1 or min(padding) < 0:
+        raise ValueError(f"{name}: stride must be >= 1 and padding >= 0, got {stride}, "
+                         f"{padding}")
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{name}: padding {padding} should be at most half the kernel "
                          f"{kernel}")
@@ -185,20 +196,60 @@ def _pool_args(name, x, kernel_size, stride, padding):
     return _pool_params(kernel, stride, padding)
 
 
-def _pool(prim, name, x, kernel_size, stride, padding):
-    x = as_tensor(x)
-    unbatched = x.ndim == 3
-    if unbatched:
-        x = expand_dims(x, 0)
-    out = bind_tensors(prim, (x,), _pool_args(name, x, kernel_size, stride, padding))
-    return out[0] if unbatched else out
+def _ceil_padded(x, p, value):
+    """x padded on the far sides so plain windows give ceil_mode's extra outputs."""
+    extra = [_ceil_extent(n, k, s, pd)[1] for n, k, s, pd in zip(
+        x.shape[2:], p["kernel"], p["stride"], p["padding"])]
+    if not any(extra):
+        return x
+    return pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), constant_values=value)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
-    """Max pooling (PyTorch's max_pool2d; stride defaults to the kernel size)."""
-    return _pool(max_pool2d_p, "max_pool2d", x, kernel_size, stride, padding)
+def _divisor(shape, p, ceil_mode, count_include_pad):
+    """PyTorch's avg_pool2d divisor of each output (OH, OW): the window clipped to the
+    padded input, or to the input alone when count_include_pad is False."""
+    axes = []
+    for n, k, s, pd in zip(shape[2:], p["kernel"], p["stride"], p["padding"]):
+        out = _ceil_extent(n, k, s, pd)[0] if ceil_mode else out_size(n, k, s, pd)
+        start = np.arange(out) * s - pd
+        end = np.minimum(start + k, n + pd)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        axes.append(end - start)
+    return np.outer(axes[0], axes[1])
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Average pooling (stride defaults to the kernel size; padded zeros count)."""
-    return _pool(avg_pool2d_p, "avg_pool2d", x, kernel_size, stride, padding)
+def _unbatched(fn):
+    """Apply fn to an (N, C, H, W) tensor, treating (C, H, W) as a batch of one."""
+    def run(x, *args):
+        x = as_tensor(x)
+        if x.ndim == 3:
+            return fn(expand_dims(x, 0), *args)[0]
+        return fn(x, *args)
+    return run
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Max pooling (PyTorch's max_pool2d; stride defaults to the kernel size; ceil_mode
+    keeps a last partial window as PyTorch does)."""
+    def run(x):
+        p = _pool_args("max_pool2d", x, kernel_size, stride, padding)
+        if ceil_mode:
+            x = _ceil_padded(x, p, _neg_inf(x.dtype))
+        return bind_tensors(max_pool2d_p, (x,), p)
+    return _unbatched(run)(x)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """Average pooling (PyTorch's avg_pool2d: stride defaults to the kernel size; padded
+    zeros count unless count_include_pad=False; ceil_mode keeps a last partial window)."""
+    def run(x):
+        p = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
+        if not ceil_mode and count_include_pad:
+            return bind_tensors(avg_pool2d_p, (x,), p)
+        window = p["kernel"][0] * p["kernel"][1]
+        scale = window / _divisor(x.shape, p, ceil_mode, count_include_pad)
+        out = bind_tensors(avg_pool2d_p, (_ceil_padded(x, p, 0) if ceil_mode else x,), p)
+        return out * constant(scale.astype(x.dtype))
+    return _unbatched(run)(x)

@@ -12,7 +12,7 @@ from .activation import (
     Softplus,
     Tanh,
 )
-from .conv import Conv2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Flatten, Identity, Linear, Unflatten
@@ -40,7 +40,8 @@ from .transformer import MultiheadAttention, TransformerEncoder, TransformerEnco
 
 __all__ = [
     "ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "SiLU", "Softmax", "Softplus",
-    "Tanh", "Conv2d", "Dropout", "Embedding", "Flatten", "Identity", "Linear", "Unflatten",
+    "Tanh", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+    "Dropout", "Embedding", "Flatten", "Identity", "Linear", "Unflatten",
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
     "NLLLoss", "SmoothL1Loss", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "AvgPool2d",
     "MaxPool2d", "GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell", "GroupNorm",

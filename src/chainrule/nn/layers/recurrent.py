@@ -177,7 +177,9 @@ class _RNNBase(Module):
             xs = outs[0] if dirs == 1 else [cr.concatenate(pair, axis=-1)
                                             for pair in zip(*outs)]
             if self.dropout and self.training and layer < self.num_layers - 1:
-                xs = [F.dropout(v, self.dropout, True) for v in xs]
+                # One mask for the whole sequence (time first), as the scan path draws it.
+                seq = F.dropout(cr.stack(xs, axis=0), self.dropout, True)
+                xs = [seq[t] for t in range(len(xs))]
         out = cr.stack(xs, axis=time_axis)
         h_n = cr.stack(h_n, axis=0)
         c_n = cr.stack(c_n, axis=0) if lstm else None

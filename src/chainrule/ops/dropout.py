@@ -1,0 +1,36 @@
+"""Dropout as one linear primitive whose mask is a function of (seed, shape).
+
+The mask is drawn from `np.random.default_rng(seed)` over the value's full shape, so the
+VJP (the same op on the cotangent) reuses it exactly, and under `vmap` the batch rule sees
+the batch axis in the shape and draws a different mask for every example.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._define import bind, bind_tensors, defop
+
+__all__ = ["dropout_seeded"]
+
+
+def _impl(x, p, seed):
+    keep = np.random.default_rng(seed).random(x.shape) >= p
+    return np.where(keep, x * np.asarray(1.0 / (1.0 - p), dtype=x.dtype),
+                    np.zeros((), dtype=x.dtype))
+
+
+def _batch(size, op, vals, batched, params):
+    # The value carries the batch axis at 0, so the mask covers (size, ...): one per example.
+    return bind(op, tuple(vals), params)
+
+
+dropout_p = defop(
+    "dropout", _impl, vjp=lambda g, ans, x, p, seed: dropout_seeded(g, p, seed), linear=True,
+    doc="x scaled by 1/(1-p) where a mask drawn from seed keeps it, else 0.", batch=_batch)
+
+
+def dropout_seeded(x, p, seed):
+    """x with each entry zeroed with probability p, the rest scaled by 1/(1-p); the mask
+    is a function of `seed` and x's shape (p in [0, 1))."""
+    return bind_tensors(dropout_p, (x,), {"p": float(p), "seed": int(seed)})
