@@ -146,6 +146,23 @@ def _seed_for(crf, inputs):
     return np.ones_like(np.asarray(crf(*[cr.tensor(a) for a in inputs]).data))
 
 
+def time_op(name, crf, npf, tf, inputs, rounds):
+    """Check chainrule's gradient against the hand-written one, then time all contenders."""
+    seed = _seed_for(crf, inputs).astype(inputs[0].dtype)
+    tangents = [np.ones_like(a) for a in inputs]
+    leaves = [cr.tensor(a, requires_grad=True) for a in inputs]
+    cr_seed = cr.tensor(seed)
+    for want, got in zip(npf(*inputs, seed), _cr_fwd_bwd(crf, leaves, cr_seed)):
+        np.testing.assert_allclose(got, np.broadcast_to(want, got.shape), rtol=1e-5, atol=1e-6,
+                                   err_msg=name)
+    fns = {"numpy": lambda: npf(*inputs, seed),
+           "cr": lambda: _cr_fwd_bwd(crf, leaves, cr_seed),
+           "cr_jvp": lambda: _cr_fwd_jvp(crf, inputs, tangents)}
+    if torch is not None and tf is not None:
+        fns["torch"] = lambda: _torch_fwd_bwd(tf, inputs, seed)
+    return {k: v * 1e6 for k, v in compare(fns, repeats=rounds, warmup=2).items()}
+
+
 def run(rounds, only, dtype):
     rng = np.random.default_rng(0)
     rows = []
@@ -154,27 +171,13 @@ def run(rounds, only, dtype):
             if only and name.split()[0] not in only:
                 continue
             inputs = [np.asarray(a, dtype=dtype) for a in inputs]
-            seed = _seed_for(crf, inputs).astype(dtype)
-            tangents = [np.ones_like(a) for a in inputs]
-            want = npf(*inputs, seed)
-            leaves = [cr.tensor(a, requires_grad=True) for a in inputs]
-            cr_seed = cr.tensor(seed)
-            got = _cr_fwd_bwd(crf, leaves, cr_seed)
-            for w, g in zip(want, got):
-                np.testing.assert_allclose(g, np.broadcast_to(w, g.shape), rtol=1e-5, atol=1e-6,
-                                           err_msg=f"{name} {label}")
-            fns = {"numpy": lambda: npf(*inputs, seed),
-                   "cr": lambda: _cr_fwd_bwd(crf, leaves, cr_seed),
-                   "cr_jvp": lambda: _cr_fwd_jvp(crf, inputs, tangents)}
-            if torch is not None and tf is not None:
-                fns["torch"] = lambda: _torch_fwd_bwd(tf, inputs, seed)
             n = rounds if shape != (1000, 1000) else max(5, rounds // 4)
-            t = compare(fns, repeats=n, warmup=2)
-            us = {k: v * 1e6 for k, v in t.items()}
+            us = time_op(f"{name} {label}", crf, npf, tf, inputs, n)
+            torch_us = us.get("torch")
             rows.append((name, label, f"{us['numpy']:.1f}", f"{us['cr']:.1f}",
-                         f"{us['cr_jvp']:.1f}", f"{us['torch']:.1f}" if "torch" in us else "",
+                         f"{us['cr_jvp']:.1f}", f"{torch_us:.1f}" if torch_us else "",
                          f"{us['cr'] / us['numpy']:.2f}", f"{us['cr_jvp'] / us['numpy']:.2f}",
-                         f"{us['cr'] / us['torch']:.2f}" if "torch" in us else ""))
+                         f"{us['cr'] / torch_us:.2f}" if torch_us else ""))
             print(" | ".join(rows[-1]), flush=True)
     return rows
 
