@@ -1,6 +1,8 @@
 """Data-parallel training on MPI: examples per second of the CNN epoch with 1 and 2 ranks.
 
     python benchmarks/distributed.py            # launches mpirun itself, prints a table
+    CHAINRULE_BENCH_BATCH=256 CHAINRULE_BENCH_HIDDEN=64 python benchmarks/distributed.py
+                                                # more work per step: a wider CNN
 
 Each run trains `chainrule train`'s CNN (digits, global batch 64) for a few epochs under
 `mpirun -n N`; the first epoch is a warm-up, the median of the rest is reported. Also: the
@@ -20,14 +22,16 @@ import sys
 from timing import table
 
 EPOCHS = 6
-BATCH = 64
+BATCH = int(os.environ.get("CHAINRULE_BENCH_BATCH", "64"))  # the global batch
+HIDDEN = int(os.environ.get("CHAINRULE_BENCH_HIDDEN", "16"))  # the CNN's first channels
 
 
 def worker():
     import chainrule as cr
     from chainrule import distributed as dist
-    from chainrule.train import Recipe
+    from chainrule.train import DEFAULTS, Recipe
 
+    DEFAULTS["cnn"] = {**DEFAULTS["cnn"], "hidden": HIDDEN}
     recipe = Recipe(model="cnn", epochs=EPOCHS, batch_size=BATCH, seed=0, distributed=True)
     before = dict(dist.stats())
     history = recipe.run()

@@ -16,13 +16,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import chainrule as cr  # noqa: E402
-from timing import compare, table  # noqa: E402
+from timing import compare, optional_torch, table  # noqa: E402
 
-try:
-    import torch
-    torch.set_num_threads(os.cpu_count() or 1)
-except ImportError:  # the bench extra is optional
-    torch = None
+torch = optional_torch()   # the bench extra is optional
 
 N_OPS = 1000
 

@@ -46,6 +46,13 @@ UNARY = {
     "getitem": lambda x: x[..., :1] if x.ndim else x,
     "concatenate": lambda x: cr.concatenate([x, 2 * x], axis=-1) if x.ndim else x,
     "var(-1, keepdims)": lambda x: cr.var(x, axis=-1, keepdims=True) if x.ndim else x,
+    "arcsinh": cr.arcsinh, "sinc": cr.sinc, "exp2∘tanh": lambda x: cr.exp2(cr.tanh(x)),
+    "cumprod(-1)": lambda x: cr.cumprod(x, axis=-1) if x.ndim else x,
+    "roll(1, -1)": lambda x: cr.roll(x, 1, axis=-1) if x.ndim else x,
+    "tile": lambda x: cr.tile(x, 2),
+    "tril": lambda x: cr.tril(x) if x.ndim >= 2 else x,
+    "diff(-1, prepend)": lambda x: cr.diff(x, prepend=x[..., -1:]) if x.ndim else x,
+    "kron": lambda x: cr.kron(x, x) if x.ndim else x,
 }
 # Kinks (abs, relu, max, clip): exact in both modes, but finite differences may straddle
 # a kink, so these join only the transpose and dtype properties.
@@ -53,6 +60,9 @@ KINKED = {
     "abs": cr.abs, "relu": cr.relu, "clip": lambda x: cr.clip(x, -0.5, 0.5),
     "max(-1, keepdims)": lambda x: cr.max(x, axis=-1, keepdims=True) if x.ndim else x,
     "maximum(x, 0.2)": lambda x: cr.maximum(x, 0.2), "minimum(x, -x)": lambda x: cr.minimum(x, -x),
+    "sort(-1)": lambda x: cr.sort(x) if x.ndim else x,
+    "median(-1, keepdims)": lambda x: cr.median(x, axis=-1, keepdims=True) if x.ndim else x,
+    "fmax(x, 0.1)": lambda x: cr.fmax(x, 0.1), "x % 0.7": lambda x: x % 0.7,
 }
 BINARY = {
     "add": lambda x, y: x + y, "subtract": lambda x, y: x - y,
@@ -61,6 +71,8 @@ BINARY = {
     "power": lambda x, y: (1 + x * x) ** cr.tanh(y),
     "arctan2": lambda x, y: cr.arctan2(x, 2 + y * y),
     "where": lambda x, y: cr.where(x > y, x * y, x + y),
+    "logaddexp": cr.logaddexp, "logaddexp2": cr.logaddexp2,
+    "hypot": lambda x, y: cr.hypot(x, 1 + y * y),
 }
 SHAPES = [(), (1,), (3,), (1, 3), (2, 1), (2, 3)]
 

@@ -232,3 +232,26 @@ def test_hvp_runs_each_rule_a_constant_number_of_times(monkeypatch):
     net, _ = _mlp(n=1000, h=20, m=5)
     cr.hvp(lambda v: net(v).sum(), (np.ones(1000),), (np.ones(1000),))
     assert len(calls) == 2    # one reverse sweep (two tanh nodes), tangents ride along
+
+
+def test_one_jacobian_layout_jaxs_whatever_the_mode():
+    """J[output][argnum], each block out.shape + arg.shape; Hessian blocks x_i + x_j."""
+    x0, x1 = np.array([1.0, 2.0]), np.array([3.0, 4.0, 5.0])
+
+    def f(a, b):
+        return a * a, cr.sum(b) * a, cr.sum(a) * b
+
+    layouts = []
+    for jac in (cr.jacfwd, cr.jacrev, cr.jacobian,
+                lambda f, argnums: cr.jacobian(f, argnums, mode="fwd"),
+                lambda f, argnums: cr.jacobian(f, argnums, mode="rev")):
+        J = jac(f, argnums=(0, 1))(x0, x1)
+        layouts.append([[tuple(block.shape) for block in row] for row in J])
+        np.testing.assert_allclose(J[2][0].data, np.outer(x1, np.ones(2)))
+        np.testing.assert_allclose(J[1][1].data, np.outer(x0, np.ones(3)))
+    assert all(layout == [[(2, 2), (2, 3)], [(2, 2), (2, 3)], [(3, 2), (3, 3)]]
+               for layout in layouts)
+    H = cr.hessian(lambda a, b: cr.sum(a * a) * cr.sum(b ** 3), argnums=(0, 1))(x0, x1)
+    assert [[tuple(b.shape) for b in row] for row in H] == [[(2, 2), (2, 3)], [(3, 2), (3, 3)]]
+    np.testing.assert_allclose(H[0][1].data, np.outer(2 * x0, 3 * x1 ** 2))
+    np.testing.assert_allclose(H[1][0].data, np.outer(3 * x1 ** 2, 2 * x0))

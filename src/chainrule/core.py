@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 
 import numpy as np
 
@@ -36,23 +37,36 @@ __all__ = [
     "enable_grad", "flows_at", "is_grad_enabled", "new_level", "top_trace", "topological_order",
 ]
 
-# Global grad mode. A module global (not thread-local) keeps the hot path to one lookup.
-_grad_enabled = True
+class _ThreadState(threading.local):
+    """The engine's state, one per thread (DESIGN property 9), as PyTorch's grad mode is:
+    a `no_grad` block, a running transform or anomaly detection in one thread never
+    changes what another thread records. Class attributes are each thread's defaults."""
+
+    grad_enabled = True
+    anomaly = None  # the running `detect_anomaly` (transforms/anomaly.py), or None
+
+    def __init__(self):
+        # The transforms evaluating their function right now, innermost last: a trace for
+        # each forward-style transform, REVERSE for each reverse transform.
+        self.stack = []
+
+
+_tls = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops on tensors that require grad are recorded."""
-    return _grad_enabled
+    """True when ops on tensors that require grad are recorded (in this thread)."""
+    return _tls.grad_enabled
 
 
 @contextlib.contextmanager
 def _grad_mode(enabled: bool):
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, enabled
+    state = _tls
+    previous, state.grad_enabled = state.grad_enabled, enabled
     try:
         yield
     finally:
-        _grad_enabled = previous
+        state.grad_enabled = previous
 
 
 def no_grad():
@@ -65,11 +79,9 @@ def enable_grad():
     return _grad_mode(True)
 
 
+# Levels only need to be distinct and increasing; one counter serves every thread (its
+# `next` is atomic), while each thread's stack of running transforms is its own.
 _level_counter = itertools.count(1)
-
-# The transforms evaluating their function right now, innermost last: a trace for each
-# forward-style transform, REVERSE for each reverse transform.
-_stack: list = []
 REVERSE = "reverse"
 
 
@@ -81,16 +93,17 @@ def new_level() -> int:
 @contextlib.contextmanager
 def active(frame):
     """Mark `frame` (a trace, or REVERSE) as running while its transform evaluates f."""
-    _stack.append(frame)
+    stack = _tls.stack
+    stack.append(frame)
     try:
         yield frame
     finally:
-        _stack.pop()
+        stack.pop()
 
 
 def innermost_trace():
     """The trace of the innermost running forward-style transform, or None."""
-    for frame in reversed(_stack):
+    for frame in reversed(_tls.stack):
         if frame is not REVERSE:
             return frame
     return None
@@ -98,7 +111,7 @@ def innermost_trace():
 
 def in_reverse() -> bool:
     """True while some reverse transform evaluates its function (derivatives must record)."""
-    return REVERSE in _stack
+    return REVERSE in _tls.stack
 
 
 class Trace:
@@ -142,7 +155,7 @@ class TensorBase:
     """Storage of a tensor: the ndarray, its graph node and its transform's trace (if boxed)."""
 
     __slots__ = ("data", "_node", "requires_grad", "grad", "_trace", "_retains_grad",
-                 "__weakref__")
+                 "_version", "__weakref__")
 
     mapped = False  # True for a box holding one value per example of vmap
 
@@ -166,6 +179,35 @@ def init_slots(t: TensorBase, data) -> None:
     t.grad = None
     t._trace = None
     t._retains_grad = False
+    t._version = 0
+
+
+# ----- version counters ---------------------------------------------------------------------
+# One clock for all tensors: an in-place write stamps the tensor with the next tick, and a
+# node remembers the clock when it was recorded. A saved input whose stamp is newer than
+# its node was written after being saved. While nothing is written in place the clock does
+# not move, so the sweep's check is one comparison per node.
+_clock = 0
+
+
+def bump_version(t: TensorBase) -> None:
+    """Record that t's values were changed in place (setitem, zero_, an optimizer step)."""
+    global _clock
+    _clock += 1
+    t._version = _clock
+
+
+def check_versions(node: Node, op_name: str) -> None:
+    """Raise if an input saved by `node` was written in place after it was recorded."""
+    if node.stamp == _clock:
+        return
+    for i, a in enumerate(node.inputs):
+        if a._version > node.stamp:
+            raise RuntimeError(
+                f"backward: input {i} of '{op_name}' (shape {tuple(a.shape)}, {a.dtype}) was "
+                f"modified in place after '{op_name}' saved it for the backward pass (its "
+                f"version is {a._version}, the graph was recorded at version {node.stamp}); "
+                "write into a copy instead, or after backward()")
 
 
 def ground(t: TensorBase) -> TensorBase:
@@ -202,13 +244,14 @@ class Node:
     `inputs` becomes None once a backward has freed the saved values.
     """
 
-    __slots__ = ("op", "inputs", "params", "flows")
+    __slots__ = ("op", "inputs", "params", "flows", "stamp")
 
     def __init__(self, op: Primitive, inputs: tuple, params: dict, flows: tuple):
         self.op = op
         self.inputs = inputs
         self.params = params
         self.flows = flows  # positions of the inputs gradient flows through (`flows_at`)
+        self.stamp = _clock  # the version clock when recorded (see `check_versions`)
 
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -291,11 +334,14 @@ def bind(op: Primitive, args: tuple, params: dict):
         out = _new_tensor(data)
     else:
         out = trace.process(op, args, params)
-    if _grad_enabled and op.differentiable:
+    state = _tls
+    if state.grad_enabled and op.differentiable:
         flows = tuple(i for i, a in enumerate(args) if flows_at(a, trace))
         if flows:
             out._node = Node(op, args, params, flows)
             out.requires_grad = True
+    if state.anomaly is not None:
+        state.anomaly.recorded(op, args, out)
     return out
 
 

@@ -1,5 +1,21 @@
-"""`cr.linalg`: norm, inv, det, solve (NumPy 2 semantics), all differentiable."""
+"""`cr.linalg`: NumPy's linear algebra, differentiable (NumPy 2 semantics, batched)."""
 
-from .ops.linalg import det, inv, norm, solve
+from .ops.linalg import det, inv, solve
+from .ops.linalg_decomp import (
+    cholesky,
+    eig,
+    eigh,
+    eigvals,
+    eigvalsh,
+    lstsq,
+    matrix_power,
+    norm,
+    pinv,
+    qr,
+    slogdet,
+    svd,
+    svdvals,
+)
 
-__all__ = ["det", "inv", "norm", "solve"]
+__all__ = ["cholesky", "det", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq",
+           "matrix_power", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals"]

@@ -6,20 +6,25 @@ import numpy as np
 
 from . import core
 from .core import TensorBase, _new_tensor, bind, is_grad_enabled
+from .ops import arrays as A
 from .ops import elementwise as E
+from .ops import elementwise_extra as X
 from .ops import linalg as L
 from .ops import nn as N
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import sorting as O
 from .ops._define import EMPTY, operand
+from .ops._public import public
 
-_FLOATS = (np.float16, np.float32, np.float64, np.longdouble)
+_FLOATS = (np.float16, np.float32, np.float64, np.longdouble, np.complex64, np.complex128)
 
 
 def _check_differentiable_dtype(dtype, op="tensor"):
     if np.dtype(dtype).type not in _FLOATS:
-        raise ValueError(f"{op}: requires_grad=True needs a floating dtype, got {dtype}; "
-                         "pass dtype=np.float64 (or float32) to make it differentiable")
+        raise ValueError(f"{op}: requires_grad=True needs a float or complex dtype, got "
+                         f"{dtype}; pass dtype=np.float64 (or float32) to make it "
+                         "differentiable")
 
 
 def _other(self, x, prim):
@@ -43,6 +48,15 @@ def _binary(prim):
         return bind(prim, (_other(self, other, prim), self), EMPTY)
 
     return forward, reflected
+
+
+_numpy_dispatch = None
+
+
+def set_numpy_dispatch(module) -> None:
+    """Called once by chainrule/__init__: the module that maps NumPy functions to ops."""
+    global _numpy_dispatch
+    _numpy_dispatch = module
 
 
 class Tensor(TensorBase):
@@ -98,6 +112,14 @@ class Tensor(TensorBase):
         for i in range(len(self)):
             yield self[i]
 
+    # NumPy's override protocols: np.sin(t), np.sum(t), ndarray * t run chainrule's ops
+    # (see chainrule/numpy_dispatch.py, installed by chainrule/__init__).
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _numpy_dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _numpy_dispatch.array_function(func, types, args, kwargs)
+
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
@@ -127,11 +149,19 @@ class Tensor(TensorBase):
                              "use .any() or .all()")
         return bool(self.data)
 
-    def any(self):
-        return bool(np.any(self.data))
+    def any(self, axis=None, keepdims=False):
+        """A Python bool over the whole tensor; a bool tensor along `axis`."""
+        if axis is None and not keepdims:
+            self._concrete("any")
+            return bool(np.any(self.data))
+        return A.any_(self, axis, keepdims)
 
-    def all(self):
-        return bool(np.all(self.data))
+    def all(self, axis=None, keepdims=False):
+        """A Python bool over the whole tensor; a bool tensor along `axis`."""
+        if axis is None and not keepdims:
+            self._concrete("all")
+            return bool(np.all(self.data))
+        return A.all_(self, axis, keepdims)
 
     # ----- graph -----------------------------------------------------------------------
     @property
@@ -218,6 +248,8 @@ class Tensor(TensorBase):
     __mul__, __rmul__ = _binary(E.multiply)
     __truediv__, __rtruediv__ = _binary(E.divide)
     __pow__, __rpow__ = _binary(E.power)
+    __mod__, __rmod__ = _binary(X.remainder)
+    __floordiv__, __rfloordiv__ = _binary(X.floor_divide)
     __lt__, _ = _binary(E.less)
     __le__, _ = _binary(E.less_equal)
     __gt__, _ = _binary(E.greater)
@@ -256,22 +288,23 @@ class Tensor(TensorBase):
                                "graph would change values its gradient needs; build a new "
                                "tensor with cr.where or indexing instead")
         self.data[index] = np.asarray(value)
+        core.bump_version(self)  # a node that saved this tensor must not use the new values
 
     # ----- methods mirroring the functions ----------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return R.sum(self, axis, keepdims)
+    def sum(self, axis=None, keepdims=False, dim=None):
+        return R.sum(self, axis if dim is None else dim, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        return R.mean(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False, dim=None):
+        return R.mean(self, axis if dim is None else dim, keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return R.max(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False, dim=None):
+        return R.max(self, axis if dim is None else dim, keepdims)
 
-    def min(self, axis=None, keepdims=False):
-        return R.min(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False, dim=None):
+        return R.min(self, axis if dim is None else dim, keepdims)
 
-    def prod(self, axis=None, keepdims=False):
-        return R.prod(self, axis, keepdims)
+    def prod(self, axis=None, keepdims=False, dim=None):
+        return R.prod(self, axis if dim is None else dim, keepdims)
 
     def var(self, axis=None, ddof=0, keepdims=False):
         return R.var(self, axis, ddof, keepdims)
@@ -285,11 +318,32 @@ class Tensor(TensorBase):
     def logsumexp(self, axis=None, keepdims=False):
         return R.logsumexp(self, axis, keepdims)
 
-    def argmax(self, axis=None):
-        return Tensor._wrap(np.argmax(self.data, axis=axis))
+    def argmax(self, axis=None, keepdims=False):
+        return O.argmax(self, axis, keepdims)
 
-    def argmin(self, axis=None):
-        return Tensor._wrap(np.argmin(self.data, axis=axis))
+    def argmin(self, axis=None, keepdims=False):
+        return O.argmin(self, axis, keepdims)
+
+    def argsort(self, axis=-1):
+        return O.argsort(self, axis)
+
+    def cumprod(self, axis=None):
+        return A.cumprod(self, axis)
+
+    def ravel(self):
+        return A.ravel(self)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return A.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return A.trace(self, offset, axis1, axis2)
+
+    def round(self, decimals=0):
+        return X.around(self, decimals)
+
+    def nonzero(self):
+        return X.nonzero(self)
 
     def reshape(self, *shape):
         return S.reshape(self, *shape)
@@ -305,6 +359,55 @@ class Tensor(TensorBase):
 
     def squeeze(self, axis=None):
         return S.squeeze(self, axis)
+
+    # ----- PyTorch's first names (see docs/coming-from.md) -------------------------------
+    def to(self, dtype):
+        """`t.to(float32)`: a cast, like astype (differentiable between float types)."""
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: expected a dtype (e.g. cr.float32), got {dtype!r}; "
+                            "chainrule has one device, the CPU") from None
+        return S.astype(self, dtype)
+
+    def float(self):
+        """`t.astype(float32)` (PyTorch's float is 32-bit)."""
+        return S.astype(self, np.float32)
+
+    def double(self):
+        """`t.astype(float64)`."""
+        return S.astype(self, np.float64)
+
+    def numel(self) -> int:
+        """The number of elements (NumPy's `.size`, which stays an int here)."""
+        return self.size
+
+    def view(self, *shape):
+        """`t.reshape(*shape)` (a differentiable reshape; NumPy arrays never alias here)."""
+        return S.reshape(self, *shape)
+
+    def _bump_version(self):
+        """Mark the values as changed in place (optimizers, load_state_dict): a graph that
+        saved this tensor before refuses to differentiate through the new values."""
+        core.bump_version(self)
+
+    @property
+    def version(self) -> int:
+        """Changes with every in-place write through chainrule (setitem, zero_, optimizer
+        steps, load_state_dict); 0 for a tensor never written in place."""
+        return self._version
+
+    def zero_(self):
+        """Fill with zeros in place (for `.grad` between steps); returns self."""
+        if self._node is not None:
+            raise RuntimeError("zero_: this tensor is the result of a recorded operation; "
+                               "writing into it would change what the graph saved")
+        if self.data.flags.writeable:
+            self.data[...] = 0
+        else:  # e.g. a gradient that is a broadcast view: give the tensor its own zeros
+            self.data = np.zeros(self.data.shape, self.data.dtype)
+        core.bump_version(self)
+        return self
 
     def astype(self, dtype):
         return S.astype(self, dtype)
@@ -424,8 +527,15 @@ def arange(*args, dtype=None, requires_grad=False) -> Tensor:
     return _made(np.arange(*args, dtype=dtype), requires_grad)
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None, requires_grad=False) -> Tensor:
-    return _made(np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype), requires_grad)
+@public
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0,
+             requires_grad=False):
+    """`np.linspace`; differentiable in `start` and `stop` when they are tensors."""
+    if isinstance(start, TensorBase) or isinstance(stop, TensorBase):
+        return A.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    out = np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype,
+                      axis=axis)
+    return (_made(out[0], requires_grad), out[1]) if retstep else _made(out, requires_grad)
 
 
 def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:

@@ -21,6 +21,8 @@ examples:
   chainrule explain --chain 784,256,256,10,1
   chainrule explain mycode.py:loss --at w=0.5 x=1,2,3 --html loss.html
   chainrule explain --model runs/mlp --image 3 --html mlp.html --svg mlp.svg
+  chainrule explain --eliminate "c = a * b; d = sin(c); e = d * a + c" --at a=2 b=3
+  chainrule explain --memory mlp --batch 64 --memory-budget 1MB
 
 A program is statements `name = expression` separated by ';' or newlines; the last one
 is the output. Numbers, names, + - * / ** @ and NumPy-named functions (sin, exp, tanh,
@@ -64,6 +66,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         '"inf", "-inf", "nan")')
     p.add_argument("--chain", metavar="D0,D1,...",
                    help="print the Jacobian-chain cost table for these layer widths")
+    p.add_argument("--nan", action="store_true",
+                   help="explain where a non-finite gradient of the program is born: the "
+                        "edge, its local derivative, the path and the usual fix")
+    p.add_argument("--eliminate", action="store_true",
+                   help="compare vertex elimination orders (forward, reverse, Markowitz, "
+                        "greedy, best found) for the Jacobian of the program")
+    p.add_argument("--memory", metavar="MODEL", choices=("mlp", "cnn", "rnn", "transformer"),
+                   help="list what backprop keeps for one training step of the digits MODEL "
+                        "(mlp, cnn, rnn or transformer): op, shape, bytes, module; total "
+                        "and peak")
+    p.add_argument("--batch", type=int, default=64, metavar="N",
+                   help="batch size for --memory (default 64)")
+    p.add_argument("--memory-budget", metavar="SIZE",
+                   help="with --memory: recompute instead of store to fit SIZE (e.g. 1MB) "
+                        "and show the report again")
     p.set_defaults(run=run)
     return p
 
@@ -110,6 +127,8 @@ def _run(args) -> int:
 
     if args.max_paths < 0:
         raise CommandError("--max-paths must be 0 or more")
+    if args.memory:
+        return _memory(args)
     _check_outputs(args)
     if args.model:
         return _explain_model(args)
@@ -134,7 +153,13 @@ def _run(args) -> int:
         else:
             print(out["chain"].table())
         return 0
+    if args.eliminate:
+        return _eliminate(explain, args)
     graph = _graph(explain, args)
+    if args.nan:
+        names = {id(n.tensor): n.name for n in graph.inputs}
+        print(explain.nan_report(graph.output.tensor, names))
+        return 0
     work = len(graph.nodes) * (1 if args.wrt else max(len(graph.inputs), 1))
     if work > MAX_WORK:
         raise CommandError(f"the program has {len(graph.nodes):,} nodes and "
@@ -164,6 +189,33 @@ def _run(args) -> int:
     return 0
 
 
+def _memory(args) -> int:
+    """The memory report of one training step of a digits model (and with a budget)."""
+    import chainrule as cr
+
+    if args.batch < 1:
+        raise CommandError("--batch must be 1 or more")
+    hidden = {"cnn": 16, "transformer": 32}.get(args.memory, 128)
+    model = cr.nn.models.build_model({"model": args.memory, "height": 8, "width": 8,
+                                      "classes": 10, "hidden": hidden})
+    images = np.random.default_rng(0).random((args.batch, 8, 8)).astype(np.float32)
+    labels = np.arange(args.batch) % 10
+    step = lambda x: cr.nn.functional.cross_entropy(model(x), labels)  # noqa: E731
+    print(f"{args.memory}, batch {args.batch}:")
+    print(cr.memory.report(step, images))
+    if args.memory_budget:
+        try:
+            changed = cr.memory.apply_budget(model, args.memory_budget)
+            after = cr.memory.report(step, images)
+        except ValueError as err:
+            raise CommandError(str(err)) from None
+        print(f"\nwith --memory-budget {args.memory_budget}: "
+              + ("; ".join(changed) or "nothing to checkpoint (no nn.Sequential, RNN, LSTM "
+                                       "or GRU in this model)"))
+        print(after)
+    return 0
+
+
 def _graph(explain, args):
     if FUNCTION_REF.match(args.program):
         return function_graph(args.program, parse_values(args.at))
@@ -178,6 +230,47 @@ def _graph(explain, args):
         raise CommandError(str(err)) from None
     except (ValueError, TypeError, ArithmeticError) as err:
         raise CommandError(f"evaluating the program failed: {err}") from None
+
+
+def _eliminate(explain, args) -> int:
+    """`--eliminate`: the elimination orders of the program's Jacobian, side by side."""
+    from .. import elimination
+
+    if FUNCTION_REF.match(args.program):
+        raise CommandError("--eliminate takes a program such as \"c = a * b; e = sin(c) + a\"; "
+                           "for a function in your file use cr.elimination.compare(f, ...)")
+    try:
+        run = explain.run_program(args.program, parse_values(args.at))
+    except explain.ProgramError as err:
+        raise CommandError(str(err)) from None
+    except (ValueError, TypeError, ArithmeticError) as err:
+        raise CommandError(f"evaluating the program failed: {err}") from None
+    if not run.inputs:
+        raise CommandError('the program has no inputs, so there is no Jacobian; e.g. "x * x" '
+                           "--at x=3")
+    names = {**run.exprs, **run.names}   # program names first, else the source text
+    g = elimination.linearize(list(run.inputs.values()), [run.output], names=names)
+    comparison = elimination.compare(g, repeats=1)
+    if args.json:
+        print(json.dumps({"eliminate": [
+            {"order": r.order, "sequence": r.sequence, "multiplications": r.multiplications,
+             "additions": r.additions, "peak_entries": r.peak_entries, "seconds": r.seconds}
+            for r in comparison.rows]}, indent=2))
+    else:
+        print(comparison)
+    if args.html:   # the best order, the graph shrinking vertex by vertex
+        from ..explain.render import GraphvizMissing, render
+        try:
+            text = comparison.best.to_html(render)
+        except GraphvizMissing:
+            text = comparison.best.to_html()   # DOT text instead of pictures
+        try:
+            with open(args.html, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as err:
+            raise CommandError(f"cannot write {err.filename}: {err.strerror}") from None
+        print(f"wrote {args.html}", file=sys.stderr)
+    return 0
 
 
 def _chain_json(costs) -> dict:

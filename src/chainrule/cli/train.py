@@ -4,6 +4,7 @@ codes over the training library (`chainrule.train`), which does the work."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -93,12 +94,19 @@ def add_parsers(subparsers):
     p.add_argument("--force", action="store_true",
                    help="overwrite the run already in --out (its three files are replaced)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--detect-anomaly", action="store_true",
+                   help="stop at the first operation whose value or gradient is not finite, "
+                        "naming it and the line that made it (slower: for debugging)")
     p.add_argument("--distributed", action="store_true",
                    help="data-parallel over the processes of `mpirun -n N` (needs Open MPI "
                         "and mpi4py): the global batch is split across them")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint (the settings "
                         "are read from it)")
+    p.add_argument("--memory-budget", metavar="SIZE",
+                   help="recompute instead of store to keep what backprop saves within SIZE "
+                        "(e.g. 20MB): checkpointed segments for layer chains, revolve for "
+                        "recurrent layers (docs/memory.md)")
     p.set_defaults(run=run_train)
 
     e = subparsers.add_parser(
@@ -204,6 +212,23 @@ def _header(recipe, args) -> str:
             f"{plural(recipe.epochs, 'epoch')}")
 
 
+def _apply_memory_budget(recipe, budget, quiet):
+    """Checkpoint the model's chains and loops to fit `budget`; a probe forward pass (no
+    dropout, its graph dropped) makes the choices now, so a budget too small is said at
+    once."""
+    try:
+        changed = cr.memory.apply_budget(recipe.model, budget)
+        recipe.model.eval()
+        recipe.model(recipe.x_train[:recipe.batch_size])
+    except ValueError as err:
+        raise CommandError(f"--memory-budget {budget}: {err}") from None
+    finally:
+        recipe.model.train()
+    if not quiet:
+        print("memory budget: " + ("; ".join(changed) or "nothing to checkpoint in this "
+                                   "model"), file=sys.stderr)
+
+
 def run_train(args):
     recipe = _recipe(args)
     out = _agreed_folder(args) if recipe.distributed else _folder(args)
@@ -211,9 +236,15 @@ def run_train(args):
     quiet = args.quiet or not recipe.is_main  # only rank 0 prints
     if not quiet:
         print(_header(recipe, args), file=sys.stderr)
+    if args.memory_budget:
+        _apply_memory_budget(recipe, args.memory_budget, quiet)
     progress = Progress(quiet)
     try:
-        history = recipe.run(out, callbacks=[progress], overwrite=args.force)
+        with cr.detect_anomaly() if args.detect_anomaly else contextlib.nullcontext():
+            history = recipe.run(out, callbacks=[progress], overwrite=args.force)
+    except FloatingPointError as err:  # from --detect-anomaly
+        progress.close()
+        raise CommandError(str(err), code=1) from None
     except lib.TrainingDiverged as err:
         progress.close()
         kept = (f"{checkpoint} holds epoch {err.epoch - 1}" if err.epoch > 1

@@ -17,6 +17,7 @@ Renderers import graphviz lazily; nothing here is imported by the rest of the pa
 from . import examples
 from .chain import ChainCosts, brute_force_cost, chain_costs, parse_widths, widths_from_graph
 from .graph import Edge, Graph, Node, graph_of, record
+from .nan import NanReport, nan, nan_report
 from .paths import Path, PathSums, Work, count_paths, path_sums, work_counts
 from .program import ProgramError, parse_program, program, run_program
 from .render import GraphvizMissing
@@ -25,9 +26,10 @@ from .summary import explain_json, explain_text
 from .sweeps import ForwardSweep, ReverseSweep, forward_sweep, reverse_sweep
 
 __all__ = [
-    "ChainCosts", "Edge", "ForwardSweep", "Graph", "GraphvizMissing", "Node", "Path",
+    "ChainCosts", "Edge", "ForwardSweep", "Graph", "GraphvizMissing", "NanReport", "Node", "Path",
     "PathSums", "ProgramError", "ReverseSweep", "Scopes", "Work", "brute_force_cost", "chain_costs",
-    "count_paths", "explain_json", "explain_text", "forward_sweep", "graph_of", "parse_program",
+    "count_paths", "explain_json", "explain_text", "forward_sweep", "graph_of", "nan",
+    "nan_report", "parse_program",
     "path_sums", "program", "record", "reverse_sweep", "run_program", "scopes", "widths_from_graph",
     "work_counts",
 ]

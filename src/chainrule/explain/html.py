@@ -14,6 +14,7 @@ import hashlib
 import html as _html
 import itertools
 import json
+import pathlib
 
 from ..files import write_text
 from .page import page_data

@@ -159,6 +159,8 @@ def embedding_renorm_(weight, indices, max_norm: float, norm_type: float = 2.0):
     norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
     big = norms > max_norm
     w[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(w.dtype)
+    if big.any():
+        weight._bump_version()
 
 
 def _normalize(x, axes, eps):

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+import chainrule as _cr
+
 __all__ = [
     "manual_seed", "default_generator", "get_default_dtype", "set_default_dtype",
     "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
@@ -34,6 +36,10 @@ def manual_seed(seed: int) -> np.random.Generator:
 def default_generator() -> np.random.Generator:
     """The module-level generator layers and Dropout draw from."""
     return _generator
+
+
+# Checkpointed code replays this generator's draws when it recomputes (same dropout mask).
+_cr.memory.replay_generator(default_generator)
 
 
 def _gen(generator) -> np.random.Generator:

@@ -379,6 +379,7 @@ class Module:
         for k, v in values.items():
             t = targets[k]
             t.data = np.array(v, dtype=t.dtype)
+            t._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # ----- repr ----------------------------------------------------------------------

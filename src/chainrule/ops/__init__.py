@@ -1,3 +1,16 @@
 """The primitives, one family a module; importing this package defines them all."""
 
-from . import attention, conv, elementwise, linalg, nn, pool, reduce, shape  # noqa: F401
+from . import (  # noqa: F401
+    attention,
+    conv,
+    elementwise,
+    elementwise_extra,
+    linalg,
+    linalg_decomp,
+    nn,
+    pool,
+    reduce,
+    scan,
+    shape,
+    sorting,
+)

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..core import Primitive, TensorBase, _new_tensor, bind, is_grad_enabled
+from ..core import PRIMITIVES, Primitive, TensorBase, _new_tensor, bind, is_grad_enabled
 
 EMPTY: dict = {}
 
@@ -22,8 +22,8 @@ def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
         return x
     if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
         return _new_tensor(np.asarray(x, dtype=np.result_type(like.dtype, x)))
-    if isinstance(x, (list, tuple)) and any(isinstance(e, TensorBase) for e in x):
-        raise TypeError("a list holding tensors is not a tensor: use cr.stack(...) to join them")
+    if isinstance(x, (list, tuple)) and _holds_tensor(x):
+        return _join(x, like)
     array = np.asarray(x)
     if array.dtype.kind not in "biufc":
         raise TypeError(f"expected a number, an array or a tensor, got {type(x).__name__} "
@@ -39,6 +39,32 @@ def _like(args):
         if isinstance(a, (np.ndarray, np.generic)):
             return _new_tensor(np.asarray(a))
     return None
+
+
+def _holds_tensor(items) -> bool:
+    stack = [items]
+    while stack:
+        for e in stack.pop():
+            if isinstance(e, TensorBase):
+                return True
+            if isinstance(e, (list, tuple)):
+                stack.append(e)
+    return False
+
+
+def _join(items, like) -> TensorBase:
+    """A (nested) list holding tensors as one tensor, as np.asarray would, differentiably."""
+    parts = [as_tensor(e, like) for e in items]
+    shapes = {p.shape for p in parts}
+    if len(shapes) > 1:
+        raise ValueError("cannot make one array of a list of tensors of shapes "
+                         + ", ".join(str(p.shape) for p in parts)
+                         + " (NumPy would need them equal); join them with cr.concatenate or "
+                         "cr.stack along the axis you mean")
+    # Looked up by name: shape.py, which defines them, is built on this module.
+    reshape_p, concatenate_p = PRIMITIVES["reshape"], PRIMITIVES["concatenate"]
+    rows = [bind(reshape_p, (p,), {"shape": (1,) + p.shape}) for p in parts]
+    return bind(concatenate_p, tuple(rows), {"axis": 0})
 
 
 def coerce(args) -> tuple:
@@ -133,3 +159,4 @@ def normalize_axis(axis, ndim: int, op: str):
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))
+

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from ._define import as_tensor, coerce, defop
+from ..core import is_mapped
+from ._define import as_tensor, coerce, constant, defop
 from .shape import sum_to
 
 
@@ -44,10 +45,21 @@ divide = defop("divide", np.divide, nin=2,
 negative = defop("negative", np.negative, vjp=lambda g, ans, x: -g, linear=True,
                  batch="elementwise")
 
+def _power_slope(x, y):
+    """d/dx x**y = y * x**(y - 1), and exactly 0 where y == 0 (x**0 is the constant 1).
+
+    The exponent is swapped for 1 where y == 0, so x**(y - 1) never makes the 0 * inf of
+    0**-1 there; each higher order applies this same guard to its own exponent.
+    """
+    if y._trace is None and not (y.data == 0).any():
+        return y * x ** (y - 1)   # a concrete exponent, nowhere 0: the guard is not needed
+    return y * x ** where(y == 0, 1.0, y - 1)
+
+
 power = defop("power", np.power, nin=2,
-              vjp=(lambda g, ans, x, y: sum_to(g * y * x ** (y - 1), x.shape),
+              vjp=(lambda g, ans, x, y: sum_to(g * _power_slope(x, y), x.shape),
                    lambda g, ans, x, y: sum_to(g * ans * _safe_log(x), y.shape)),
-              jvp=(lambda t, ans, x, y: t * y * x ** (y - 1),
+              jvp=(lambda t, ans, x, y: t * _power_slope(x, y),
                    lambda t, ans, x, y: t * ans * _safe_log(x)), batch="elementwise")
 
 square = defop("square", np.square,
@@ -62,8 +74,9 @@ sign = defop("sign", np.sign, differentiable=False, doc="Piecewise constant: der
              batch="elementwise")
 
 absolute = defop("abs", np.abs,
-                 vjp=lambda g, ans, x: g * sign(x), jvp=lambda t, ans, x: t * sign(x),
-                 doc="abs'(0) = 0.", batch="elementwise")
+                 vjp=lambda g, ans, x: g * _abs_direction(x, ans),
+                 jvp=lambda t, ans, x: _abs_tangent(t, x, ans), doc="abs'(0) = 0.",
+                 batch="elementwise")
 
 
 def _win_weight_impl(x, y):
@@ -211,8 +224,6 @@ def clip(x, a_min=None, a_max=None):
     """`np.clip`; one bound may be None. At a bound the gradient goes to x."""
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
-    from ._define import as_tensor
-
     x = as_tensor(x)
     if a_min is not None:
         x = where(x < a_min, a_min, x)
@@ -269,13 +280,17 @@ def _poly(x, coefficients):
 
 
 def _erf_impl(x):
+    if x.dtype.kind == "c":   # the rational approximations are for real x only
+        raise TypeError("erf of complex numbers is not supported; pass real values")
     v = np.asarray(x, dtype=np.float64)
     a = np.abs(v)
     z = np.minimum(v * v, 1.0)  # clipped: the branch is only used where |x| <= 1
     inner = v * _poly(z, _ERF_T) / _poly(z, _ERF_U)
     b = np.clip(a, 1.0, 8.0)    # erfc(8) is below float64's resolution of 1
     outer = np.copysign(1.0 - np.exp(-b * b) * _poly(b, _ERFC_P) / _poly(b, _ERFC_Q), v)
-    return np.where(a <= 1.0, inner, outer).astype(x.dtype, copy=False)
+    out = np.where(a <= 1.0, inner, outer)
+    # Float input keeps its dtype; integer input becomes float, as in NumPy's ufuncs.
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
 
 
 erf = defop(
@@ -284,3 +299,65 @@ erf = defop(
     jvp=lambda t, ans, x: t * (_TWO_OVER_SQRT_PI * exp(-(x * x))),
     doc="The error function, vectorized (Cephes' rational approximations).",
     batch="elementwise")
+
+
+# ----- complex numbers (JAX's convention: a cotangent c pairs with a tangent t as Re(c t)) --
+
+def _complex_safe_divide(x, d):
+    """x / d where d != 0, 0 where d == 0 (d real)."""
+    zero = equal(d, 0)
+    return where(zero, 0.0, x / where(zero, 1.0, d))
+
+
+def _abs_direction(x, ans):
+    """d|x| paired with the cotangent: sign(x) for real x, conj(x)/|x| for complex x."""
+    if x.dtype.kind != "c":
+        return sign(x)
+    return _complex_safe_divide(conj(x), ans)
+
+
+def _abs_tangent(t, x, ans):
+    if x.dtype.kind != "c":
+        return t * sign(x)
+    return _complex_safe_divide(real(conj(x) * t), ans)
+
+
+def _complex_unit(g, value):
+    """g * value for a complex constant value, in g's precision."""
+    return g * constant(value, dtype=np.result_type(g.dtype, np.complex64))
+
+
+real = defop("real", lambda x: np.real(x).copy() if x.dtype.kind == "c" else x.copy(),
+             vjp=lambda g, ans, x: g, jvp=lambda t, ans, x: real(t), batch="elementwise",
+             doc="The real part (a real tensor).")
+imag = defop("imag", lambda x: np.imag(x).copy(),
+             vjp=lambda g, ans, x: _complex_unit(g, -1j), jvp=lambda t, ans, x: imag(t),
+             batch="elementwise", doc="The imaginary part (a real tensor; 0 for real x).")
+conj = defop("conj", np.conjugate, vjp=lambda g, ans, x: conj(g), jvp=lambda t, ans, x: conj(t),
+             batch="elementwise", doc="The complex conjugate (the identity on real x).")
+
+
+def _angle_direction(x):
+    """-i conj(x)/|x|^2: the angle's cotangent direction (0 at x = 0)."""
+    return _complex_unit(_complex_safe_divide(conj(x), real(x * conj(x))), -1j)
+
+
+angle = defop("angle", np.angle,
+              vjp=lambda g, ans, x: g * _angle_direction(x),
+              jvp=lambda t, ans, x: _complex_safe_divide(imag(conj(x) * t), real(x * conj(x))),
+              batch="elementwise",
+              doc="The argument in (-pi, pi]; its branch cut is the negative real axis.")
+
+
+def real_if_close(x, tol=100):
+    """`np.real_if_close`: the real part when every imaginary part is within tol machine
+    epsilons of 0 (a decision made on the values, so not under vmap)."""
+    x = as_tensor(x)
+    if x.dtype.kind != "c":
+        return x
+    if is_mapped(x):
+        raise ValueError("real_if_close: the decision differs per example under vmap; use "
+                         "cr.real")
+    eps = np.finfo(x.dtype).eps
+    limit = tol * eps if tol > 1 else tol
+    return real(x) if np.all(np.abs(np.imag(x.data)) < limit) else x

@@ -7,9 +7,8 @@ import string
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop, normalize_axis
-from .elementwise import absolute, where
-from .reduce import max as _max
+from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop
+from .elementwise import where
 from .reduce import sum as _sum
 from .shape import Variadic, example_ndim, lead_ones, moveaxis, reshape, sum_to, swapaxes
 
@@ -70,16 +69,22 @@ def matmul_batch(size, op, vals, batched, params):
     return out
 
 
+def _count(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
 def _matmul_by_matrix(op, a, b, a_batched):
     """A batch of matrices times one matrix as a single GEMM (NumPy would loop the batch)."""
+    # Sizes are spelled out, not -1: with a zero-size axis -1 would be ambiguous.
     if a_batched:                                    # (B, ..., m, k) @ (k, n)
-        out = bind(op, (reshape(a, (-1, a.shape[-1])), b), {})
+        out = bind(op, (reshape(a, (_count(a.shape[:-1]), a.shape[-1])), b), {})
         return reshape(out, a.shape[:-1] + (b.shape[-1],))
     m, k = a.shape
     if b.shape[-1] == 1:                             # (m, k) @ (B, ..., k, 1): rows @ a.T
-        out = bind(op, (reshape(b, (-1, k)), swapaxes(a, 0, 1)), {})
+        out = bind(op, (reshape(b, (_count(b.shape[:-2]), k)), swapaxes(a, 0, 1)), {})
         return reshape(out, b.shape[:-2] + (m, 1))
-    cols = reshape(moveaxis(b, -2, 0), (k, -1))      # (m, k) @ (k, B * ... * n)
+    cols = reshape(moveaxis(b, -2, 0),                # (m, k) @ (k, B * ... * n)
+                   (k, _count(b.shape[:-2]) * b.shape[-1]))
     out = reshape(bind(op, (a, cols), {}), (m,) + b.shape[:-2] + (b.shape[-1],))
     return moveaxis(out, 0, -2)
 
@@ -192,8 +197,39 @@ einsum_p = defop(
     vjp=Variadic(_einsum_vjp), jvp_joint=_einsum_jvp, nin=2, batch=_einsum_batch)
 
 
-def einsum(subscripts: str, *operands):
-    """`np.einsum` with explicit or implicit output, '...', and repeated letters ('ii->i')."""
+def _sublists_to_subscripts(args):
+    """einsum(op0, sublist0, op1, sublist1, ..., [out]) as (subscripts, operands)."""
+    args = list(args)
+    out = args.pop() if len(args) % 2 else None
+    operands, sublists = args[0::2], args[1::2]
+    letters = {}
+
+    def spell(sublist):
+        text = ""
+        for k in sublist:
+            if k is Ellipsis:
+                text += "..."
+                continue
+            if not isinstance(k, int) or not 0 <= k < 52:
+                raise ValueError(f"einsum: sublist entries must be ints in [0, 52) or "
+                                 f"Ellipsis, got {k!r}")
+            text += letters.setdefault(k, string.ascii_letters[k])
+        return text
+
+    subscripts = ",".join(spell(s) for s in sublists)
+    if out is None:  # NumPy's implicit output: the labels seen once, in increasing order
+        labels = [k for s in sublists for k in s]
+        out = [Ellipsis] * (Ellipsis in labels) + sorted(
+            k for k in set(labels) if k is not Ellipsis and labels.count(k) == 1)
+    subscripts += "->" + spell(out)
+    return subscripts, operands
+
+
+def einsum(subscripts, *operands):
+    """`np.einsum` with explicit or implicit output, '...', and repeated letters ('ii->i');
+    also the sublist form `einsum(x, [0, 1], y, [1, 2], [0, 2])`."""
+    if not isinstance(subscripts, str):
+        subscripts, operands = _sublists_to_subscripts((subscripts, *operands))
     xs = coerce(operands)
     terms, out = _parse_einsum(subscripts, [x.shape for x in xs])
     sizes = {}
@@ -376,27 +412,3 @@ def _norm_jvp(t, ans, x, axes, keepdims):
 norm2_p = defop(
     "norm", lambda x, axes, keepdims: np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdims)),
     vjp=_norm_vjp, jvp=_norm_jvp, doc="Euclidean / Frobenius norm; gradient 0 at 0.", batch="axes")
-
-
-def norm(x, ord=None, axis=None, keepdims=False):
-    """`np.linalg.norm` for vector p-norms and the Frobenius norm; gradient 0 at 0."""
-    x = as_tensor(x)
-    if axis is None:
-        axes = tuple(range(x.ndim))
-        if ord is not None and x.ndim != 1:
-            raise NotImplementedError(f"linalg.norm: ord={ord!r} over a tensor of shape "
-                                      f"{x.shape}; give axis=, or ord=None for Frobenius")
-    else:
-        axes = normalize_axis(axis, x.ndim, "linalg.norm")
-    matrix = len(axes) == 2
-    if ord is None or ord == "fro" or (ord == 2 and not matrix):
-        return norm2_p(x, axes=axes, keepdims=bool(keepdims))
-    if matrix:
-        raise NotImplementedError(f"linalg.norm: matrix ord={ord!r} is not supported; "
-                                  "use ord=None or 'fro'")
-    if ord == np.inf:
-        return _max(absolute(x), axes, keepdims)
-    if ord == 1:
-        return _sum(absolute(x), axes, keepdims)
-    p = float(ord)
-    return _sum(absolute(x) ** p, axes, keepdims) ** (1.0 / p)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..core import ground
 from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
-from .elementwise import equal, exp, log, sqrt, where
+from .elementwise import conj, equal, exp, log, real, sqrt, where
 from .shape import astype, broadcast_to, flip, reshape, transpose
 
 
@@ -53,12 +53,27 @@ def var(x, axis=None, ddof=0, keepdims=False):
     if n - ddof <= 0:
         raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom over {n} entries")
     centered = x - mean(x, axes, keepdims=True)
+    if x.dtype.kind == "c":   # NumPy: the mean of |x - mean|^2, a real number
+        return sum(real(centered * conj(centered)), axes, keepdims) / (n - ddof)
     return sum(centered * centered, axes, keepdims) / (n - ddof)
 
 
 def std(x, axis=None, ddof=0, keepdims=False):
-    """`np.std` with `ddof` (its derivative is infinite where the spread is zero)."""
-    return sqrt(var(x, axis, ddof, keepdims))
+    """`np.std` with `ddof`; where the spread is zero its derivative is taken as 0."""
+    return spread_root(var(x, axis, ddof, keepdims))
+
+
+def spread_root(v):
+    """sqrt of a variance, with derivative 0 where the variance is 0.
+
+    sqrt'(0) is infinite and the variance's derivative is 0 there: their product would be
+    0 * inf = nan. Where v is 0 (always so over one entry) the double `where` gives 0 at
+    every order (for several equal entries: the subgradient of least norm, as `norm`'s).
+    """
+    if v._trace is None and v.data.all():
+        return sqrt(v)   # concrete and nowhere 0: the guard is not needed
+    flat = equal(v, 0)
+    return where(flat, 0.0, sqrt(where(flat, 1.0, v)))
 
 
 # ----- max / min: ties share the gradient evenly ----------------------------------------

@@ -137,9 +137,14 @@ transpose_p = defop(
     batch=_transpose_batch)
 
 
-def transpose(x, *axes) -> TensorBase:
-    """`np.transpose`; no axes reverses them."""
+def transpose(x, *axes, **kwargs) -> TensorBase:
+    """`np.transpose` (axes as a tuple, separate ints or `axes=`); no axes reverses them."""
     x = as_tensor(x)
+    if kwargs:
+        if set(kwargs) != {"axes"} or axes:
+            raise TypeError(f"transpose: unexpected arguments {sorted(kwargs)}; give the axes "
+                            "once, as axes=(...) or positionally")
+        axes = (kwargs["axes"],)
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
         axes = axes[0]
     axes = tuple(reversed(range(x.ndim))) if axes in (None, ()) else tuple(
@@ -372,11 +377,11 @@ def split(x, indices_or_sections, axis=0) -> list:
     axis = normalize_axis(axis, x.ndim, "split")[0]
     n = x.shape[axis]
     if isinstance(indices_or_sections, numbers.Integral):
-        if n % indices_or_sections:
+        sections = int(indices_or_sections)
+        if sections <= 0 or n % sections:
             raise ValueError(f"split: axis {axis} of length {n} does not divide into "
                              f"{indices_or_sections} equal sections")
-        step = n // indices_or_sections
-        bounds = list(range(0, n + 1, step))
+        bounds = [i * (n // sections) for i in range(sections + 1)]  # also for n == 0
     else:
         bounds = [0, *indices_or_sections, n]
     lead = (slice(None),) * axis
@@ -425,17 +430,19 @@ def stop_gradient(x) -> TensorBase:
 
 
 cast_p = defop(
-    "cast", lambda x, dtype: x.astype(dtype),
+    "cast", lambda x, dtype: (x.real if x.dtype.kind == "c" and np.dtype(dtype).kind != "c"
+                              else x).astype(dtype),
     vjp=lambda g, ans, x, dtype: bind_tensors(cast_p, (g,), {"dtype": x.dtype}), linear=True,
     batch="elementwise")
 
 
 def astype(x, dtype) -> TensorBase:
-    """`x.astype(dtype)`; casting to a float dtype keeps the gradient."""
+    """`x.astype(dtype)`; casting to a float or complex dtype keeps the gradient (complex to
+    real keeps the real part)."""
     x = as_tensor(x)
     dtype = np.dtype(dtype)
     if dtype == x.dtype:
         return x
-    if not np.issubdtype(dtype, np.floating):
+    if dtype.kind not in "fc":
         x = stop_gradient(x)  # an integer or bool result carries no derivative
     return bind_tensors(cast_p, (x,), {"dtype": dtype})

@@ -93,6 +93,7 @@ class Optimizer:
                 if state is None:
                     state = self.state[p] = {}
                 self._update(p.data, grad, group, state)
+                p._bump_version()  # a graph recorded before this step is now stale
         return loss
 
     def _update(self, p, grad, group, state):  # pragma: no cover - abstract

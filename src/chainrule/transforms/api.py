@@ -26,24 +26,25 @@ from ..core import (
 from ..ops._define import EMPTY
 from ..ops.shape import identity_p, reshape
 from .batching import vmap
+from .complex_guard import refuse_complex
 from .forward import JVPBox, JVPTrace
 from .reverse import grads_wrt
-from .tree import flatten, map_leaves
+from .tree import flatten, has_containers, map_leaves, over_leaves, tree_flatten, tree_unflatten
 
 
 def as_input(x, transform: str, position: int) -> TensorBase:
     """A transform's argument as a float tensor (Python and NumPy numbers accepted)."""
     if not isinstance(x, TensorBase):
         array = np.array(x)  # a copy: mutating the caller's array later changes nothing
-        if array.dtype.kind not in "biuf":
+        if array.dtype.kind not in "biufc":
             raise TypeError(f"{transform}: argument {position} is {type(x).__name__} "
                             f"(dtype {array.dtype}); pass a number, an array or a tensor")
-        if not np.issubdtype(array.dtype, np.floating):
+        if array.dtype.kind in "biu":
             array = array.astype(np.float64)
         return _new_tensor(array)
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind not in "fc":
         raise TypeError(f"{transform}: argument {position} has dtype {x.dtype}; differentiate "
-                        "with respect to a float tensor (e.g. x.astype(np.float64))")
+                        "with respect to a float or complex tensor (e.g. x.astype(np.float64))")
     return x
 
 
@@ -93,21 +94,54 @@ def _argnums(argnums):
     return nums
 
 
-def value_and_grad(f, argnums=0, has_aux=False):
-    """f's value and its gradient with respect to the arguments at `argnums`."""
+def _check_complex(out, variables, holomorphic):
+    """grad of a complex output needs holomorphic=True (then complex inputs): see
+    docs/complex.md for the convention."""
+    if holomorphic:
+        for i, x in enumerate(variables):
+            if x.dtype.kind != "c":
+                raise TypeError(f"grad: holomorphic=True needs complex inputs, argument "
+                                f"{i} has dtype {x.dtype}; pass x.astype(np.complex128)")
+    elif out.dtype.kind == "c":
+        raise TypeError("grad: f returned a complex value, which has no gradient; return a "
+                        "real number (cr.real(z), cr.abs(z)), or pass holomorphic=True if f "
+                        "is holomorphic (complex-differentiable) to get f'(z)")
+
+
+def value_and_grad(f, argnums=0, has_aux=False, holomorphic=False):
+    """f's value and its gradient with respect to the arguments at `argnums`.
+
+    For complex inputs the gradient follows JAX's convention (docs/complex.md); with
+    holomorphic=True, f may return a complex value and the result is f'(z).
+    """
     nums = _argnums(argnums)
 
     def wrapped(*args, **kwargs):
+        if has_containers(args[i] for i in nums if i < len(args)):
+            # Pytree arguments: differentiate by their leaves, give each gradient the shape
+            # of its argument (tuples, lists, dicts, as JAX does).
+            f_leaves, leaves, regroup = over_leaves(f, args, nums, "grad")
+            value, grads = value_and_grad(f_leaves, tuple(range(len(leaves))), has_aux,
+                                          holomorphic)(*leaves, **kwargs)
+            grads = regroup(grads)
+            return value, grads[0] if isinstance(argnums, numbers.Integral) else grads
         out, variables, nested = _trace_reverse(f, args, nums, "grad", kwargs)
         aux = None
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError("grad: has_aux=True needs f to return (value, aux)")
             out, aux = out
+        if isinstance(out, (numbers.Number, np.ndarray)) and np.size(out) == 1:
+            out = flatten(out, "grad")[0][0]   # a constant: its gradient is 0, as vjp's is
         if not isinstance(out, TensorBase) or out.size != 1:
             shape = getattr(out, "shape", type(out).__name__)
             raise TypeError(f"grad: f must return a scalar tensor, got {shape}; use cr.vjp "
                             "or cr.jacobian for non-scalar outputs")
+        _check_complex(out, variables, holomorphic)
+        if out.dtype.kind not in "fc":
+            raise TypeError(f"grad: f returned a {out.dtype} tensor, which has no derivative "
+                            "(argmax, argmin, nonzero, comparisons and casts to integers are "
+                            "not differentiable); return a float value")
         seed = _new_tensor(np.ones(out.shape, dtype=out.dtype))
         grads = grads_wrt([out], [seed], variables, create_graph=nested, retain_graph=nested)
         grads = tuple(g if g is not None else _zeros_for(x) for g, x in zip(grads, variables))
@@ -118,9 +152,9 @@ def value_and_grad(f, argnums=0, has_aux=False):
     return wrapped
 
 
-def grad(f, argnums=0, has_aux=False):
+def grad(f, argnums=0, has_aux=False, holomorphic=False):
     """The gradient of a scalar function: a function returning d f / d args[argnums]."""
-    value_and_grad_f = value_and_grad(f, argnums, has_aux)
+    value_and_grad_f = value_and_grad(f, argnums, has_aux, holomorphic)
 
     def wrapped(*args, **kwargs):
         value, result = value_and_grad_f(*args, **kwargs)
@@ -136,7 +170,13 @@ def _detached(t):
 
 
 def vjp(f, *primals, has_aux=False):
-    """(f(*primals), vjp_fn): vjp_fn(cotangent) gives one cotangent per primal, as a tuple."""
+    """(f(*primals), vjp_fn): vjp_fn(cotangent) gives one cotangent per primal, as a tuple
+    (each with its primal's pytree structure)."""
+    if has_containers(primals):
+        f_leaves, leaves, regroup = over_leaves(f, primals, range(len(primals)), "vjp")
+        result = vjp(f_leaves, *leaves, has_aux=has_aux)
+        leaf_fn = result[1]
+        return (result[0], lambda *cts: regroup(leaf_fn(*cts))) + tuple(result[2:])
     out, variables, nested = _trace_reverse(f, primals, range(len(primals)), "vjp")
     aux = None
     if has_aux:
@@ -144,9 +184,11 @@ def vjp(f, *primals, has_aux=False):
     leaves, _ = flatten(out, "vjp")
 
     def vjp_fn(*cotangents):
-        if len(cotangents) == 1 and len(leaves) > 1:
-            cotangents = tuple(cotangents[0])
-        cts, _ = flatten(tuple(cotangents) if len(leaves) > 1 else cotangents[0], "vjp")
+        # One cotangent with the output's structure (or, for a tuple output, one per part).
+        cts, _ = flatten(cotangents[0] if len(cotangents) == 1 else cotangents, "vjp")
+        if len(cts) != len(leaves):
+            raise ValueError(f"vjp: {len(cts)} cotangent arrays for an output of "
+                             f"{len(leaves)}; give one cotangent shaped like the output")
         seeds = []
         for leaf, ct in zip(leaves, cts):
             if ct.shape != leaf.shape:
@@ -166,11 +208,23 @@ def jvp(f, primals, tangents, has_aux=False):
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    if has_containers(primals) or has_containers(tangents):
+        f_leaves, leaves, _ = over_leaves(f, primals, range(len(primals)), "jvp")
+        t_leaves, t_def = tree_flatten(tangents)
+        if len(t_leaves) != len(leaves) or tree_flatten(primals)[1] != t_def:
+            raise ValueError("jvp: the tangents must have the primals' structure")
+        return jvp(f_leaves, leaves, t_leaves, has_aux=has_aux)
     trace = JVPTrace(new_level())
     boxed = []
     for i, (p, t) in enumerate(zip(primals, tangents)):
         p = as_input(p, "jvp", i)
-        t = t if isinstance(t, TensorBase) else _new_tensor(np.asarray(t, dtype=p.dtype))
+        if not isinstance(t, TensorBase):
+            t = np.asarray(t)
+            if p.dtype.kind != "c":
+                refuse_complex(t.dtype, "jvp", f"tangent {i} of a real primal")
+            t = _new_tensor(t.astype(p.dtype, copy=False))
+        if p.dtype.kind != "c":   # a real input moves along real directions only
+            refuse_complex(t.dtype, "jvp", f"tangent {i} of a real primal")
         if t.shape != p.shape:
             raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape "
                              f"{p.shape}; they must match")
@@ -210,12 +264,23 @@ def _jac_fwd_one(f, args, i):
 
 
 def jacfwd(f, argnums=0):
-    """The Jacobian by forward mode (shape out.shape + in.shape): cheap for few inputs."""
+    """The Jacobian by forward mode (shape out.shape + in.shape): cheap for few inputs.
+
+    JAX's layout, as `jacrev`'s: the output's structure, each leaf holding one block per
+    argnum when `argnums` is a tuple (`J[output][argnum]`)."""
     nums = _argnums(argnums)
 
     def wrapped(*args):
-        jacs = tuple(_jac_fwd_one(f, args, i) for i in nums)
-        return jacs[0] if isinstance(argnums, numbers.Integral) else jacs
+        if has_containers(args[i] for i in nums if i < len(args)):
+            return _jac_over_leaves(jacfwd, f, args, nums, argnums)
+        jacs = [_jac_fwd_one(f, args, i) for i in nums]  # each: the output's structure
+        if isinstance(argnums, numbers.Integral):
+            return jacs[0]
+        per_arg = [flatten(j, "jacfwd") for j in jacs]
+        rebuild = per_arg[0][1]
+        blocks = [tuple(leaves[k] for leaves, _ in per_arg)
+                  for k in range(len(per_arg[0][0]))]
+        return rebuild(blocks)
 
     return wrapped
 
@@ -225,6 +290,9 @@ def jacrev(f, argnums=0):
     nums = _argnums(argnums)
 
     def wrapped(*args):
+        if has_containers(args[i] for i in nums if i < len(args)):
+            return _jac_over_leaves(jacrev, f, args, nums, argnums)
+
         def f_sel(*xs):
             a = list(args)
             for i, x in zip(nums, xs):
@@ -247,14 +315,36 @@ def jacrev(f, argnums=0):
     return wrapped
 
 
+def _jac_over_leaves(jac, f, args, nums, argnums):
+    """A Jacobian by pytree arguments: by their leaves, then each output leaf's blocks
+    regrouped into the arguments' structures (J[output][argnum], argnum a pytree)."""
+    f_leaves, leaves, regroup = over_leaves(f, args, nums, "jacobian")
+    n = len(leaves)
+    per_leaf = jac(f_leaves, tuple(range(n)))(*leaves)   # each output leaf -> n blocks
+    blocks, treedef = tree_flatten(per_leaf)
+    rows = [regroup(blocks[k:k + n]) for k in range(0, len(blocks), n)]
+    if isinstance(argnums, numbers.Integral):
+        rows = [row[0] for row in rows]
+    return tree_unflatten(treedef.collapse_groups(n), rows)
+
+
+# Further Jacobian modes registered by packages above this one (mode -> jacobian(f, argnums)),
+# e.g. "eliminate" by chainrule.elimination: transforms never import upward.
+JACOBIAN_MODES: dict = {}
+
+
 def jacobian(f, argnums=0, mode=None):
     """The Jacobian in the cheaper mode: forward when outputs outnumber inputs, else reverse.
 
     The choice needs the output's size: it is found once per argument shapes and remembered
-    (a wrong guess would only cost time, never correctness).
+    (a wrong guess would only cost time, never correctness). `mode="eliminate"` runs vertex
+    elimination in the cheapest order found (see docs/elimination.md).
     """
+    if mode in JACOBIAN_MODES:
+        return JACOBIAN_MODES[mode](f, argnums)
     if mode not in (None, "fwd", "rev"):
-        raise ValueError(f"jacobian: mode must be None, 'fwd' or 'rev', got {mode!r}")
+        raise ValueError(f"jacobian: mode must be None, 'fwd', 'rev' or one of "
+                         f"{sorted(JACOBIAN_MODES)}, got {mode!r}")
     chosen_for = {}
 
     def wrapped(*args):

@@ -18,7 +18,7 @@ from ..ops._define import as_tensor
 from ..ops.shape import materialize, moveaxis
 from ..ops.vmap_rules import KINDS, loop_rule
 from ..tensor import Box
-from .tree import flatten
+from .tree import flatten, has_containers, over_leaves, tree_leaves
 
 __all__ = ["BatchBox", "BatchTrace", "batch_rule", "vmap"]
 
@@ -124,12 +124,42 @@ def _axes_for(spec, n, what):
     return spec
 
 
+def _leaf_axes(spec, arg) -> list:
+    """One axis per leaf of `arg`: an int or None applies to every leaf below it, a
+    container of the argument's own shape gives each part its own (JAX's prefix rule)."""
+    out, stack = [], [(spec, arg)]
+    while stack:
+        s, a = stack.pop()
+        if s is None or isinstance(s, numbers.Integral):
+            out.extend([s] * len(tree_leaves(a)))
+        elif isinstance(s, dict) and isinstance(a, dict) and sorted(s) == sorted(a):
+            stack.extend((s[k], a[k]) for k in reversed(sorted(a)))
+        elif isinstance(s, (tuple, list)) and isinstance(a, (tuple, list)) and len(s) == len(a):
+            stack.extend(reversed(list(zip(s, a))))
+        else:
+            raise ValueError(f"vmap: in_axes entry {s!r} does not match an argument of type "
+                             f"{type(a).__name__}: give an int, None, or a container of the "
+                             "argument's structure")
+    return out
+
+
 def vmap(f, in_axes=0, out_axes=0):
     """f mapped over an axis of its arguments, in one call of f (no Python loop over it).
 
-    `in_axes`: an int, None (not mapped) or one per argument; `out_axes` likewise per output.
+    `in_axes`: an int, None (not mapped) or one per argument, each of which may itself be a
+    pytree prefix of its argument (tuples, lists, dicts); `out_axes` likewise per output.
     """
     def wrapped(*args):
+        if has_containers(args) or not (in_axes is None or isinstance(in_axes, numbers.Integral)
+                                        or all(a is None or isinstance(a, numbers.Integral)
+                                               for a in in_axes)):
+            # Pytree arguments: map over their leaves, each with its part of in_axes.
+            axes = _axes_for(in_axes, len(args), "in_axes") if not isinstance(
+                in_axes, dict) else (in_axes,)
+            f_leaves, leaves, _ = over_leaves(f, args, range(len(args)), "vmap")
+            leaf_axes = [ax for arg, spec in zip(args, axes)
+                         for ax in _leaf_axes(spec, arg)]
+            return vmap(f_leaves, tuple(leaf_axes), out_axes)(*leaves)
         axes = _axes_for(in_axes, len(args), "in_axes")
         args = [a if isinstance(a, TensorBase) or ax is None else as_tensor(a)
                 for a, ax in zip(args, axes)]

@@ -26,6 +26,7 @@ from ..core import (
 from ..ops._define import EMPTY, Op
 from ..ops.shape import broadcast_to, identity_p, sum_to
 from .reverse import grads_wrt
+from .tree import has_containers, tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = ["custom_jvp", "custom_vjp", "CustomFunction"]
 
@@ -88,6 +89,7 @@ class CustomFunction:
         self.jvp_rules = None
         self.vjp_rules = None
         self.primitive = None
+        self._leaf_ops = {}  # pytree structure of the inputs -> leaf-level CustomFunction
 
     def defjvp(self, *rules):
         """Give JVP rules `(t, ans, *inputs, **params) -> tangent`, one per input."""
@@ -130,10 +132,62 @@ class CustomFunction:
     def __call__(self, *args, **params):
         if self.primitive is None:
             return self.fun(*args, **params)
+        if has_containers(args):
+            return self._on_leaves(args, params)
         if len(args) != self.nin:
             raise TypeError(f"{self.name}: rules were given for {self.nin} inputs, called "
                             f"with {len(args)}; pass non-tensor options as keywords")
         return self.primitive(*args, **params)
+
+
+    def _on_leaves(self, args, params):
+        """Pytree inputs: one primitive over their leaves (made once per structure), whose
+        rule for a leaf calls the user's rule for its input and takes that leaf's part."""
+        if len(args) != self.nin:
+            raise TypeError(f"{self.name}: rules were given for {self.nin} inputs, called "
+                            f"with {len(args)}")
+        flat = [tree_flatten(a) for a in args]
+        key = tuple(treedef for _, treedef in flat)
+        if key not in self._leaf_ops:
+            self._leaf_ops[key] = self._leaf_primitive(key)
+        return self._leaf_ops[key](*[leaf for leaves, _ in flat for leaf in leaves], **params)
+
+    def _leaf_primitive(self, treedefs):
+        """The leaf-level primitive for inputs of structures `treedefs`."""
+        owners = [(i, k) for i, d in enumerate(treedefs) for k in range(d.num_leaves)]
+        bounds = np.cumsum([0] + [d.num_leaves for d in treedefs])
+
+        def inputs(leaves):
+            return [tree_unflatten(d, list(leaves[bounds[i]:bounds[i + 1]]))
+                    for i, d in enumerate(treedefs)]
+
+        def vjp_of_leaf(j):
+            i, k = owners[j]
+
+            def rule(g, ans, *leaves, **params):
+                ct = self.vjp_rules[i](g, ans, *inputs(leaves), **params)
+                return None if ct is None else tree_leaves(ct)[k]
+            return rule
+
+        def jvp_of_leaf(j):
+            i, k = owners[j]
+
+            def rule(t, ans, *leaves, **params):
+                zeros = [_new_tensor(np.zeros(x.shape, x.dtype)) if n != k else t
+                         for n, x in enumerate(leaves[bounds[i]:bounds[i + 1]])]
+                return self.jvp_rules[i](tree_unflatten(treedefs[i], zeros), ans,
+                                         *inputs(leaves), **params)
+            return rule
+
+        n = len(owners)
+        leaf_fn = CustomFunction(lambda *leaves, **params: self.fun(*inputs(leaves), **params),
+                                 f"{self.name}[pytree]")
+        if self.vjp_rules is not None:
+            leaf_fn.vjp_rules = tuple(vjp_of_leaf(j) for j in range(n))
+        if self.jvp_rules is not None:
+            leaf_fn.jvp_rules = tuple(jvp_of_leaf(j) for j in range(n))
+        leaf_fn._build()
+        return leaf_fn
 
 
 def custom_jvp(fun=None, *, name=None):

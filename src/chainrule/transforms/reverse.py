@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import core
 from ..core import (
     TensorBase,
     _new_tensor,
@@ -62,7 +63,9 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
         if g is None:
             continue
         if g.dtype != t.dtype:
-            g = g.astype(t.dtype)  # one rule: a gradient has its primal's dtype
+            # one rule: a gradient has its primal's dtype (a real primal takes the real
+            # part of a complex cotangent: JAX's convention, docs/complex.md)
+            g = g.astype(t.dtype)
         if grad_hooks and k in grad_hooks:
             g = run_grad_hooks(t, g)
         node = t._node
@@ -72,13 +75,18 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
         if t._retains_grad:
             reached[k] = (t, g)
         inputs = node.inputs
+        if inputs is not None and node.stamp != core._clock:  # something was written in place
+            core.check_versions(node, node.op.name)
         rules, params = node.op.vjp, node.params
         for i in node.flows:
             a = inputs[i]
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
-            ga = rules[i](g, t, *inputs, **params)
+            if core._tls.anomaly is None:
+                ga = rules[i](g, t, *inputs, **params)
+            else:
+                ga = core._tls.anomaly.run_rule(rules[i], t, i, g, inputs, params)
             if ga is None:
                 continue
             if ga.shape != a.shape:
@@ -105,6 +113,10 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
             raise RuntimeError(
                 "backward: this tensor does not require grad and has no graph; create the "
                 "inputs with requires_grad=True (and not under cr.no_grad())")
+        if out.dtype.kind == "c":
+            raise TypeError("backward: the output is complex, which has no gradient; call "
+                            "backward on a real value (cr.real(z), cr.abs(z)), or use "
+                            "cr.grad(f, holomorphic=True)")
     grads = grads or [None] * len(outputs)
     seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
     with enable_grad() if create_graph else no_grad():

@@ -70,8 +70,16 @@ class _RNNBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype=None, generator=None):
+                 bidirectional: bool = False, dtype=None, generator=None, checkpoint=None):
         super().__init__()
+        if checkpoint is not None and checkpoint != "binomial" and not (
+                isinstance(checkpoint, int) and not isinstance(checkpoint, bool)
+                and checkpoint >= 1) and not isinstance(checkpoint, dict):
+            raise ValueError(f"{type(self).__name__}: checkpoint must be None, 'binomial', a "
+                             "number of snapshots or a dict of cr.scan options (snapshots=, "
+                             f"memory_budget=), got {checkpoint!r}")
+        # Recompute instead of store: each layer runs as cr.scan (revolve's schedule).
+        self.checkpoint = checkpoint
         if num_layers < 1:
             raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
         if not 0.0 <= dropout <= 1.0:
@@ -141,6 +149,12 @@ class _RNNBase(Module):
         c0 = self._initial(c0, batch, x.dtype, unbatched) if lstm else None
         step = _step_fn(self.mode)
         dirs = 2 if self.bidirectional else 1
+        if self.checkpoint is not None:
+            out, h_n, c_n = self._scanned(x, time_axis, h0, c0, step, dirs)
+            if unbatched:
+                out, h_n = out[:, 0], h_n[:, 0]
+                c_n = c_n[:, 0] if lstm else None
+            return (out, (h_n, c_n)) if lstm else (out, h_n)
         # The sequence is kept as a list of (N, H) steps: no step ever indexes (or, going
         # back, scatters into) a whole-sequence tensor, so backward is linear in length.
         index = (slice(None),) * time_axis
@@ -172,6 +186,39 @@ class _RNNBase(Module):
             c_n = c_n[:, 0] if lstm else None
         return (out, (h_n, c_n)) if lstm else (out, h_n)
 
+    def _scanned(self, x, time_axis, h0, c0, step, dirs):
+        """The layers as `cr.scan` loops: states are recomputed in backward, not stored."""
+        lstm = self.mode == "LSTM"
+        if isinstance(self.checkpoint, dict):
+            options = self.checkpoint
+        elif isinstance(self.checkpoint, int):
+            options = {"snapshots": self.checkpoint}
+        else:
+            options = {}
+        seq = cr.moveaxis(x, time_axis, 0) if time_axis else x
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+
+                def cell(carry, x_t, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh):
+                    h, c = carry if lstm else (carry, None)
+                    h, c = step(F.linear(x_t, w_ih, b_ih), h, w_hh, b_hh, c)
+                    return ((h, c) if lstm else h), h
+
+                k = layer * dirs + d
+                init = (h0[k], c0[k]) if lstm else h0[k]
+                carry, ys = cr.scan(cell, init, cr.flip(seq, 0) if d else seq, **options)
+                outs.append(cr.flip(ys, 0) if d else ys)
+                h_n.append(carry[0] if lstm else carry)
+                c_n.append(carry[1] if lstm else None)
+            seq = outs[0] if dirs == 1 else cr.concatenate(outs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                seq = F.dropout(seq, self.dropout, True)
+        out = cr.moveaxis(seq, 0, time_axis) if time_axis else seq
+        return out, cr.stack(h_n, axis=0), cr.stack(c_n, axis=0) if lstm else None
+
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -184,6 +231,8 @@ class _RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.checkpoint is not None:
+            s += f", checkpoint={self.checkpoint!r}"
         return s
 
 
@@ -192,12 +241,12 @@ class RNN(_RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, dtype=None,
-                 generator=None):
+                 generator=None, checkpoint=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype, generator)
+                         bidirectional, dtype, generator, checkpoint)
         self.nonlinearity = nonlinearity
 
     def extra_repr(self):

@@ -1,0 +1,40 @@
+"""cr.scipy.linalg's primitives, and its solves (compositions of solve)."""
+
+import numpy as np
+
+from chainrule.scipy import linalg as sl
+
+from . import OpCase, normal
+from .linalg_decomp import spd
+
+
+def _scaled(*shape, scale=0.5):
+    return lambda rng: (scale * rng.standard_normal(shape),)
+
+
+def _triangular_system(rng):
+    return rng.standard_normal((3, 3)) + 3 * np.eye(3), rng.standard_normal((3, 2))
+
+
+def _sylvester(rng):
+    a = rng.standard_normal((3, 3)) + 4 * np.eye(3)
+    return a, rng.standard_normal((2, 2)) + 4 * np.eye(2), rng.standard_normal((3, 2))
+
+
+CASES = [
+    OpCase("expm", sl.expm, _scaled(3, 3)),
+    OpCase("expm", sl.expm, _scaled(2, 2, 2), "batched"),
+    OpCase("sqrtm", sl.sqrtm, spd()),
+    OpCase("sqrtm", sl.sqrtm, spd(2), "batched"),
+    OpCase("solve_sylvester", sl.solve_sylvester, _sylvester),
+    OpCase("solve", lambda a, b: sl.solve_triangular(a, b, lower=True), _triangular_system,
+           "triangular-lower"),
+    OpCase("solve", lambda a, b: sl.solve_triangular(a, b, trans="T", unit_diagonal=True),
+           _triangular_system, "triangular-upper-T-unit"),
+    OpCase("solve", lambda a, b: sl.cho_solve(sl.cho_factor(a), b),
+           lambda rng: (spd()(rng)[0], rng.standard_normal(3)), "cho_solve"),
+    OpCase("solve", lambda c, b: sl.cho_solve((c, True), b), _triangular_system,
+           "cho_solve-lower"),
+    OpCase("cholesky", lambda a: sl.cholesky(a), spd(), "scipy-upper"),
+    OpCase("expm", lambda a: sl.expm(a * 0.0 + a), normal((1, 1)), "1x1"),
+]
