@@ -13,7 +13,7 @@ The nesting model has two tiers.
   one level down, and boxes the result: the recursion ends at plain tensors.
 - Reverse mode has no trace: every tensor may carry a graph `Node`, recorded by `bind` at
   the level where the op was applied. Gradient flows through an input only when it
-  requires grad *at that same level* (`flows_at`); an input of a lower level is a
+  requires grad *at that same level* (`flowing`); an input of a lower level is a
   constant there and is recorded inside the recursion instead. So each level has its own
   tape, and a reverse transform nested in a forward one records on the outer boxes.
 
@@ -34,7 +34,7 @@ import numpy as np
 
 __all__ = [
     "Node", "Primitive", "PRIMITIVES", "REVERSE", "TensorBase", "Trace", "bind", "no_grad",
-    "enable_grad", "flows_at", "is_grad_enabled", "new_level", "top_trace", "topological_order",
+    "enable_grad", "flowing", "is_grad_enabled", "new_level", "top_trace", "topological_order",
 ]
 
 class _ThreadState(threading.local):
@@ -145,10 +145,16 @@ def top_trace(values):
     return top
 
 
-def flows_at(a: TensorBase, trace) -> bool:
-    """True when gradient flows through input `a` of an op applied at `trace`'s level:
-    it requires grad and is boxed at that very level (lower levels are constants here)."""
-    return a.requires_grad and a._trace is trace
+def flowing(args, trace) -> tuple:
+    """Positions of the inputs gradient flows through when an op is applied at `trace`'s
+    level: those that require grad and are boxed at that very level (a lower-level input
+    is a constant here; it is recorded inside the recursion). `bind` stores them on the
+    node, and every walk of the graph follows `node.flows`."""
+    flows = ()
+    for i, a in enumerate(args):  # a loop, not a comprehension: this runs for every op
+        if a.requires_grad and a._trace is trace:
+            flows += (i,)
+    return flows
 
 
 class TensorBase:
@@ -250,7 +256,7 @@ class Node:
         self.op = op
         self.inputs = inputs
         self.params = params
-        self.flows = flows  # positions of the inputs gradient flows through (`flows_at`)
+        self.flows = flows  # positions of the inputs gradient flows through (`flowing`)
         self.stamp = _clock  # the version clock when recorded (see `check_versions`)
 
 
@@ -336,7 +342,7 @@ def bind(op: Primitive, args: tuple, params: dict):
         out = trace.process(op, args, params)
     state = _tls
     if state.grad_enabled and op.differentiable:
-        flows = tuple(i for i, a in enumerate(args) if flows_at(a, trace))
+        flows = flowing(args, trace)
         if flows:
             out._node = Node(op, args, params, flows)
             out.requires_grad = True
@@ -385,7 +391,9 @@ def topological_order(roots, stop=None) -> list:
         node = t._node
         if node is None or (stop is not None and key in stop):
             continue
-        inputs = saved_inputs(node)
+        inputs = node.inputs
+        if inputs is None:
+            saved_inputs(node)  # raises the freed-graph error
         for i in reversed(node.flows):
             a = inputs[i]
             if id(a) not in visited:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core import TensorBase, _new_tensor, flows_at, no_grad, topological_order
+from ..core import TensorBase, _new_tensor, no_grad, topological_order
 from ..tensor import tensor as make_tensor
 from .format import fmt
 
@@ -164,7 +164,7 @@ class Graph:
             for position, a in enumerate(t._node.inputs):
                 src = by_id.get(id(a))
                 differentiable = (src is not None and src.kind != "const"
-                                  and flows_at(a, t._trace))
+                                  and position in t._node.flows)
                 if src is None:  # a constant: shown, but not part of any path
                     src = self._constant(a, names, taken, by_id)
                 node.inputs.append(src)
