@@ -77,3 +77,18 @@ def test_graph_checks_its_inputs():
         g(1.0)
     with pytest.raises(ValueError, match=r"input x0 has shape \(\), got \(2,\)"):
         g(np.ones(2), 1.0)
+
+
+def test_cse_keeps_apart_large_index_arrays_that_print_alike():
+    # repr() abbreviates arrays over 1,000 entries: these two print the same.
+    first = np.zeros(2000, dtype=np.int64)
+    second = first.copy()
+    second[500:1500] = 1
+    assert repr(first) == repr(second)
+    f = lambda x: cr.sum(x[second]) - cr.sum(x[first])  # noqa: E731
+    x = np.array([0.0, 2.5])
+    g = S.trace(f)(x)
+    assert g(x).item() == 2500.0
+    S.simplify(g)
+    assert g(x).item() == 2500.0
+    assert not any("merge common subexpression" in s for s in g.log)

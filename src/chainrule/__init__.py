@@ -213,6 +213,7 @@ from .ops.sorting import (
     sort,
     take_along_axis,
 )
+from .symbolic.jit import jit
 from .tensor import (
     Tensor,
     arange,
@@ -239,6 +240,7 @@ from .transforms.api import (
 )
 from .transforms.batching import vmap
 from .transforms.checkpoint import checkpoint, checkpoint_name
+from .transforms.control import cond, fori_loop
 from .transforms.custom import custom_jvp, custom_vjp
 from .transforms.scan import scan
 from .transforms.tree import tree_flatten, tree_leaves, tree_map, tree_unflatten

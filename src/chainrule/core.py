@@ -130,6 +130,10 @@ class Trace:
     def process(self, op: Primitive, args: tuple, params: dict):  # pragma: no cover
         raise NotImplementedError
 
+    def concrete(self, what: str) -> None:
+        """Called before Python reads a boxed value (`what`: bool, item, ...); a trace
+        that replays its recording without Python (jit) raises here."""
+
     def lift(self, x: TensorBase) -> TensorBase:  # pragma: no cover
         """x (of a lower level) as a box of this trace carrying nothing extra."""
         raise NotImplementedError
@@ -155,6 +159,22 @@ def flowing(args, trace) -> tuple:
         if a.requires_grad and a._trace is trace:
             flows += (i,)
     return flows
+
+
+def check_concrete(t: TensorBase, what: str) -> None:
+    """Let every transform boxing `t` refuse to hand its value to Python control flow."""
+    while t._trace is not None:
+        t._trace.concrete(what)
+        t = t.inner
+
+
+def is_concrete(t: TensorBase) -> bool:
+    """True when t's value is the same on every call (not recorded by a jit trace)."""
+    try:
+        check_concrete(t, "value")
+    except TypeError:
+        return False
+    return True
 
 
 class TensorBase:

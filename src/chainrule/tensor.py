@@ -121,10 +121,19 @@ class Tensor(TensorBase):
         return _numpy_dispatch.array_function(func, types, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
+        self._concrete("np.asarray")
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def _concrete(self, what: str):
+        core.check_concrete(self, what)
+        if core.is_mapped(self):
+            raise TypeError(f"{what}: this tensor holds one value per example of cr.vmap, so "
+                            "Python control flow on it would see only the first example; "
+                            "use cr.where (or compute outside vmap)")
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        self._concrete("item")
         if self.size != 1:
             raise ValueError(f"item: only a one-element tensor has an item, got shape "
                              f"{self.shape}")
@@ -132,9 +141,11 @@ class Tensor(TensorBase):
 
     def numpy(self) -> np.ndarray:
         """The underlying ndarray (shared, not copied)."""
+        self._concrete("numpy")
         return self.data
 
     def tolist(self):
+        self._concrete("tolist")
         return self.data.tolist()
 
     def __float__(self):
@@ -144,6 +155,7 @@ class Tensor(TensorBase):
         return int(self.item())
 
     def __bool__(self):
+        self._concrete("bool")
         if self.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                              "use .any() or .all()")
@@ -287,6 +299,8 @@ class Tensor(TensorBase):
             raise RuntimeError("setitem: in-place assignment into a tensor that is part of a "
                                "graph would change values its gradient needs; build a new "
                                "tensor with cr.where or indexing instead")
+        if isinstance(value, TensorBase):
+            core.check_concrete(value, "item assignment")
         self.data[index] = np.asarray(value)
         core.bump_version(self)  # a node that saved this tensor must not use the new values
 

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ..core import TensorBase, bind, is_mapped
+from ..core import TensorBase, bind, check_concrete, is_mapped
 from ._define import (
     EMPTY,
     as_tensor,
@@ -219,6 +219,8 @@ def _normalize_index(index, shape):
                 raise IndexError("index: an index or mask computed from values mapped "
                                  "by vmap differs per example (a data-dependent shape); "
                                  "use cr.where instead")
+            if item.dtype == bool:  # a mask's nonzero entries set the result's shape
+                check_concrete(item, "a boolean mask index")
             item = item.data
         elif isinstance(item, list):
             item = np.asarray(item)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .optimizer import Optimizer
+import chainrule as cr
+
+from .optimizer import Optimizer, as_dtype_of, sqrt
 
 __all__ = ["Adam", "AdamW"]
 
@@ -31,37 +31,29 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad, maximize=maximize))
 
-    def _update(self, p, grad, group, state):
+    def _fresh_state(self, p, group):
+        state = {"step": 0, "exp_avg": np.zeros_like(p), "exp_avg_sq": np.zeros_like(p)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = np.zeros_like(p)
+        return state
+
+    def _rule(self, p, grad, group, state):
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
         if wd:
             if self._decoupled:
-                p *= 1 - lr * wd
+                p = p * as_dtype_of(1 - lr * wd, p)
             else:
                 grad = grad + wd * p
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p)
-            state["exp_avg_sq"] = np.zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p)
         state["step"] = t = state["step"] + 1
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * (grad * grad)
+        m = state["exp_avg"] = state["exp_avg"] * b1 + (1 - b1) * grad
+        v = state["exp_avg_sq"] = state["exp_avg_sq"] * b2 + (1 - b2) * (grad * grad)
         if group["amsgrad"]:
-            vmax = state["max_exp_avg_sq"]
-            np.maximum(vmax, v, out=vmax)
-            v = vmax
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - b2 ** t)
-        denom += eps
-        step = m / denom
-        step *= lr / (1 - b1 ** t)
-        p -= step
+            v = state["max_exp_avg_sq"] = cr.maximum(state["max_exp_avg_sq"], v)
+        denom = cr.sqrt(v) / as_dtype_of(sqrt(1 - b2 ** t), p) + eps
+        step = m / denom * as_dtype_of(lr / (1 - b1 ** t), p)
+        return p - step, state
 
 
 class AdamW(Adam):

@@ -3,21 +3,34 @@ pickle (PyTorch's layout: {"state": {index: {...}}, "param_groups": [{..., "para
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
 import chainrule as cr
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "as_dtype_of", "sqrt"]
+
+
+def as_dtype_of(x, p):
+    """A scalar factor ready to scale p: a tensor is cast to p's dtype (so a float64
+    step count never promotes float32 weights); a Python number stays weak."""
+    return x.astype(p.dtype) if isinstance(x, cr.Tensor) else x
+
+
+def sqrt(x):
+    """math.sqrt of a number, cr.sqrt of a tensor."""
+    return cr.sqrt(x) if isinstance(x, cr.Tensor) else math.sqrt(x)
 
 
 class Optimizer:
-    """Base class: subclasses set `defaults` and implement `_update(p, grad, group, state)`.
+    """Base class: subclasses set `defaults` and implement `_rule(p, grad, group, state)`.
 
     `params` is an iterable of tensors (e.g. `model.parameters()`) or of dicts
     `{"params": [...], "lr": ...}` for groups with their own hyperparameters. Updates are
-    made in place on each parameter's `.data` (an ndarray), outside the graph.
+    made in place on each parameter's `.data` (an ndarray), outside the graph, by the
+    same rule that `update` (the functional form, for `cr.jit`) applies.
     """
 
     def __init__(self, params, defaults: dict):
@@ -72,6 +85,34 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
+    def _parameters(self):
+        """(group, parameter) pairs in the order of `update`'s lists."""
+        return [(group, p) for group in self.param_groups for p in group["params"]]
+
+    def init(self, params=None) -> list:
+        """The functional state for `update`: one dict of tensors per parameter."""
+        pairs = self._parameters()
+        if params is not None:
+            pairs = [(group, q) for (group, _), q in zip(pairs, params)]
+        return [{k: cr.tensor(v) for k, v in self._fresh_state(np.asarray(q.data), group)
+                 .items()} for group, q in pairs]
+
+    def update(self, params, grads, state, **hyper):
+        """Functional step: (new params, new state) from lists of params, grads and the
+        state from `init`; no tensor is modified, so it can run under `cr.jit`. Keyword
+        arguments override hyperparameters (e.g. `lr=` a traced scalar)."""
+        new_params, new_state = [], []
+        for (group, _), p, g, s in zip(self._parameters(), params, grads, state):
+            if g is None:
+                new_params.append(p)
+                new_state.append(s)
+                continue
+            g = cr.astype(g, p.dtype) if g.dtype != p.dtype else g   # as step() does
+            p, s = self._rule(p, g, {**group, **hyper} if hyper else group, dict(s))
+            new_params.append(p)
+            new_state.append(s)
+        return type(params)(new_params), new_state
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient. `closure` (optional) re-runs
         the forward and backward pass and returns the loss, which step returns."""
@@ -79,8 +120,8 @@ class Optimizer:
         if closure is not None:
             with cr.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
+        with cr.no_grad():
+            for group, p in self._parameters():
                 if p.grad is None:
                     continue
                 grad = p.grad.data
@@ -91,12 +132,29 @@ class Optimizer:
                     grad = grad.astype(p.data.dtype)
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = {}
-                self._update(p.data, grad, group, state)
+                    state = self.state[p] = self._fresh_state(p.data, group)
+                self._apply(p, grad, group, state)
                 p._bump_version()  # a graph recorded before this step is now stale
         return loss
 
-    def _update(self, p, grad, group, state):  # pragma: no cover - abstract
+    def _apply(self, p, grad, group, state):
+        """The functional rule on the arrays, written back in place."""
+        wrap = cr.Tensor._wrap
+        view = {k: wrap(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+        new_p, new_state = self._rule(wrap(p.data), wrap(grad), group, view)
+        p.data[...] = new_p.data
+        for k, v in new_state.items():
+            if isinstance(state.get(k), np.ndarray):
+                state[k][...] = v.data
+            else:
+                state[k] = v.data.copy() if isinstance(v, cr.Tensor) else v
+
+    def _fresh_state(self, p, group) -> dict:
+        """The state before the first step (arrays shaped like the parameter array p)."""
+        return {}
+
+    def _rule(self, p, grad, group, state):  # pragma: no cover - abstract
+        """(new p, new state) from tensors, written with chainrule ops."""
         raise NotImplementedError
 
     # ----- state ---------------------------------------------------------------------

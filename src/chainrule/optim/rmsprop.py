@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer
+import chainrule as cr
+
+from .optimizer import Optimizer, as_dtype_of
 
 __all__ = ["RMSprop"]
 
@@ -20,36 +22,30 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
-    def _update(self, p, grad, group, state):
+    def _fresh_state(self, p, group):
+        state = {"step": 0, "square_avg": np.zeros_like(p)}
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = np.zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = np.zeros_like(p)
+        return state
+
+    def _rule(self, p, grad, group, state):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         momentum, wd = group["momentum"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
         if wd:
             grad = grad + wd * p
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = np.zeros_like(p)
-            if momentum > 0:
-                state["momentum_buffer"] = np.zeros_like(p)
-            if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p)
-        state["step"] += 1
-        sq = state["square_avg"]
-        sq *= alpha
-        sq += (1 - alpha) * (grad * grad)
+        state["step"] = state["step"] + 1
+        sq = state["square_avg"] = state["square_avg"] * alpha + (1 - alpha) * (grad * grad)
         if group["centered"]:
-            ga = state["grad_avg"]
-            ga *= alpha
-            ga += (1 - alpha) * grad
-            avg = np.sqrt(sq - ga * ga)
+            ga = state["grad_avg"] = state["grad_avg"] * alpha + (1 - alpha) * grad
+            avg = cr.sqrt(sq - ga * ga) + eps
         else:
-            avg = np.sqrt(sq)
-        avg += eps
+            avg = cr.sqrt(sq) + eps
+        lr = as_dtype_of(lr, p)
         if momentum > 0:
-            buf = state["momentum_buffer"]
-            buf *= momentum
-            buf += grad / avg
-            p -= lr * buf
-        else:
-            p -= lr * (grad / avg)
+            buf = state["momentum_buffer"] = state["momentum_buffer"] * momentum + grad / avg
+            return p - lr * buf, state
+        return p - lr * (grad / avg), state

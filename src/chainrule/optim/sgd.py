@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from .optimizer import Optimizer
+from .optimizer import Optimizer, as_dtype_of
 
 __all__ = ["SGD"]
 
@@ -23,7 +21,7 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
 
-    def _update(self, p, grad, group, state):
+    def _rule(self, p, grad, group, state):
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
         if group["maximize"]:
             grad = -grad
@@ -31,10 +29,8 @@ class SGD(Optimizer):
             grad = grad + wd * p
         if momentum:
             buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = np.array(grad, copy=True)
-            else:
-                buf *= momentum
-                buf += (1 - group["dampening"]) * grad
+            # The first step starts the buffer at the gradient (PyTorch): a None buffer.
+            buf = grad if buf is None else buf * momentum + (1 - group["dampening"]) * grad
+            state["momentum_buffer"] = buf
             grad = grad + momentum * buf if group["nesterov"] else buf
-        p -= lr * grad
+        return p - as_dtype_of(lr, p) * grad, state

@@ -22,18 +22,47 @@ class Var:
         return self.name
 
 
+@dataclass(frozen=True)
+class Slot:
+    """A parameter computed by the traced function: filled from `eqn.inputs[index]`."""
+
+    index: int
+
+
+def fill_params(value, inputs):
+    """`value` (params or a part of them) with every Slot replaced by its input's value."""
+    if isinstance(value, Slot):
+        return inputs[value.index]
+    if isinstance(value, dict):
+        return {k: fill_params(v, inputs) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(fill_params(v, inputs) for v in value)
+    return value
+
+
 @dataclass(eq=False)
 class Eqn:
-    """out = op(*inputs, **params)."""
+    """out = op(*inputs[:nargs], **params); inputs past `nargs` fill the params' Slots."""
 
     op: Primitive
     inputs: tuple
     params: dict
     out: Var
+    nargs: int | None = None   # None: every input is an argument
+
+    @property
+    def args(self) -> tuple:
+        return self.inputs if self.nargs is None else self.inputs[:self.nargs]
+
+    def evaluate(self, values: list):
+        """op.impl on `values` (one per input), Slots filled."""
+        n = len(values) if self.nargs is None else self.nargs
+        params = self.params if self.nargs is None else fill_params(self.params, values)
+        return self.op.impl(*values[:n], **params)
 
     def __str__(self):
-        args = ", ".join(_show(v) for v in self.inputs)
-        extra = "".join(f", {k}={_show_param(v)}" for k, v in self.params.items())
+        args = ", ".join(_show(v) for v in self.args)
+        extra = "".join(f", {k}={_show_param(v, self.inputs)}" for k, v in self.params.items())
         return f"{self.out.name} = {self.op.name}({args}{extra})"
 
 
@@ -43,9 +72,13 @@ def _show(v: Var) -> str:
     return v.name
 
 
-def _show_param(value) -> str:
-    if isinstance(value, tuple) and any(isinstance(i, np.ndarray) for i in value):
-        return "<index>"
+def _show_param(value, inputs=()) -> str:
+    if isinstance(value, Slot):
+        return inputs[value.index].name
+    if isinstance(value, tuple) and any(isinstance(i, (np.ndarray, Slot)) for i in value):
+        return "(" + ", ".join(_show_param(i, inputs) for i in value) + ",)"
+    if isinstance(value, np.ndarray):
+        return f"<array {value.shape} {value.dtype}>" if value.size > 8 else repr(value.tolist())
     return repr(value)
 
 
@@ -83,7 +116,10 @@ class Graph:
             return env[id(v)]
 
         for e in self.eqns:
-            env[id(e.out)] = bind(e.op, tuple(read(v) for v in e.inputs), e.params)
+            params = e.params
+            if e.nargs is not None:
+                params = fill_params(params, [read(v).data for v in e.inputs])
+            env[id(e.out)] = bind(e.op, tuple(read(v) for v in e.args), params)
         outs = [read(v) for v in self.outputs]
         return outs[0] if len(outs) == 1 else tuple(outs)
 

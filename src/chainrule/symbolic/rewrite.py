@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import Eqn, Graph, Var
+from .graph import Eqn, Graph, Slot, Var
 
 RULES = [
     ("log(exp(X)) -> X", ("log", ("exp", "X")), "X"),
@@ -42,8 +42,20 @@ def _match(pattern, var, producer, binding) -> bool:
     return all(_match(p, v, producer, binding) for p, v in zip(pattern[1:], eqn.inputs))
 
 
-def _try_rules(eqn, producer):
-    for name, pattern, result in RULES:
+def _rules_by_root() -> dict:
+    """RULES grouped by the op at their root, so an equation meets only its own rules."""
+    table = {}
+    for rule in RULES:
+        table.setdefault(rule[1][0], []).append(rule)
+    return table
+
+
+def _try_rules(eqn, producer, by_root):
+    for name, pattern, result in by_root.get(eqn.op.name, ()):
+        # Cheap test first: a number in the pattern needs a constant in that place.
+        if any(isinstance(p, float) and v.const is None for p, v in zip(pattern[1:],
+                                                                         eqn.inputs)):
+            continue
         binding = {}
         if _match(pattern, eqn.out, producer, binding):
             target = binding[result]
@@ -55,26 +67,46 @@ def _try_rules(eqn, producer):
 
 def _fold(eqn):
     """Evaluate an equation whose inputs are all constants."""
-    value = eqn.op.impl(*[v.const for v in eqn.inputs], **eqn.params)
-    value = np.asarray(value)
+    value = np.asarray(eqn.evaluate([v.const for v in eqn.inputs]))
     return Var(eqn.out.name, eqn.out.shape, eqn.out.dtype, value)
+
+
+def _array_key(a: np.ndarray) -> tuple:
+    """An array by its full contents (repr abbreviates arrays over 1,000 entries)."""
+    return ("array", a.dtype.str, a.shape, np.ascontiguousarray(a).tobytes())
+
+
+def param_key(value):
+    """A hashable key equal only for equal parameters, arrays compared entry by entry."""
+    if isinstance(value, np.ndarray):
+        return _array_key(value)
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, tuple(param_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, param_key(v)) for k, v in sorted(value.items())))
+    if isinstance(value, slice):
+        return ("slice", param_key(value.start), param_key(value.stop), param_key(value.step))
+    if isinstance(value, Slot):
+        return ("slot", value.index)
+    if isinstance(value, np.generic):
+        return ("scalar", value.dtype.str, value.item())
+    try:
+        hash(value)
+    except TypeError:
+        return ("repr", type(value).__name__, repr(value))
+    return (type(value).__name__, value)
 
 
 def _key(eqn, resolve):
     parts = []
     for v in eqn.inputs:
         v = resolve(v)
-        parts.append(("c", v.const.dtype.str, v.const.shape, v.const.tobytes())
-                     if v.const is not None else ("v", id(v)))
-    try:
-        params = repr(sorted(eqn.params.items()))
-    except TypeError:
-        params = repr(eqn.params)
-    return (eqn.op.name, tuple(parts), params)
+        parts.append(("c", *_array_key(v.const)) if v.const is not None else ("v", id(v)))
+    return (eqn.op.name, tuple(parts), param_key(eqn.params))
 
 
 def _one_pass(graph: Graph) -> bool:
-    replaced = {}
+    replaced, by_root = {}, _rules_by_root()
 
     def resolve(v):
         while id(v) in replaced:
@@ -83,14 +115,14 @@ def _one_pass(graph: Graph) -> bool:
 
     producer, seen, eqns, changed = {}, {}, [], False
     for eqn in graph.eqns:
-        eqn = Eqn(eqn.op, tuple(resolve(v) for v in eqn.inputs), eqn.params, eqn.out)
+        eqn = Eqn(eqn.op, tuple(resolve(v) for v in eqn.inputs), eqn.params, eqn.out, eqn.nargs)
         if eqn.inputs and all(v.const is not None for v in eqn.inputs):
             replaced[id(eqn.out)] = _fold(eqn)
             graph.log.append(f"fold constants: {eqn}")
             changed = True
             continue
         producer[id(eqn.out)] = eqn
-        hit = _try_rules(eqn, producer)
+        hit = _try_rules(eqn, producer, by_root)
         if hit is not None:
             replaced[id(eqn.out)] = hit[1]
             graph.log.append(f"{hit[0]}: {eqn}")
