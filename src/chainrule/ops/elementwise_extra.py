@@ -254,16 +254,17 @@ cbrt = defop("cbrt", np.cbrt, batch="elementwise",
              doc="The real cube root; cbrt'(0) = +inf.")
 
 
-def _copysign_slope(x, y):
-    """d/dx copysign(x, y): +1 where x and y have the same sign bit, else -1."""
-    return _where(logical_xor(signbit(x), signbit(y)), -1.0, 1.0)
+def _sign_differs(x, y):
+    """Where copysign(x, y) flips x (the sign bits differ): there d/dx is -1, elsewhere +1."""
+    return logical_xor(signbit(x), signbit(y))
 
 
+# Rules pick -g or g (not g * where(m, -1.0, 1.0)): no float64 slope for float32 data.
 copysign = defop(
     "copysign", np.copysign, nin=2, batch="elementwise",
-    vjp=(lambda g, ans, x, y: sum_to(g * _copysign_slope(x, y), x.shape),
+    vjp=(lambda g, ans, x, y: sum_to(_where(_sign_differs(x, y), -g, g), x.shape),
          lambda g, ans, x, y: None),
-    jvp=(lambda t, ans, x, y: t * _copysign_slope(x, y), lambda t, ans, x, y: None),
+    jvp=(lambda t, ans, x, y: _where(_sign_differs(x, y), -t, t), lambda t, ans, x, y: None),
     doc="|x| with the sign of y: derivative +-1 in x (the sign bit decides at 0), 0 in y.")
 
 isclose_p = defop("isclose", lambda a, b, rtol, atol, equal_nan: np.isclose(
