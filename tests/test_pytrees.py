@@ -94,3 +94,10 @@ def test_custom_rules_take_pytree_inputs():
     h.defjvp(lambda t, ans, p: cr.sum(t[0] * p[1] + p[0] * t[1]))
     g0, g1 = cr.grad(h)([np.array([1.0, 2.0]), np.array([3.0, 4.0])])
     assert g0.data.tolist() == [3.0, 4.0] and g1.data.tolist() == [1.0, 2.0]
+
+
+def test_checkpoint_and_jit_take_pytrees():
+    f = cr.checkpoint(lambda p: cr.sum(p["a"] * p["b"]))
+    g = cr.grad(f)({"a": np.ones(2), "b": np.full(2, 3.0)})
+    assert g["a"].data.tolist() == [3.0, 3.0] and g["b"].data.tolist() == [1.0, 1.0]
+    assert cr.jit(lambda p: cr.sum(p["a"] ** 2))({"a": np.ones(3)}).item() == 3.0

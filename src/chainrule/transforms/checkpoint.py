@@ -22,6 +22,7 @@ from ..ops._define import coerce
 from ..ops.shape import Variadic
 from . import api
 from .closure import ClosureTrace, detached, same_value
+from .tree import has_containers, over_leaves
 
 __all__ = ["checkpoint", "checkpoint_name", "replay_generator"]
 
@@ -85,6 +86,9 @@ def checkpoint(f, policy=None):
 
     @functools.wraps(f)
     def wrapped(*args):
+        if has_containers(args):  # pytree arguments: checkpoint f as a function of leaves
+            f_leaves, leaves, _ = over_leaves(f, args, range(len(args)), "checkpoint")
+            return checkpoint(f_leaves, policy)(*leaves)
         xs = coerce(args)
         rng = rng_states()
         rec = ClosureTrace(save)
