@@ -171,15 +171,20 @@ def _normalize(x, axes, eps):
     return centered / cr.sqrt(var + eps)
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
-    """Normalize over the trailing `normalized_shape` axes, then scale and shift."""
-    x = _t(x)
+def _trailing_axes(x, normalized_shape, name: str) -> tuple:
+    """The axes of x's trailing `normalized_shape`, checked."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
         normalized_shape)
     if x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with the "
+        raise ValueError(f"{name}: input of shape {x.shape} does not end with the "
                          f"normalized shape {shape}")
-    out = _normalize(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+    return tuple(range(x.ndim - len(shape), x.ndim))
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize over the trailing `normalized_shape` axes, then scale and shift."""
+    x = _t(x)
+    out = _normalize(x, _trailing_axes(x, normalized_shape, "layer_norm"), eps)
     if weight is not None:
         out = out * weight
     if bias is not None:
@@ -434,13 +439,8 @@ def instance_norm(x, weight=None, bias=None, eps: float = 1e-5):
 def rms_norm(x, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) over the trailing `normalized_shape` axes, times weight."""
     x = _t(x)
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
-        normalized_shape)
-    if x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"rms_norm: input of shape {x.shape} does not end with the "
-                         f"normalized shape {shape}")
+    axes = _trailing_axes(x, normalized_shape, "rms_norm")
     eps = float(np.finfo(x.dtype).eps) if eps is None else eps
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
     out = x / cr.sqrt(cr.mean(x * x, axes, keepdims=True) + eps)
     return out * weight if weight is not None else out
 
