@@ -329,11 +329,6 @@ def det(x):
     return det_p(x)
 
 
-def _as_matrix_rhs(a, b):
-    """NumPy 2: b is a vector only when it is 1-D; then treat it as one column."""
-    return reshape(b, b.shape + (1,)) if b.ndim == 1 else b
-
-
 def _solve_vector(a, v):
     """solve(a, v) for a stack of vectors v (..., n), however NumPy would read v's rank."""
     x = solve(a, reshape(v, v.shape + (1,)))

@@ -138,11 +138,6 @@ def _from_lower(a):
     return _tril(a) + _mT(_tril(a, -1))
 
 
-def _right_solve_transpose(x, r):
-    """x @ r^-T (r square), as a solve: (r^-1 x^T)^T."""
-    return _mT(solve(r, _mT(x)))
-
-
 # ----- cholesky (Murray 2016) ---------------------------------------------------------------
 
 def _phi(x):
