@@ -81,6 +81,56 @@ def test_sequential_plan_predicts_and_measures():
     assert "predicted" in str(plan) and "measured" in str(plan)
 
 
+def _html_rows(page):
+    """{first cell: [other cells]} of the rows of an HTML table."""
+    import re
+    rows = re.findall(r"<tr>(.*?)</tr>", page)
+    cells = [re.findall(r"<t[dh]>(.*?)</t[dh]>", r) for r in rows]
+    return {c[0]: c[1:] for c in cells}
+
+
+def test_plan_shows_as_a_table_predicted_beside_measured():
+    model = _mlp(depth=6)
+    plan = cr.memory.plan(model, X, segments=3)
+    before = _html_rows(plan._repr_html_())
+    assert before["recomputations"] == ["8", "-"]
+    assert before["peak_bytes"] == [cr.memory.fmt_bytes(plan.predicted["peak_bytes"]), "-"]
+    assert "segments (layers): 0-3, 4-7, 8-11" in plan._repr_html_()
+    plan.measure(X)
+    after = _html_rows(plan._repr_html_())
+    assert after["recomputations"] == ["8", "8"]
+    assert after["peak_bytes"][1] == cr.memory.fmt_bytes(plan.measured["peak_bytes"])
+    w = cr.tensor(np.eye(4) * 0.5, requires_grad=True)
+    cell = lambda h, x: (cr.tanh(h @ w + x), None)  # noqa: E731
+    xs = np.ones((20, 2, 4)) * 0.1
+    loop = cr.memory.plan(cell, cr.zeros((2, 4)), xs, snapshots=3)
+    h, _ = cr.scan(cell, cr.zeros((2, 4)), xs, checkpoint=loop)
+    cr.sum(h).backward()
+    page = loop._repr_html_()
+    assert "steps 20, snapshots 3" in page
+    assert _html_rows(page)["peak_states"] == ["4", "4"]
+    assert _html_rows(page)["recomputations"] == [str(cr.transforms.revolve.recomputations(
+        20, 3))] * 2
+
+
+def test_checkpointed_layers_run_once_forward_and_once_more_backward():
+    calls = [0] * 12
+
+    def counted(k, f):
+        def run(x):
+            calls[k] += 1
+            return f(x)
+        return run
+
+    model = _mlp(depth=6)
+    layers = [counted(k, f) for k, f in enumerate(model.children())]
+    seq = cr.checkpoint_sequential(layers, segments=3)
+    out = cr.sum(seq(cr.tensor(X)))
+    assert calls == [1] * 12   # finding the closed-over weights is the forward pass itself
+    out.backward()
+    assert calls == [2] * 8 + [1] * 4   # the last segment is kept, not recomputed
+
+
 def test_scan_plan_predicts_and_measures_revolve():
     w = cr.tensor(np.eye(4) * 0.5, requires_grad=True)
     cell = lambda h, x: (cr.tanh(h @ w + x), None)  # noqa: E731
