@@ -58,6 +58,33 @@ def test_checkpointed_segments_cut_the_peak_and_keep_the_gradient():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("options", [dict(segments="sqrt"), dict(segments=4),
+                                     dict(segments=None, memory_budget=12 * ACT)])
+def test_every_schedule_with_dropout_is_exact_at_first_and_second_order(options):
+    layers = []
+    for _ in range(8):
+        layers += [cr.nn.Linear(16, 16, dtype=np.float64), cr.nn.Tanh(), cr.nn.Dropout(0.3)]
+    model = cr.nn.Sequential(*layers)
+    run = cr.checkpoint_sequential(model, **options)
+    params = list(model.parameters())
+    grads = []
+    for forward in (model, run):
+        cr.nn.init.manual_seed(3)
+        x = cr.tensor(X, requires_grad=True)
+        out = cr.sum(forward(x) ** 2)
+        out.backward(create_graph=True)   # first order, recorded
+        first = [x.grad] + [p.grad for p in params]
+        for t in [x] + params:
+            t.grad = None
+        cr.sum(cr.stack([cr.sum(g * g) for g in first])).backward()   # second order
+        grads.append([g.data for g in first] + [x.grad.data] + [p.grad.data for p in params])
+        for t in [x] + params:
+            t.grad = None
+    assert len(run.bounds) > 1
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+
+
 def test_a_memory_budget_picks_the_fewest_segments_that_fit():
     model = _mlp(depth=16)   # 32 layers: each keeps one activation, inputs are one each
     for budget in (20 * ACT, 12 * ACT):
@@ -193,3 +220,19 @@ def test_train_with_a_memory_budget_trains_the_same_model(tmp_path, capsys):
                  str(tmp_path / "small"), "--memory-budget", "1KB"]) == 2
     assert "--memory-budget 1KB: checkpoint_sequential: no segmentation fits" in \
         capsys.readouterr().err
+
+
+def test_measuring_and_previewing_leave_the_random_stream_where_it_was():
+    model = cr.nn.Sequential(cr.nn.Linear(4, 4, dtype=np.float64), cr.nn.Dropout(0.5))
+    cell = lambda h, x: (cr.nn.functional.dropout(cr.tanh(h + x), 0.5, True), None)  # noqa: E731
+    previews = [lambda: None,
+                lambda: cr.memory.plan(model, np.ones((2, 4)), memory_budget=10**6),
+                lambda: cr.memory.plan(cell, cr.zeros((2, 4)), np.ones((5, 2, 4)), snapshots=2)]
+    masks = []
+    for preview in previews:
+        cr.nn.init.manual_seed(1)
+        preview()
+        masks.append(cr.nn.functional.dropout(cr.ones(64), 0.5, True).data)
+    assert 0 < np.count_nonzero(masks[0]) < 64
+    for m in masks[1:]:
+        np.testing.assert_array_equal(m, masks[0])

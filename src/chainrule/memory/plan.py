@@ -12,7 +12,7 @@ import numpy as np
 from ..core import _new_tensor
 from ..ops._define import as_tensor
 from ..transforms import revolve
-from ..transforms.checkpoint import parse_bytes
+from ..transforms.checkpoint import parse_bytes, replaying, rng_states
 from ..transforms.closure import ClosureTrace, detached
 from ..transforms.scan import _flatten
 from .report import fmt_bytes, report
@@ -156,8 +156,9 @@ def _scan_plan(f, init, xs, snapshots, budget):
         new, _ = f(carry, rebuild_x(list(leaves[len(init_leaves):])))
         return _flatten(new)[0][0]
 
-    rec.run(first_step, [detached(t) for t in init_leaves]
-            + [_row(x) for x in xs_leaves])
+    with replaying(rng_states()):   # a preview: the scan it plans draws the same numbers
+        rec.run(first_step, [detached(t) for t in init_leaves]
+                + [_row(x) for x in xs_leaves])
     step = rec.bytes
     if budget is not None:
         budget = parse_bytes(budget, "memory.plan: memory_budget")
