@@ -85,6 +85,14 @@ def test_every_schedule_with_dropout_is_exact_at_first_and_second_order(options)
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
 
 
+def test_no_segments_and_no_budget_records_the_plain_graph():
+    model = _mlp(depth=4)
+    seq = cr.checkpoint_sequential(model, segments=None)
+    rep = cr.memory.report(lambda x: cr.sum(seq(x)), X)
+    assert seq.bounds == [(0, 8)]
+    assert [r.op for r in rep.rows] == ["linear", "tanh"] * 4 and rep.peak_bytes == 8 * ACT
+
+
 def test_a_memory_budget_picks_the_fewest_segments_that_fit():
     model = _mlp(depth=16)   # 32 layers: each keeps one activation, inputs are one each
     for budget in (20 * ACT, 12 * ACT):

@@ -76,7 +76,7 @@ def _segment(layers):
 
 
 def _even(n, segments):
-    k = n if segments is None else (max(1, round(math.sqrt(n))) if segments == "sqrt"
+    k = 1 if segments is None else (max(1, round(math.sqrt(n))) if segments == "sqrt"
                                     else segments)
     cuts = [round(i * n / k) for i in range(k + 1)]
     return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
