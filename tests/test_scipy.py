@@ -96,8 +96,20 @@ def test_scipy_linalg_values():
     batch = np.stack([s, 2 * s])
     np.testing.assert_allclose(cl.sqrtm(batch).data[1], sl.sqrtm(2 * s))
     np.testing.assert_allclose(cr.vmap(cl.expm)(batch * 0.1).data[1], sl.expm(0.2 * s))
-    with pytest.raises(ValueError, match="sqrtm: the matrix has eigenvalues on the negative"):
-        cl.sqrtm(-s)
+    # a negative definite matrix: SciPy's complex root, i sqrt(s), and its derivative
+    root = cl.sqrtm(-s)
+    assert root.dtype == np.complex128
+    np.testing.assert_allclose(root.data, sl.sqrtm(-s), atol=1e-12)
+    np.testing.assert_allclose(root.data, 1j * sl.sqrtm(s), atol=1e-12)
+    g = cr.grad(lambda m: cr.sum(cr.imag(cl.sqrtm(m))))(-s)
+    assert g.dtype == np.float64        # a real input keeps a real gradient
+    # d/dm Im sqrt(-s') at m = -s equals -d/ds' sqrt(s') summed: the real root's gradient
+    np.testing.assert_allclose(g.data, -cr.grad(lambda m: cr.sum(cl.sqrtm(m)))(s).data,
+                               atol=1e-12)
+    mixed = np.stack([s, -s])            # one root complex: the batch is complex, as a loop
+    np.testing.assert_allclose(cl.sqrtm(mixed).data[0], sl.sqrtm(s), atol=1e-12)
+    assert cl.sqrtm(s.astype(np.float32)).dtype == np.float32
+    assert cl.sqrtm(-s.astype(np.float32)).dtype == np.complex64
 
 
 def test_convolve_matches_scipy_and_batches():

@@ -4,7 +4,8 @@ The solves are compositions of `cr.linalg.solve` on the triangle SciPy reads (so
 derivatives are solve's, and the other triangle gets gradient 0). expm, sqrtm and
 solve_sylvester are primitives whose rules are written with themselves: the Fréchet
 derivative of expm is a block of expm of a block matrix (Al-Mohy and Higham 2009), and
-the derivatives of sqrtm and solve_sylvester solve Sylvester equations.
+the derivatives of sqrtm and solve_sylvester solve Sylvester equations (complex
+matrices too: all three are holomorphic).
 """
 
 from __future__ import annotations
@@ -139,17 +140,15 @@ def solve_sylvester(a, b, q):
 
 
 def _sqrtm_impl(a):
-    def one(m):
-        root = _sl.sqrtm(m)
-        if np.iscomplexobj(root):
-            if np.abs(root.imag).max() > 1e3 * np.finfo(m.dtype).eps * max(np.abs(root).max(), 1):
-                raise ValueError("sqrtm: the matrix has eigenvalues on the negative real "
-                                 "axis, so its square root is complex")
-            root = root.real
-        return root.astype(m.dtype)
-    return _per_matrix(one, a)
+    """SciPy's roots: real where a real matrix has a real principal root, else complex (a
+    batch in which one root is complex is complex throughout)."""
+    out = _per_matrix(_sl.sqrtm, a)
+    kind = np.complex64 if out.dtype.kind == "c" else a.dtype
+    return out.astype(np.result_type(a.dtype, kind), copy=False)
 
 
+# sqrtm is holomorphic: the rules are the same for real and complex roots (JAX's pairing
+# transposes, it does not conjugate).
 sqrtm_p = defop("sqrtm", _sqrtm_impl, batch=_leading,
                 vjp=lambda g, ans, a: solve_sylvester(_mT(ans), _mT(ans), g),
                 jvp=lambda t, ans, a: solve_sylvester(ans, ans, t),
@@ -157,7 +156,9 @@ sqrtm_p = defop("sqrtm", _sqrtm_impl, batch=_leading,
 
 
 def sqrtm(a):
-    """`scipy.linalg.sqrtm`: the principal square root (real matrices with a real root)."""
+    """`scipy.linalg.sqrtm`: the principal square root, whose eigenvalues have nonnegative
+    real parts. As SciPy, complex when a real matrix has negative eigenvalues (each root
+    then lies on the branch cut: +i sqrt|lambda|) or when a is complex."""
     a = as_tensor(a)
     _check_square("sqrtm", a)
     return sqrtm_p(a)
