@@ -176,3 +176,31 @@ def test_multivariate_normal_cdf_plackett_and_refusals():
         cs.multivariate_normal.cdf(x, None, cov, rng="seed")
     other = cs.multivariate_normal.cdf(x, None, cov, rng=5, abseps=1e-3)
     assert abs(other.item() - cs.multivariate_normal.cdf(x, None, cov).item()) < 2e-3
+
+
+def test_multivariate_normal_singular_cov_and_entropy():
+    cov = np.zeros((4, 4))
+    cov[:2, :2] = [[1.0, 0.3], [0.3, 1.0]]
+    mean = np.array([0.1, 0.2, 0.3, -0.1])
+    x = np.array([[0.5, -0.3, 0.3, -0.1], [0.5, -0.3, 0.4, -0.1]])   # the second: off support
+    want = ss.multivariate_normal.logpdf(x, mean, cov, allow_singular=True)
+    got = cs.multivariate_normal.logpdf(x, mean, cov, allow_singular=True)
+    np.testing.assert_allclose(got.data, want)
+    assert got.data[1] == -np.inf
+    np.testing.assert_allclose(cs.multivariate_normal.pdf(x[0], mean, cov, allow_singular=True)
+                               .data, ss.multivariate_normal.pdf(x[0], mean, cov,
+                                                                 allow_singular=True))
+    # on the support (x moves in the first two coordinates only), in x and mean
+    check_grads(lambda x, m: cs.multivariate_normal.logpdf(
+        cr.concatenate([x[:2], m[2:]]), m, cov, allow_singular=True), (x[0], mean))
+    a = np.random.default_rng(0).standard_normal((3, 3))
+    check_grads(lambda x, a: cs.multivariate_normal.logpdf(
+        x, None, a @ a.T + np.eye(3), allow_singular=True), (x[:, :3], a))
+    with pytest.raises(ValueError, match="not positive semidefinite"):
+        cs.multivariate_normal.logpdf(x, mean, -np.eye(4), allow_singular=True)
+    c = a @ a.T + np.eye(3)
+    np.testing.assert_allclose(cs.multivariate_normal.entropy(np.zeros(3), c).data,
+                               ss.multivariate_normal.entropy(np.zeros(3), c))
+    np.testing.assert_allclose(cs.multivariate_normal.entropy(cov=2.0).data,
+                               ss.multivariate_normal.entropy(cov=2.0))
+    check_grads(lambda a: cs.multivariate_normal.entropy(None, a @ a.T + np.eye(3)), (a,))

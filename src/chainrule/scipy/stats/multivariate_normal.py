@@ -10,15 +10,17 @@ import numbers
 
 import numpy as np
 
+from ...core import is_mapped
 from ...ops._define import as_tensor, coerce, constant
-from ...ops.elementwise import log
-from ...ops.linalg import solve
+from ...ops.elementwise import log, sqrt, where
+from ...ops.linalg import matmul, solve
 from ...ops.linalg_decomp import _diag_embed, _diagonal
 from ...ops.linalg_decomp import cholesky as _cholesky
+from ...ops.linalg_decomp import eigh as _eigh
 from ...ops.reduce import sum as _sum
-from ...ops.shape import reshape, transpose
+from ...ops.shape import getitem, reshape, transpose
 from . import _mvn_cdf
-from ._common import LOG_2PI, exp_of, log_of
+from ._common import LOG_2PI, NEG_INF, exp_of, log_of
 
 
 def _covariance(cov, d, dtype):
@@ -47,13 +49,51 @@ def _arguments(function, x, mean, cov):
     return x, mean, cov, d
 
 
-def logpdf(x, mean=None, cov=1.0):
+def logpdf(x, mean=None, cov=1.0, allow_singular=False):
+    """SciPy's logpdf; allow_singular=True accepts a singular cov as SciPy does (the
+    density on the support, mean + cov's range, with the pseudo-determinant; -inf off it)."""
     x, mean, cov, d = _arguments("logpdf", x, mean, cov)
+    if allow_singular:
+        return _singular_logpdf(x, mean, cov, d)
     chol = _cholesky(cov)
     diff = reshape(x - mean, (-1, d))
     z = solve(chol, transpose(diff))                  # (d, N)
     maha = reshape(_sum(z * z, axis=0), x.shape[:-1])
     return -0.5 * maha - _sum(log(_diagonal(chol))) - 0.5 * d * LOG_2PI
+
+
+def _singular_logpdf(x, mean, cov, d):
+    """Through cov's eigendecomposition, keeping SciPy's eigenvalues (above 1e6 ulps of the
+    largest); the kept ones are the support's, so the derivative is that of a fixed rank."""
+    if is_mapped(cov):
+        raise ValueError("multivariate_normal.logpdf: allow_singular=True decides the rank "
+                         "from cov's values, which vmap cannot do per example; map x or mean")
+    w, v = _eigh(cov)
+    values = w.data
+    eps = 1e6 * np.finfo(values.dtype).eps * np.abs(values).max()
+    if values.min() < -eps:
+        raise ValueError("multivariate_normal.logpdf: cov is not positive semidefinite "
+                         f"(eigenvalue {values.min():.3g})")
+    keep, drop = np.flatnonzero(values > eps), np.flatnonzero(values <= eps)
+    w_kept = getitem(w, keep)
+    diff = reshape(x - mean, (-1, d))
+    z = matmul(diff, getitem(v, (slice(None), keep))) / sqrt(w_kept)
+    maha = reshape(_sum(z * z, axis=-1), x.shape[:-1])
+    out = -0.5 * (maha + _sum(log(w_kept)) + keep.size * LOG_2PI)
+    if drop.size:   # off the support (a direction of zero variance): density 0
+        off = matmul(diff, getitem(v, (slice(None), drop))).data
+        outside = np.abs(off).max(axis=-1).reshape(x.shape[:-1]) > np.sqrt(eps)
+        out = where(constant(outside), NEG_INF, out)
+    return out
+
+
+def entropy(mean=None, cov=1.0):
+    """SciPy's entropy, (d (1 + log 2 pi) + log det cov) / 2, differentiable in cov."""
+    mean = as_tensor(0.0 if mean is None else mean)
+    cov = as_tensor(cov)
+    d = mean.shape[-1] if mean.ndim else (cov.shape[-1] if cov.ndim else 1)
+    cov = _covariance(coerce((mean, cov))[1], d, mean.dtype)
+    return _sum(log(_diagonal(_cholesky(cov)))) + 0.5 * d * (1.0 + LOG_2PI)
 
 
 def _seed(rng):
