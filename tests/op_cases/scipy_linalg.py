@@ -50,5 +50,8 @@ CASES = [
     OpCase("solve", lambda c, b: sl.cho_solve((c, True), b), _triangular_system,
            "cho_solve-lower"),
     OpCase("cholesky", lambda a: sl.cholesky(a), spd(), "scipy-upper"),
+    OpCase("solve", lambda ab, b: sl.solve_banded((2, 1), ab, b), lambda rng: (
+        rng.standard_normal((4, 5)) + 4 * (np.arange(4) == 1)[:, None],
+        rng.standard_normal((5, 2))), "banded"),
     OpCase("expm", lambda a: sl.expm(a * 0.0 + a), normal((1, 1)), "1x1"),
 ]

@@ -1,4 +1,4 @@
-"""`cr.scipy.linalg`: triangular and Cholesky solves, expm, sqrtm, solve_sylvester.
+"""`cr.scipy.linalg`: triangular, banded and Cholesky solves, expm, sqrtm, solve_sylvester.
 
 The solves are compositions of `cr.linalg.solve` on the triangle SciPy reads (so their
 derivatives are solve's, and the other triangle gets gradient 0). expm, sqrtm and
@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg as _sl
 
-from ..ops._define import as_tensor, coerce, constant
+from ..ops._define import as_tensor, bind_tensors, coerce, constant
 from ..ops.linalg import _check_square, _mT, matmul, solve
 from ..ops.linalg_decomp import _leading, _mask
 from ..ops.linalg_decomp import cholesky as _cholesky
-from ..ops.shape import concatenate, getitem, sum_to
+from ..ops.shape import concatenate, getitem, scatter_add_p, sum_to
 from ._define import defop
 
 
@@ -57,6 +57,24 @@ def cho_solve(c_and_lower, b):
     c, b = coerce((c, b))
     y = solve_triangular(c, b, trans=0 if lower else 1, lower=lower)
     return solve_triangular(c, y, trans=1 if lower else 0, lower=lower)
+
+
+def solve_banded(l_and_u, ab, b):
+    """`scipy.linalg.solve_banded((l, u), ab, b)`: a x = b for the band matrix a stored in
+    ab (ab[u + i - j, j] = a[i, j]); the dense a is gathered from ab differentiably, so the
+    entries of ab outside the band get gradient 0, as SciPy ignores them."""
+    ab, b = coerce((ab, b))
+    lower, upper = (int(k) for k in l_and_u)
+    n = ab.shape[-1]
+    if ab.ndim != 2 or ab.shape[0] != lower + upper + 1 or b.shape[0] != n:
+        raise ValueError(f"solve_banded: ab must have shape (l + u + 1, n) = "
+                         f"({lower + upper + 1}, n) and b n rows, got ab {ab.shape}, "
+                         f"b {b.shape}")
+    rows, cols = np.array([(i, j) for j in range(n)
+                           for i in range(max(0, j - upper), min(n, j + lower + 1))]).T
+    band = getitem(ab, (upper + rows - cols, cols))
+    a = bind_tensors(scatter_add_p, (band,), {"index": (rows, cols), "shape": (n, n)})
+    return solve(a, b)
 
 
 # ----- expm ----------------------------------------------------------------------------
@@ -164,5 +182,5 @@ def sqrtm(a):
     return sqrtm_p(a)
 
 
-__all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "solve_sylvester",
+__all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "solve_banded", "solve_sylvester",
            "solve_triangular", "sqrtm"]
