@@ -198,6 +198,13 @@ def test_complex_values_and_dtypes_match_numpy():
                          np.linalg.slogdet(HPD + 1j * np.eye(3))):
         np.testing.assert_allclose(got.data, want)
     np.testing.assert_allclose(cr.linalg.norm(C43, ord=2).data, np.linalg.norm(C43, ord=2))
+    lower_only = np.tril(HPD - 4 * np.eye(3)) + np.triu(np.ones((3, 3)), 1)   # indefinite
+    u, s, vh = cr.linalg.svd(lower_only, hermitian=True)
+    np.testing.assert_allclose(s.data, np.linalg.svd(lower_only, hermitian=True)[1])
+    hermitian = np.tril(lower_only) + np.tril(lower_only, -1).conj().T
+    hermitian[np.diag_indices(3)] = hermitian.diagonal().real
+    np.testing.assert_allclose((u * s[None, :] @ vh).data, hermitian, atol=1e-12)
+    check_grads(lambda a: cr.linalg.svd(a, hermitian=True)[1], (lower_only,))
     b = np.arange(4.0) + 1j
     for got, want in zip(cr.linalg.lstsq(C43, b), np.linalg.lstsq(C43, b)):
         np.testing.assert_allclose(np.asarray(got.data if hasattr(got, "data") else got), want,

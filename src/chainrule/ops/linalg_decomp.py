@@ -396,14 +396,15 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     At repeated singular values the terms 1/(s_j^2 - s_i^2) are taken as 0, at zero ones
     1/s is taken as 0; with full_matrices the columns completing U and Vh are constants.
     Complex singular vectors carry a phase LAPACK chooses: only functions that ignore it
-    (s, |U|, u_i v_i^H) have a derivative.
+    (s, |U|, u_i v_i^H) have a derivative. hermitian=True decomposes the Hermitian matrix
+    of a's lower triangle, as NumPy does (its vectors' signs may differ from NumPy's).
     """
     a = as_tensor(a)
     if a.ndim < 2:
         raise ValueError(f"linalg.svd: needs matrices (..., m, n), got shape {a.shape}")
-    if hermitian:
-        raise NotImplementedError("linalg.svd: hermitian=True is not supported; for a "
-                                  "symmetric matrix use cr.linalg.eigh")
+    if hermitian:   # NumPy reads only the lower triangle then (through eigh)
+        _check_square("svd", a)
+        a = _from_lower(a)
     full = bool(full_matrices) and compute_uv
     u, s, vh = _unpack(bind_tensors(svd_p, (a,), {"full_matrices": full}),
                        _svd_shapes(a, full))
