@@ -142,3 +142,7 @@ def test_jacobians_refuse_complex_as_jax_does():
     # and a real-valued function of complex inputs has a reverse Jacobian (grad's convention)
     g = cr.jacrev(lambda z: cr.abs(z) ** 2)(z)
     np.testing.assert_allclose(g.data, np.diag(2 * np.conj(z)))
+    # which cr.jacobian then picks whatever the shapes, as forward mode has none
+    wide = cr.jacobian(lambda z: cr.abs(cr.stack([z, 2 * z, 3 * z])) ** 2)
+    assert wide.choose_mode(z) == "rev"
+    np.testing.assert_allclose(wide(z).data[1], np.diag(8 * np.conj(z)))

@@ -400,19 +400,23 @@ def jacobian(f, argnums=0, mode=None, holomorphic=False):
             key = tuple((np.shape(a), np.asarray(a).dtype.str) for a in args)
             chosen = chosen_for.get(key)
             if chosen is None:
-                chosen = chosen_for[key] = choose_mode(f, args, argnums)
+                chosen = chosen_for[key] = choose_mode(f, args, argnums, holomorphic)
         jac = _jacfwd if chosen == "fwd" else _jacrev
         return jac(f, argnums, holomorphic, "jacobian")(*args)
 
-    wrapped.choose_mode = lambda *args: choose_mode(f, args, argnums)
+    wrapped.choose_mode = lambda *args: choose_mode(f, args, argnums, holomorphic)
     return wrapped
 
 
-def choose_mode(f, args, argnums=0) -> str:
-    """'fwd' when the output has more entries than the inputs, 'rev' otherwise."""
+def choose_mode(f, args, argnums=0, holomorphic=False) -> str:
+    """'fwd' when the output has more entries than the inputs, 'rev' otherwise; 'rev' for
+    complex inputs without holomorphic=True (only reverse mode has a Jacobian for them:
+    the gradients of real outputs, grad's convention)."""
     args = list(args)
     for i in _argnums(argnums):
         args[i] = as_input(args[i], "jacobian", i)
+        if args[i].dtype.kind == "c" and not holomorphic:
+            return "rev"
     with no_grad():
         out = f(*args)
     leaves, _ = flatten(out, "jacobian")
