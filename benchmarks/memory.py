@@ -26,6 +26,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 # One thread for every library: the machine is shared, and BLAS or torch threads spinning
 # against other work make timings swing by several times.
@@ -50,6 +51,9 @@ except ImportError:  # the bench extra is optional
 F = cr.nn.functional
 SIZES = {"full": {"depth": 1000, "width": 256, "batch": 64, "steps": 1000},
          "quick": {"depth": 100, "width": 64, "batch": 16, "steps": 100}}
+# Wall time, and the CPU time of this process (every contender runs on one thread, so that
+# is the step's own work; on a shared machine the wall time adds the waits for a core).
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 LSTM = {"input": 64, "hidden": 128, "batch": 32, "snapshots": 10}
 
 
@@ -251,19 +255,22 @@ def measure_peak(name, quick):
 def saved_peaks(mlp, x, lstm, xs):
     """Exact peak saved bytes: chainrule's report, NumPy's list, PyTorch's hooks."""
     out = {}
-    for schedule in ("plain", "sqrt"):
-        rep = cr.memory.report(lambda v, s=schedule: mlp.loss(v, s), x)
-        out[f"mlp/chainrule{'-sqrt' if schedule == 'sqrt' else ''}"] = rep
-    out["mlp/numpy"] = x.nbytes * (len(mlp.params) + 1)
-    out["lstm/chainrule"] = cr.memory.report(lambda v: cr.sum(lstm.plain(v)[0]), xs)
-    out["lstm/chainrule-revolve"] = cr.memory.report(lambda v: cr.sum(lstm.revolve(v)[0]), xs)
-    if torch is not None:
-        weights = [w.data for w, _ in mlp.params]
-        biases = [b.data for _, b in mlp.params]
-        tm = MLPTorch(weights, biases).model
-        out["mlp/torch"] = _torch_saved(tm, lambda: tm(torch.from_numpy(x)).sum())
-        tl = LSTMTorch(lstm.plain).model
-        out["lstm/torch"] = _torch_saved(tl, lambda: tl(torch.from_numpy(xs))[0].sum())
+    if mlp is not None:
+        for schedule in ("plain", "sqrt"):
+            rep = cr.memory.report(lambda v, s=schedule: mlp.loss(v, s), x)
+            out[f"mlp/chainrule{'-sqrt' if schedule == 'sqrt' else ''}"] = rep
+        out["mlp/numpy"] = x.nbytes * (len(mlp.params) + 1)
+        if torch is not None:
+            tm = MLPTorch([w.data for w, _ in mlp.params], [b.data for _, b in mlp.params])
+            out["mlp/torch"] = _torch_saved(tm.model,
+                                            lambda: tm.model(torch.from_numpy(x)).sum())
+    if lstm is not None:
+        out["lstm/chainrule"] = cr.memory.report(lambda v: cr.sum(lstm.plain(v)[0]), xs)
+        out["lstm/chainrule-revolve"] = cr.memory.report(
+            lambda v: cr.sum(lstm.revolve(v)[0]), xs)
+        if torch is not None:
+            tl = LSTMTorch(lstm.plain).model
+            out["lstm/torch"] = _torch_saved(tl, lambda: tl(torch.from_numpy(xs))[0].sum())
     return out
 
 
@@ -322,42 +329,53 @@ def main():
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--quick", action="store_true", help="small sizes, to try it out")
     args.add_argument("--peak", help=argparse.SUPPRESS)
-    args.add_argument("--rounds", type=int, default=5)
+    args.add_argument("--rounds", type=int, default=7)
+    args.add_argument("--only", default="", choices=("", "mlp", "lstm"),
+                      help="one benchmark only (times and saved peaks, no RSS or plot)")
     args.add_argument("--plot", metavar="PNG", help="write the memory-over-the-sweep plot")
     args = args.parse_args()
     if args.peak:
         return measure_peak(args.peak, args.quick)
     size = SIZES["quick" if args.quick else "full"]
-    fns, (mlp, x, lstm, xs) = contenders(size)
+    fns, (mlp, x, lstm, xs) = contenders(size, only=args.only)
     ref = {k: fn() for k, fn in fns.items()}   # every contender gets the same gradient
     for k, g in ref.items():
         base = ref[k.split("/")[0] + "/chainrule"]
         assert np.allclose(g, base, rtol=1e-9, atol=1e-12), f"{k} disagrees"
     times = {}
-    for group in ("mlp", "lstm"):   # interleaved within a benchmark, one after the other
+    groups = [g for g in ("mlp", "lstm") if g.startswith(args.only)]
+    for group in groups:   # interleaved within a benchmark, one after the other
         times.update(compare({k: f for k, f in fns.items() if k.startswith(group)},
-                             repeats=args.rounds, warmup=0))
+                             repeats=args.rounds, warmup=0, clocks=CLOCKS))
     saved = saved_peaks(mlp, x, lstm, xs)
-    rss = {k: peak_rss_of(k, args.quick) for k in fns}
-    stats, optimum = revolve_figures(lstm, xs)
+    rss = {} if args.only else {k: peak_rss_of(k, args.quick) for k in fns}
     rows = []
     for k in fns:
         s = saved.get(k)
         s = s.peak_bytes if hasattr(s, "peak_bytes") else s
-        base = k.split("/")[0] + ("/numpy" if k.startswith("mlp") else "/chainrule")
-        rows.append([k, f"{times[k] * 1e3:.0f}", f"{times[k] / times[base]:.2f}",
-                     "" if s is None else f"{s / 1e6:.1f}", f"{rss[k] / 1e6:.0f}"])
+        base = times[k.split("/")[0] + "/chainrule"]
+        rows.append([k] + [f"{times[k][c] * 1e3:.0f} ({times[k][c] / base[c]:.2f})"
+                           for c in CLOCKS]
+                    + ["" if s is None else f"{s / 1e6:.1f}",
+                       f"{rss[k] / 1e6:.0f}" if k in rss else ""])
     print(f"sizes: {size}; LSTM {LSTM}; medians of {args.rounds} interleaved rounds on a "
-          "shared 2-core machine (noisy)")
-    print(table(rows, ["contender", "step ms", "time ratio", "peak saved MB",
-                       "peak step RSS MB"]))
-    print(f"revolve, n={xs.shape[0]}, s={LSTM['snapshots']}: recomputed steps "
-          f"{stats['recomputations']} (optimum {optimum}), peak stored states "
-          f"{stats['peak_states']}")
-    p, q = saved["mlp/chainrule"].peak_bytes, saved["mlp/chainrule-sqrt"].peak_bytes
-    print(f"mlp: sqrt(n) segments cut peak saved bytes {p / q:.1f}x for "
-          f"{times['mlp/chainrule-sqrt'] / times['mlp/chainrule']:.2f}x the step time")
-    if args.plot:
+          "shared 2-core machine (noisy); ratios to chainrule storing everything")
+    print(table(rows, ["contender"] + [f"{c} ms (ratio)" for c in CLOCKS]
+                + ["peak saved MB", "peak step RSS MB"]))
+    for group, slow in (("mlp", "sqrt"), ("lstm", "revolve")):
+        if group in groups:
+            t, t_slow = times[f"{group}/chainrule"], times[f"{group}/chainrule-{slow}"]
+            print(f"{group}: {slow} / store all: " + ", ".join(
+                f"{c} {t_slow[c] / t[c]:.2f}x" for c in CLOCKS))
+    if "mlp" in groups:
+        p, q = saved["mlp/chainrule"].peak_bytes, saved["mlp/chainrule-sqrt"].peak_bytes
+        print(f"mlp: sqrt(n) segments cut peak saved bytes {p / q:.1f}x")
+    if "lstm" in groups:
+        stats, optimum = revolve_figures(lstm, xs)
+        print(f"revolve, n={xs.shape[0]}, s={LSTM['snapshots']}: recomputed steps "
+              f"{stats['recomputations']} (optimum {optimum}), peak stored states "
+              f"{stats['peak_states']}")
+    if args.plot and not args.only:
         plain_lstm = saved["lstm/chainrule"]
         plot(args.plot, [("store every layer", saved["mlp/chainrule"]),
                          ("sqrt(n) segments", saved["mlp/chainrule-sqrt"])],

@@ -58,6 +58,41 @@ def test_checkpointed_segments_cut_the_peak_and_keep_the_gradient():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("options", [dict(segments="sqrt"), dict(segments=4),
+                                     dict(segments=None, memory_budget=12 * ACT)])
+def test_every_schedule_with_dropout_is_exact_at_first_and_second_order(options):
+    layers = []
+    for _ in range(8):
+        layers += [cr.nn.Linear(16, 16, dtype=np.float64), cr.nn.Tanh(), cr.nn.Dropout(0.3)]
+    model = cr.nn.Sequential(*layers)
+    run = cr.checkpoint_sequential(model, **options)
+    params = list(model.parameters())
+    grads = []
+    for forward in (model, run):
+        cr.nn.init.manual_seed(3)
+        x = cr.tensor(X, requires_grad=True)
+        out = cr.sum(forward(x) ** 2)
+        out.backward(create_graph=True)   # first order, recorded
+        first = [x.grad] + [p.grad for p in params]
+        for t in [x] + params:
+            t.grad = None
+        cr.sum(cr.stack([cr.sum(g * g) for g in first])).backward()   # second order
+        grads.append([g.data for g in first] + [x.grad.data] + [p.grad.data for p in params])
+        for t in [x] + params:
+            t.grad = None
+    assert len(run.bounds) > 1
+    for a, b in zip(*grads):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+
+
+def test_no_segments_and_no_budget_records_the_plain_graph():
+    model = _mlp(depth=4)
+    seq = cr.checkpoint_sequential(model, segments=None)
+    rep = cr.memory.report(lambda x: cr.sum(seq(x)), X)
+    assert seq.bounds == [(0, 8)]
+    assert [r.op for r in rep.rows] == ["linear", "tanh"] * 4 and rep.peak_bytes == 8 * ACT
+
+
 def test_a_memory_budget_picks_the_fewest_segments_that_fit():
     model = _mlp(depth=16)   # 32 layers: each keeps one activation, inputs are one each
     for budget in (20 * ACT, 12 * ACT):
@@ -81,6 +116,45 @@ def test_sequential_plan_predicts_and_measures():
     assert "predicted" in str(plan) and "measured" in str(plan)
 
 
+def _html_rows(page):
+    """{first cell: [other cells]} of the rows of an HTML table."""
+    import re
+    rows = re.findall(r"<tr>(.*?)</tr>", page)
+    cells = [re.findall(r"<t[dh]>(.*?)</t[dh]>", r) for r in rows]
+    return {c[0]: c[1:] for c in cells}
+
+
+def test_plan_shows_as_a_table_predicted_beside_measured():
+    model = _mlp(depth=6)
+    plan = cr.memory.plan(model, X, segments=3)
+    before = _html_rows(plan._repr_html_())
+    assert before["recomputations"] == ["8", "-"]
+    assert before["peak_bytes"] == [cr.memory.fmt_bytes(plan.predicted["peak_bytes"]), "-"]
+    assert "segments (layers): 0-3, 4-7, 8-11" in plan._repr_html_()
+    plan.measure(X)
+    after = _html_rows(plan._repr_html_())
+    assert after["recomputations"] == ["8", "8"]
+    assert after["peak_bytes"][1] == cr.memory.fmt_bytes(plan.measured["peak_bytes"])
+
+
+def test_checkpointed_layers_run_once_forward_and_once_more_backward():
+    calls = [0] * 12
+
+    def counted(k, f):
+        def run(x):
+            calls[k] += 1
+            return f(x)
+        return run
+
+    model = _mlp(depth=6)
+    layers = [counted(k, f) for k, f in enumerate(model.children())]
+    seq = cr.checkpoint_sequential(layers, segments=3)
+    out = cr.sum(seq(cr.tensor(X)))
+    assert calls == [1] * 12   # finding the closed-over weights is the forward pass itself
+    out.backward()
+    assert calls == [2] * 8 + [1] * 4   # the last segment is kept, not recomputed
+
+
 def test_scan_plan_predicts_and_measures_revolve():
     w = cr.tensor(np.eye(4) * 0.5, requires_grad=True)
     cell = lambda h, x: (cr.tanh(h @ w + x), None)  # noqa: E731
@@ -90,6 +164,11 @@ def test_scan_plan_predicts_and_measures_revolve():
     cr.sum(h).backward()
     for key in ("recomputations", "peak_states", "peak_bytes"):
         assert plan.measured[key] == plan.predicted[key], key
+    page = plan._repr_html_()   # the table a notebook shows
+    assert "steps 50, snapshots 4" in page
+    assert _html_rows(page)["peak_states"] == ["5", "5"]
+    assert _html_rows(page)["recomputations"] == [str(cr.transforms.revolve.recomputations(
+        50, 4))] * 2
     budget = cr.memory.plan(cell, cr.zeros((2, 4)), xs, memory_budget=2000)
     assert budget.predicted["peak_bytes"] <= 2000
 
@@ -143,3 +222,19 @@ def test_train_with_a_memory_budget_trains_the_same_model(tmp_path, capsys):
                  str(tmp_path / "small"), "--memory-budget", "1KB"]) == 2
     assert "--memory-budget 1KB: checkpoint_sequential: no segmentation fits" in \
         capsys.readouterr().err
+
+
+def test_measuring_and_previewing_leave_the_random_stream_where_it_was():
+    model = cr.nn.Sequential(cr.nn.Linear(4, 4, dtype=np.float64), cr.nn.Dropout(0.5))
+    cell = lambda h, x: (cr.nn.functional.dropout(cr.tanh(h + x), 0.5, True), None)  # noqa: E731
+    previews = [lambda: None,
+                lambda: cr.memory.plan(model, np.ones((2, 4)), memory_budget=10**6),
+                lambda: cr.memory.plan(cell, cr.zeros((2, 4)), np.ones((5, 2, 4)), snapshots=2)]
+    masks = []
+    for preview in previews:
+        cr.nn.init.manual_seed(1)
+        preview()
+        masks.append(cr.nn.functional.dropout(cr.ones(64), 0.5, True).data)
+    assert 0 < np.count_nonzero(masks[0]) < 64
+    for m in masks[1:]:
+        np.testing.assert_array_equal(m, masks[0])

@@ -3,6 +3,7 @@ and peak bytes), and after it has run, the measured figures beside the predicted
 
 from __future__ import annotations
 
+import html
 import math
 import tracemalloc
 
@@ -11,7 +12,7 @@ import numpy as np
 from ..core import _new_tensor
 from ..ops._define import as_tensor
 from ..transforms import revolve
-from ..transforms.checkpoint import parse_bytes
+from ..transforms.checkpoint import parse_bytes, replaying, rng_states
 from ..transforms.closure import ClosureTrace, detached
 from ..transforms.scan import _flatten
 from .report import fmt_bytes, report
@@ -61,20 +62,39 @@ class Plan:
                          "traced_peak_bytes": peak}
         return self
 
-    def __str__(self):
-        keys = list(self.predicted)
-        lines = [f"memory plan ({self.kind}): " + ", ".join(
-            f"{k} {v}" for k, v in self.predicted.items() if k not in _FIGURES)]
-        lines.append(f"  {'':<22}{'predicted':>14}{'measured':>14}")
-        for k in keys:
+    def _settings(self) -> str:
+        """The schedule's choices (what is not a predicted figure), as one line."""
+        return ", ".join(f"{k} {v}" for k, v in self.predicted.items() if k not in _FIGURES)
+
+    def _figures(self) -> list:
+        """[(figure, predicted, measured or "-")], shown as text."""
+        rows = []
+        for k in self.predicted:
             if k in _FIGURES:
                 m = None if self.measured is None else self.measured.get(k)
-                lines.append(f"  {k:<22}{_show(k, self.predicted[k]):>14}"
-                             f"{'-' if m is None else _show(k, m):>14}")
+                rows.append((k, _show(k, self.predicted[k]), "-" if m is None else _show(k, m)))
         if self.measured and "traced_peak_bytes" in self.measured:
-            lines.append(f"  {'all memory (traced)':<22}{'':>14}"
-                         f"{fmt_bytes(self.measured['traced_peak_bytes']):>14}")
+            rows.append(("all memory (traced)", "", fmt_bytes(self.measured["traced_peak_bytes"])))
+        return rows
+
+    def __str__(self):
+        lines = [f"memory plan ({self.kind}): {self._settings()}",
+                 f"  {'':<22}{'predicted':>14}{'measured':>14}"]
+        lines += [f"  {k:<22}{p:>14}{m:>14}" for k, p, m in self._figures()]
         return "\n".join(lines)
+
+    def _repr_html_(self):
+        """The schedule as a table in a notebook: predicted beside measured."""
+        cells = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(p)}</td>"
+                        f"<td>{html.escape(m)}</td></tr>" for k, p, m in self._figures())
+        segments = ""
+        if self.runner is not None and self.runner.bounds:
+            segments = "<p>segments (layers): " + html.escape(", ".join(
+                f"{a}-{b - 1}" for a, b in self.runner.bounds)) + "</p>"
+        return (f"<p>memory plan ({html.escape(self.kind)}): "
+                f"{html.escape(self._settings())}</p>{segments}"
+                "<table><tr><th></th><th>predicted</th><th>measured</th></tr>"
+                f"{cells}</table>")
 
     def __repr__(self):
         return str(self)
@@ -136,8 +156,9 @@ def _scan_plan(f, init, xs, snapshots, budget):
         new, _ = f(carry, rebuild_x(list(leaves[len(init_leaves):])))
         return _flatten(new)[0][0]
 
-    rec.run(first_step, [detached(t) for t in init_leaves]
-            + [_row(x) for x in xs_leaves])
+    with replaying(rng_states()):   # a preview: the scan it plans draws the same numbers
+        rec.run(first_step, [detached(t) for t in init_leaves]
+                + [_row(x) for x in xs_leaves])
     step = rec.bytes
     if budget is not None:
         budget = parse_bytes(budget, "memory.plan: memory_budget")

@@ -14,7 +14,7 @@ import math
 
 from ..core import TensorBase, is_grad_enabled
 from ..ops._define import as_tensor
-from ..transforms.checkpoint import checkpoint, parse_bytes
+from ..transforms.checkpoint import checkpoint, parse_bytes, replaying, rng_states
 from ..transforms.closure import ClosureTrace, detached
 
 __all__ = ["checkpoint_sequential", "CheckpointedSequence", "layer_bytes", "predicted_peak"]
@@ -76,7 +76,7 @@ def _segment(layers):
 
 
 def _even(n, segments):
-    k = n if segments is None else (max(1, round(math.sqrt(n))) if segments == "sqrt"
+    k = 1 if segments is None else (max(1, round(math.sqrt(n))) if segments == "sqrt"
                                     else segments)
     cuts = [round(i * n / k) for i in range(k + 1)]
     return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
@@ -87,11 +87,12 @@ def layer_bytes(layers, x):
     running the layers once without recording."""
     inside, boundary = [], []
     x = detached(x)
-    for f in layers:
-        rec = ClosureTrace()
-        boundary.append(x.data.nbytes)
-        x = rec.run(f, [x])
-        inside.append(rec.bytes)
+    with replaying(rng_states()):   # the real pass then draws the same dropout masks
+        for f in layers:
+            rec = ClosureTrace()
+            boundary.append(x.data.nbytes)
+            x = rec.run(f, [x])
+            inside.append(rec.bytes)
     return inside, boundary
 
 

@@ -17,11 +17,21 @@ import re
 
 import numpy as np
 
-from ..core import Primitive, TensorBase, _new_tensor, bind, is_grad_enabled
+from ..core import (
+    REVERSE,
+    Primitive,
+    TensorBase,
+    _new_tensor,
+    active,
+    bind,
+    enable_grad,
+    is_grad_enabled,
+)
 from ..ops._define import coerce
 from ..ops.shape import Variadic
 from . import api
 from .closure import ClosureTrace, detached, same_value
+from .reverse import grads_wrt
 from .tree import has_containers, over_leaves
 
 __all__ = ["checkpoint", "checkpoint_name", "replay_generator"]
@@ -131,25 +141,39 @@ def recompute_vjp(run, rng, inputs, g, ans, name):
     """{input position: cotangent} for the inputs that require grad, by running `run`
     again (recorded) and sweeping it from g."""
     wanted = [i for i, x in enumerate(inputs) if x.requires_grad]
-    # In a plain backward the recomputation need not be differentiable itself; under
-    # create_graph (or an enclosing transform) it keeps the inputs' graph, for order 2+.
-    values = list(inputs) if is_grad_enabled() else [_new_tensor(x.data) for x in inputs]
+    if is_grad_enabled():
+        # create_graph (or an enclosing transform): the recomputation keeps the inputs'
+        # graph, for order 2+.
+        def selected(*chosen):
+            full = list(inputs)
+            for i, v in zip(wanted, chosen):
+                full[i] = v
+            return run(*full)
 
-    def selected(*chosen):
-        full = list(values)
-        for i, v in zip(wanted, chosen):
-            full[i] = v
-        return run(*full)
+        with replaying(rng):
+            out, vjp_fn = api.vjp(selected, *[inputs[i] for i in wanted])
+        _check_same(out, ans, name)
+        return dict(zip(wanted, vjp_fn(g)))
+    # A plain backward: record the recomputation on fresh leaves and sweep it once, freeing
+    # its values as the sweep passes (nothing here is differentiated again).
+    values = [_new_tensor(x.data) for x in inputs]
+    for i in wanted:
+        values[i].requires_grad = True
+    with replaying(rng), active(REVERSE), enable_grad():   # as api.vjp records
+        out = run(*values)
+    _check_same(out, ans, name)
+    grads = grads_wrt([out], [g], [values[i] for i in wanted], create_graph=False,
+                      retain_graph=False)
+    return dict(zip(wanted, grads))
 
-    with replaying(rng):
-        out, vjp_fn = api.vjp(selected, *[values[i] for i in wanted])
+
+def _check_same(out, ans, name):
     if not same_value(out.data, ans.data):
         raise RuntimeError(
             f"{name}: recomputing gave a different value than the forward pass (max "
             f"difference {np.max(np.abs(out.data - ans.data)):.3g}); random numbers drawn "
             "from a generator not registered with cr.memory.replay_generator, or state "
             "changed between forward and backward")
-    return dict(zip(wanted, vjp_fn(g)))
 
 
 def _checkpoint_op(f, rec, rng, n_args, value) -> CheckpointOp:
