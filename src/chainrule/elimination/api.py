@@ -101,9 +101,7 @@ def jacobian(f, argnums=0, seconds: float = 0.25):
         key = tuple((np.shape(a), np.asarray(a).dtype.str) for a in args)
         plan = plans.get(key)
         if plan is not None:
-            layout = LinearizedGraph(recorded.vertices, {}, recorded.inputs, recorded.outputs,
-                                     rebuild, single_argnum(argnums, nums))
-            J = plan.jacobian_at(recorded, layout)
+            J = plan.jacobian_at(recorded, rebuild)
             if J is not None:
                 return J
         g = from_recorded(recorded, rebuild, single_argnum(argnums, nums))

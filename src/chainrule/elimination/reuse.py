@@ -19,7 +19,7 @@ import numpy as np
 from ..core import no_grad
 from .blocks import DIAGONAL_KINDS, StructureChanged
 from .eliminate import Work
-from .linearized import block_at
+from .linearized import LinearizedGraph, block_at
 from .result import assemble
 
 
@@ -28,15 +28,15 @@ class Plan:
 
     def __init__(self, graph, recorded, order):
         self.signature = recorded.signature()
+        self.single_argnum = graph.single_argnum
         self.order = list(order)
         self.like = [graph.edges.get((k, j)) for k, j, *_ in recorded.sites()]
         self.copies = {(j, k): graph.edges[(j, k)].values for j, k in recorded.copies}
         self.steps = _compile(graph, self.order)
 
-    def jacobian_at(self, recorded, graph_like):
-        """The Jacobian at the point `recorded` was run at (`graph_like`: vertices, inputs,
-        outputs, rebuild and single_argnum to lay it out), or None when the stored
-        structure does not hold there."""
+    def jacobian_at(self, recorded, rebuild):
+        """The Jacobian at the point `recorded` was run at (`rebuild`: output leaves ->
+        the output's structure), or None when the stored structure does not hold there."""
         sites = list(recorded.sites())
         if recorded.signature(sites) != self.signature:
             return None
@@ -56,8 +56,10 @@ class Plan:
                 values[dst] = p if add is None else add(values[dst], p)
             for key in dead:
                 del values[key]
-        return assemble(graph_like, lambda key: None if key not in values
-                        else _dense(values[key], graph_like.vertices[key[0]].size))
+        layout = LinearizedGraph(recorded.vertices, {}, recorded.inputs, recorded.outputs,
+                                 rebuild, self.single_argnum)
+        return assemble(layout, lambda key: None if key not in values
+                        else _dense(values[key], recorded.vertices[key[0]].size))
 
 
 def _raw(block):
