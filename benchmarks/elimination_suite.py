@@ -3,7 +3,8 @@
 Lohoff and Neftci, "Optimizing Automatic Differentiation with Deep Reinforcement
 Learning" (NeurIPS 2024), and graphax's examples: the 1-D Roe flux (Roe 1981), the 6-DOF
 robot arm's forward kinematics, the human heart dipole and propane combustion systems
-(MINPACK-2), a small perceptron and a transformer encoder. Each entry gives the function,
+(MINPACK-2), a small perceptron, a transformer encoder, and AlphaGrad's two generated
+random functions f (vectors and matrices) and g (scalars). Each entry gives the function,
 its arguments and which of them are differentiated.
 """
 
