@@ -3,7 +3,8 @@
 Lohoff and Neftci, "Optimizing Automatic Differentiation with Deep Reinforcement
 Learning" (NeurIPS 2024), and graphax's examples: the 1-D Roe flux (Roe 1981), the 6-DOF
 robot arm's forward kinematics, the human heart dipole and propane combustion systems
-(MINPACK-2), a small perceptron and a transformer encoder. Each entry gives the function,
+(MINPACK-2), a small perceptron, a transformer encoder, and AlphaGrad's two generated
+random functions f (vectors and matrices) and g (scalars). Each entry gives the function,
 its arguments and which of them are differentiated.
 """
 
@@ -189,24 +190,211 @@ def functions(ops) -> dict:
         z2 = _encoder_block(z1, WQ2, WK2, WV2, W2, b2, gamma1, beta1)
         return _softmax_cross_entropy(z2, y)
 
+    def random_f(v0, v1, v2, v4):
+        """AlphaGrad's generated random function f (graphax's examples/randoms.py), line by
+        line: inputs of shapes (4,), (2, 3), (4, 4), (4, 1); 5 outputs."""
+        v5 = v2 ** 3
+        v6 = ops.einsum("ij,ik->jk", v4, v5)        # dot_general: (1, 4)
+        v7 = ops.einsum("ij,kj->ik", v5, v6)        # (4, 1)
+        v8 = v6 ** 2
+        v9 = ops.einsum("i,ki->k", v0, v8)          # (1,)
+        v10 = ops.sqrt(v0)
+        v11 = ops.arccos(v7)
+        v13 = v11 @ v8                              # (4, 4)
+        v9_ = ops.reshape(v9, (1, 1))
+        v14 = v11 + v9_
+        v15 = v14 - v9_
+        v16 = ops.cos(v9)
+        v18 = ops.arcsinh(ops.reshape(v10, (4, 1)) + v13)
+        v16_ = ops.reshape(v16, (1, 1))
+        v19 = v15 + v16_
+        v20 = -v1
+        v21 = ops.sqrt(v10)
+        v22 = ops.einsum("i,ji->j", v21, v18)       # (4,)
+        v23 = ops.tanh(v1)
+        v24 = ops.arctan(v19)
+        v25 = v24 ** 2
+        v26 = ops.cos(v22)
+        v27 = v16_ - v25
+        v28 = ops.cosh(v23)
+        v29 = ops.sum(v20, axis=0)
+        v30 = ops.transpose(v28)
+        v31 = ops.sum(v16, axis=0)
+        v33 = ops.reshape(v29, (3, 1)) - v30
+        v34 = v31 / v33
+        v35 = v13 + ops.reshape(v10, (4, 1))
+        v36 = ops.reshape(v26, (4, 1)) * v35
+        v37 = v26 ** 2
+        v38 = ops.amax(v34, axis=1)
+        v39 = ops.sinh(v36)
+        v40 = ops.exp(v27)
+        v41 = v39[3:4, 3:4]
+        v43 = ops.sum(v37, axis=0) + v38
+        v44 = ops.einsum("i,ij->j", v26, v40)       # (1,)
+        v46 = ops.einsum("ij,kj->ik", v24, v15)     # (4, 4)
+        v47 = ops.stop_gradient(v41)
+        v48 = ops.sigmoid(ops.arcsinh(v43))
+        v49 = ops.dot(v29, v48)
+        v50 = ops.dot(v22, v21)
+        v51 = ops.einsum("i,ji->j", v44, v47)       # (1,)
+        v52 = ops.einsum("ij,ik->jk", v30, v33)     # (2, 2)
+        v53 = v46 * v50
+        v55 = ops.sqrt(ops.abs(v51))
+        v56 = v52 - v49
+        v57 = ops.cosh(ops.sqrt(v37))
+        v59 = ops.reshape(v57, (4, 1)) + v53
+        v61 = ops.sin(-v37)
+        v62 = ops.arctan(v59)
+        v65 = ops.amin(ops.sum(v62, axis=0), axis=0) - v55
+        v67 = ops.sum(v56, axis=1)
+        v68 = ops.reshape(v61, (4, 1)) - ops.sqrt(v2)
+        v69 = ops.dot(v57 ** 2, v61)
+        v70 = ops.einsum("ij,ik->jk", v68, v62)
+        v71 = ops.reshape(v22, (4, 1)) + v2
+        v73 = ops.einsum("ij,ik->jk", ops.sigmoid(v70), v71)
+        v74 = v6 / ops.reshape(v37, (1, 4))
+        return v74, v65, v67, v69, v73
+
+    def random_g(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14):
+        """AlphaGrad's generated random function g (graphax's examples/randoms.py): 15
+        scalars in, 20 out; v15 and v16 are the constant ones of the original."""
+        v15 = v16 = ops.one()
+        v17 = ops.arctan2(v15, v3)
+        v18 = v15 ** v14
+        v19 = ops.arctan2(v13, v17)
+        v20 = v17 ** v5
+        v21 = v9 - v8
+        v22 = ops.arctan(v10)
+        v23 = v21 * v0
+        v24 = v22 - v18
+        v25 = v24 ** v11
+        v26 = v21 + v12
+        v27 = ops.exp(v2)
+        v28 = v21 + v26
+        v29 = v16 ** v17
+        v30 = ops.sin(v3)
+        v31 = v2 / v23
+        v32 = ops.arctan2(v24, v26)
+        v33 = v29 - v25
+        v34 = ops.arctan(v33)
+        v35 = v7 * v27
+        v36 = ops.tan(v13)
+        v37 = v27 + v19
+        v38 = v7 / v6
+        v39 = v25 - v34
+        v40 = v29 - v6
+        v41 = v35 ** v4
+        v42 = ops.cos(v0)
+        v43 = v40 - v19
+        v44 = v41 / v7
+        v45 = v40 - v8
+        v46 = ops.arctan2(v16, v43)
+        v47 = v8 / v30
+        v48 = v37 ** v36
+        v49 = v47 ** v44
+        v50 = ops.arctan2(v45, v40)
+        v51 = ops.arctan2(v44, v13)
+        v52 = v4 / v34
+        v53 = ops.arctan2(v41, v1)
+        v54 = ops.arctan2(v25, v53)
+        v55 = v12 + v51
+        v56 = v3 ** v48
+        v57 = v24 - v32
+        v58 = ops.arctanh(v48)
+        v59 = ops.arctanh(v54)
+        v60 = ops.arctan2(v2, v26)
+        v61 = v52 - v18
+        v62 = ops.cos(v38)
+        v63 = v8 / v32
+        v64 = ops.arctan2(v42, v46)
+        v65 = ops.sinh(v36)
+        v66 = v61 - v50
+        v67 = v13 ** v39
+        v68 = v37 ** v26
+        v69 = v68 - v43
+        v70 = ops.log(v65)
+        v71 = v23 ** v58
+        v72 = ops.arctan2(v50, v69)
+        v73 = v20 / v72
+        v74 = v41 * v56
+        v75 = v39 * v33
+        v76 = v61 * v15
+        v77 = v66 ** v64
+        v78 = ops.arctan2(v53, v25)
+        v79 = v59 - v60
+        v80 = ops.arctan2(v73, v41)
+        v81 = v74 * v46
+        v82 = v5 ** 2
+        v83 = ops.arctan2(v28, v62)
+        v84 = ops.arctan2(v39, v9)
+        v85 = v4 * v12
+        v86 = v57 / v56
+        v87 = ops.arctan2(v61, v63)
+        v88 = ops.arcsinh(v14)
+        v89 = v86 ** v83
+        v90 = ops.arcsin(v66)
+        v91 = v70 - v79
+        v92 = ops.arctan2(v37, v65)
+        v93 = v67 * v77
+        v94 = v87 ** v55
+        v95 = v49 ** 2
+        v96 = v92 / v94
+        v97 = v15 + v95
+        v98 = v91 / v76
+        v99 = ops.arctanh(v46)
+        v100 = v75 * v45
+        v101 = v100 / v28
+        v102 = v90 + v29
+        v103 = ops.arctan2(v80, v84)
+        v104 = v20 - v91
+        v105 = v82 + v90
+        v106 = v102 / v103
+        v107 = v75 ** v42
+        v108 = v68 * v62
+        v109 = v102 / v1
+        v110 = v98 ** v101
+        v111 = -v100
+        v112 = v31 / v89
+        v113 = v105 / v108
+        v114 = v22 - v70
+        v115 = v106 * v44
+        v116 = v107 - v81
+        v117 = v58 ** v115
+        v118 = v78 - v108
+        v119 = ops.tan(v87)
+        v120 = v87 ** v48
+        v121 = v105 + v38
+        return (v121, v71, v85, v88, v93, v96, v97, v99, v104, v109, v110, v111, v112, v113,
+                v114, v116, v117, v118, v119, v120)
+
     return {"RoeFlux_1d": roe_flux_1d, "RoeFlux_3d": roe_flux_3d, "RobotArm_6DOF": robot_arm_6dof,
             "HumanHeartDipole": human_heart_dipole, "PropaneCombustion": propane_combustion,
-            "Perceptron": perceptron, "Encoder": encoder}
+            "Perceptron": perceptron, "Encoder": encoder, "f": random_f, "g": random_g}
 
 
 CHAINRULE = SimpleNamespace(
-    sqrt=cr.sqrt, abs=cr.abs, sin=cr.sin, cos=cr.cos, arctan2=cr.arctan2, tanh=cr.tanh,
-    log=cr.log, sigmoid=cr.sigmoid, dot=cr.dot, concatenate=cr.concatenate,
-    zeros=cr.zeros, sum=cr.sum, mean=cr.mean, softmax=cr.softmax)
+    sqrt=cr.sqrt, abs=cr.abs, sin=cr.sin, cos=cr.cos, tan=cr.tan, arctan2=cr.arctan2,
+    arctan=cr.arctan, arcsin=cr.arcsin, arccos=cr.arccos, arcsinh=cr.arcsinh,
+    arctanh=cr.arctanh, sinh=cr.sinh, cosh=cr.cosh, tanh=cr.tanh, exp=cr.exp, log=cr.log,
+    sigmoid=cr.sigmoid, dot=cr.dot, einsum=cr.einsum, reshape=cr.reshape,
+    transpose=cr.transpose, concatenate=cr.concatenate, zeros=cr.zeros,
+    one=lambda: cr.ones(()), sum=cr.sum, mean=cr.mean, amax=cr.amax, amin=cr.amin,
+    softmax=cr.softmax, stop_gradient=cr.stop_gradient)
 
 
 def torch_ops():
     """The same names in PyTorch (imported only when asked for)."""
     import torch
     return SimpleNamespace(
-        sqrt=torch.sqrt, abs=torch.abs, sin=torch.sin, cos=torch.cos, arctan2=torch.atan2,
-        tanh=torch.tanh, log=torch.log, sigmoid=torch.sigmoid, dot=torch.dot,
+        sqrt=torch.sqrt, abs=torch.abs, sin=torch.sin, cos=torch.cos, tan=torch.tan,
+        arctan2=torch.atan2, arctan=torch.atan, arcsin=torch.asin, arccos=torch.acos,
+        arcsinh=torch.asinh, arctanh=torch.atanh, sinh=torch.sinh, cosh=torch.cosh,
+        tanh=torch.tanh, exp=torch.exp, log=torch.log, sigmoid=torch.sigmoid, dot=torch.dot,
+        einsum=torch.einsum, reshape=torch.reshape, transpose=lambda x: x.T,
         concatenate=torch.cat, zeros=lambda n: torch.zeros(n, dtype=torch.float64),
+        one=lambda: torch.ones((), dtype=torch.float64),
+        amax=lambda x, axis: torch.amax(x, dim=axis),
+        amin=lambda x, axis: torch.amin(x, dim=axis), stop_gradient=lambda x: x.detach(),
         sum=lambda x, axis=None: torch.sum(x) if axis is None else torch.sum(x, dim=axis),
         mean=lambda x, axis=None: torch.mean(x) if axis is None else torch.mean(x, dim=axis),
         softmax=lambda x, axis=-1: torch.softmax(x, dim=axis))
@@ -234,4 +422,9 @@ def suite(seed: int = 0, ops=CHAINRULE) -> dict:
                               tuple(range(11))),
         "Perceptron": (f["Perceptron"], perceptron_args, tuple(range(8))),
         "Encoder": (f["Encoder"], encoder_args, tuple(range(2, 16))),
+        # graphax draws f's inputs uniformly in [0, 1); at 0.7 of that, arccos stays in
+        # its domain, so the Jacobian is finite (the counts do not depend on the point)
+        "f": (f["f"], tuple(0.7 * np.random.default_rng(250197).uniform(size=shape)
+                            for shape in [(4,), (2, 3), (4, 4), (4, 1)]), tuple(range(4))),
+        "g": (f["g"], (0.15,) * 15, tuple(range(15))),
     }

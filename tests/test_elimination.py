@@ -192,6 +192,26 @@ def test_search_never_loses_to_the_heuristics_and_counts_agree():
             general.multiplications, general.additions, general.peak)
 
 
+@pytest.mark.parametrize("name", ["mlp", "many_ops"])
+def test_the_graph_after_a_set_does_not_depend_on_its_order(name):
+    # what the exhaustive search and the annealing's partial re-runs rely on
+    f, args = CASES[name]
+    g = cr.elimination.graph(f, *args)
+    k = len(g.intermediates) // 2
+    first = list(RNG.permutation(g.intermediates))
+    states = []
+    for _ in range(3):
+        prefix = list(RNG.permutation(first[:k]))
+        work = run(Work({key: b.structure_only() for key, b in g.edges.items()},
+                        len(g.vertices)), prefix)
+        states.append({key: (b.kind, b.nnz, b.unit, b.pattern().tobytes())
+                       for key, b in work.edges.items()})
+        rest = run(work, first[k:])
+        assert rest.edges.keys() == {(q, a) for (q, a) in rest.edges
+                                     if q in g.outputs and a in g.inputs}
+    assert states[0] == states[1] == states[2]
+
+
 def test_free_units_is_a_counting_convention_only():
     args = tuple(RNG.uniform(0.5, 1.5, 8))
     free = cr.elimination.graph(_heart, *args)

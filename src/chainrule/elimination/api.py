@@ -8,9 +8,10 @@ import time
 
 import numpy as np
 
-from .linearized import LinearizedGraph, build
+from .linearized import LinearizedGraph, build, from_recorded, single_argnum, trace
 from .orders import HEURISTICS, resolve
 from .result import Elimination, execute
+from .reuse import Plan
 
 
 def graph(f, *args, argnums=None, free_units=True) -> LinearizedGraph:
@@ -89,17 +90,24 @@ def compare(f, *args, argnums=None, orders=None, seconds: float = 1.0, repeats: 
 def jacobian(f, argnums=0, seconds: float = 0.25):
     """`cr.jacobian(f, mode="eliminate")`: the Jacobian by the cheapest elimination found.
 
-    The order is searched once per argument shapes and dtypes and then reused.
+    The first call per argument shapes and dtypes linearizes f and searches the order
+    (`seconds` at most); later calls re-evaluate only the local partials at the new point
+    in the stored structure and run the stored order (see reuse.py).
     """
-    chosen = {}
+    plans = {}
 
     def wrapped(*args):
+        recorded, rebuild, nums = trace(f, args, argnums, "jacobian", named=False)
         key = tuple((np.shape(a), np.asarray(a).dtype.str) for a in args)
-        g = graph(f, *args, argnums=argnums)
-        sequence = chosen.get(key)
-        if sequence is None or sorted(sequence) != g.intermediates:
-            chosen[key] = sequence = resolve(g, "best", seconds)[1]
-        return execute(g, "best", sequence).jacobian
+        plan = plans.get(key)
+        if plan is not None:
+            J = plan.jacobian_at(recorded, rebuild)
+            if J is not None:
+                return J
+        g = from_recorded(recorded, rebuild, single_argnum(argnums, nums))
+        if plan is None or sorted(plan.order) != g.intermediates:
+            plans[key] = plan = Plan(g, recorded, resolve(g, "best", seconds)[1])
+        return execute(g, "best", plan.order).jacobian
 
     if not isinstance(argnums, (numbers.Integral, tuple, list)):
         raise TypeError(f"jacobian: argnums must be an int or a tuple of ints, got {argnums!r}")

@@ -109,6 +109,33 @@ def from_dense(J: np.ndarray, mask: np.ndarray, constant: bool, free_units=True)
     return Block("sparse", (m, n), (rows, cols, J[rows, cols]), mask, unit)
 
 
+class StructureChanged(ValueError):
+    """Values at a new point that do not fit the structure read earlier (a new nonzero)."""
+
+
+def refill(like: Block, values: np.ndarray, diagonal: bool, name: str) -> Block:
+    """A block of `like`'s structure holding `values`: its m x n entries, or its diagonal
+    when `diagonal`. Raises StructureChanged when a value falls outside that structure."""
+    m, n = like.shape
+    if diagonal and like.kind in DIAGONAL_KINDS:
+        d = values
+    else:
+        J = np.diag(values) if diagonal else values
+        if like.kind != "dense" and np.any(J[~like.pattern()] != 0):
+            raise StructureChanged(f"the partial of {name} has a new nonzero")
+        if like.kind == "dense":
+            return Block("dense", like.shape, J, unit=like.unit)
+        if like.kind == "sparse":
+            rows, cols = np.nonzero(like.mask)
+            return Block("sparse", like.shape, (rows, cols, J[rows, cols]), like.mask, like.unit)
+        d = np.diag(J).copy()
+    if like.kind == "diagonal":
+        return Block("diagonal", like.shape, d, unit=like.unit)
+    if not np.all(d == d[0]):
+        raise StructureChanged(f"the partial of {name} is no longer a scaled identity")
+    return Block("scaled", like.shape, d[0], unit=like.unit)
+
+
 def _sparse(shape, values: np.ndarray | None, mask: np.ndarray, unit: bool) -> Block:
     """A block of structure `mask` (dense when full), values from an m x n array."""
     m, n = shape

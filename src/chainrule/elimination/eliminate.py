@@ -51,8 +51,12 @@ class Work:
         return sum(multiplications(edges[(k, j)], edges[(j, i)])
                    for i in self.preds[j] for k in self.succs[j])
 
-    def eliminate(self, j: int) -> tuple:
-        """Eliminate vertex j; returns (multiplications, additions) of this step."""
+    def eliminate(self, j: int, record=None) -> tuple:
+        """Eliminate vertex j; returns (multiplications, additions) of this step.
+
+        `record(k, j, i, A, B, old)`, when given, hears of every product A @ B (the
+        blocks of k <- j and j <- i) and the block `old` of k <- i it adds to (or None).
+        """
         edges, preds, succs = self.edges, self.preds, self.succs
         mults = adds = 0
         for i in preds[j]:
@@ -62,6 +66,8 @@ class Work:
                 mults += mu
                 adds += ad
                 old = edges.get((k, i))
+                if record is not None:
+                    record(k, j, i, edges[(k, j)], B, old)
                 if old is None:
                     edges[(k, i)] = P
                     preds[k][i] = None

@@ -19,7 +19,7 @@ from ..ops.shape import broadcast_to
 from ..transforms.api import _argnums, _trace_reverse
 from ..transforms.batching import vmap
 from ..transforms.tree import flatten
-from .blocks import Block, from_dense
+from .blocks import Block, StructureChanged, from_dense, refill
 from .orders import resolve, run, structure
 from .pictures import to_dot
 from .result import Elimination, execute
@@ -81,24 +81,24 @@ MAX_LOCAL_ENTRIES = 20_000_000
 
 def _local_values(op, inputs, params, p, out, elementwise: bool) -> np.ndarray:
     """The m x n Jacobian of `out` by `inputs[p]` (just its diagonal when elementwise):
-    columns by the JVP rule, or rows by the VJP rule when the output is the smaller."""
+    columns by the JVP rule, or rows by the VJP rule when the output is the smaller.
+    Called under no_grad (the rules' ops are not recorded)."""
     x = inputs[p]
-    with no_grad():
-        if elementwise:
-            push = _tangent_map(op, inputs, params, p, out)
-            return push(_new_tensor(np.ones(x.shape, dtype=x.dtype))).data.reshape(-1).copy()
-        if out.size * x.size > MAX_LOCAL_ENTRIES:
-            raise ValueError(
-                f"elimination.graph: the local Jacobian of {op.name} (output {out.shape}, input "
-                f"{x.shape}) would hold {out.size * x.size:,} entries, more than "
-                f"{MAX_LOCAL_ENTRIES:,}; vertex elimination is for graphs of small values: "
-                "use cr.jacfwd / cr.jacrev here")
-        if out.size < x.size:
-            basis = _new_tensor(np.eye(out.size, dtype=out.dtype).reshape((out.size,) + out.shape))
-            rows = vmap(_cotangent_map(op, inputs, params, p, out))(basis).data
-            return rows.reshape(out.size, x.size).copy()
-        basis = _new_tensor(np.eye(x.size, dtype=x.dtype).reshape((x.size,) + x.shape))
-        columns = vmap(_tangent_map(op, inputs, params, p, out))(basis).data
+    if elementwise:
+        push = _tangent_map(op, inputs, params, p, out)
+        return push(_new_tensor(np.ones(x.shape, dtype=x.dtype))).data.reshape(-1).copy()
+    if out.size * x.size > MAX_LOCAL_ENTRIES:
+        raise ValueError(
+            f"elimination.graph: the local Jacobian of {op.name} (output {out.shape}, input "
+            f"{x.shape}) would hold {out.size * x.size:,} entries, more than "
+            f"{MAX_LOCAL_ENTRIES:,}; vertex elimination is for graphs of small values: "
+            "use cr.jacfwd / cr.jacrev here")
+    if out.size < x.size:
+        basis = _new_tensor(np.eye(out.size, dtype=out.dtype).reshape((out.size,) + out.shape))
+        rows = vmap(_cotangent_map(op, inputs, params, p, out))(basis).data
+        return rows.reshape(out.size, x.size).copy()
+    basis = _new_tensor(np.eye(x.size, dtype=x.dtype).reshape((x.size,) + x.shape))
+    columns = vmap(_tangent_map(op, inputs, params, p, out))(basis).data
     return columns.reshape(x.size, out.size).T.copy()
 
 
@@ -116,7 +116,7 @@ def local_block(op, inputs, params, ps, out, is_vertex, rng, free_units=True) ->
     marks a block unit, so that every product of nonzeros counts (graphax's convention).
     """
     x = inputs[ps[0]]
-    elementwise = getattr(op, "batch", None) == "elementwise" and x.shape == out.shape
+    elementwise = _elementwise(op, x, out)
     moved = _random_point(inputs, is_vertex, rng)
     with no_grad(), np.errstate(all="ignore"):
         moved_out = bind(op, moved, params)
@@ -137,6 +137,26 @@ def local_block(op, inputs, params, ps, out, is_vertex, rng, free_units=True) ->
             return Block("scaled", (n, n), here[0], unit=unit)
         return Block("diagonal", (n, n), here, unit=unit)
     return from_dense(here, mask, constant, free_units)
+
+
+def _elementwise(op, x, out) -> bool:
+    return getattr(op, "batch", None) == "elementwise" and x.shape == out.shape
+
+
+def block_at(op, inputs, params, ps, out, like: Block | None) -> Block | None:
+    """The block of d out / d inputs[p] at this point, in the structure of `like` (a block
+    of the same edge built earlier; None: it was zero). Raises StructureChanged when the
+    values here do not fit that structure, so no entry is ever dropped silently. Called
+    under no_grad."""
+    elementwise = _elementwise(op, inputs[ps[0]], out)
+    here = _local_values(op, inputs, params, ps[0], out, elementwise)
+    for p in ps[1:]:
+        here = here + _local_values(op, inputs, params, p, out, elementwise)
+    if like is None:
+        if np.any(here != 0):
+            raise StructureChanged(f"a zero partial of {op.name} is not zero here")
+        return None
+    return refill(like, here, elementwise, op.name)
 
 
 class LinearizedGraph:
@@ -193,71 +213,128 @@ def _names(f, argnums) -> list:
 
 def build(f, args, argnums=None, free_units=True, seed=0) -> LinearizedGraph:
     """Run f on args and linearize it: the graph of `cr.elimination.graph`."""
+    recorded, rebuild, nums = trace(f, args, argnums, "elimination.graph")
+    return from_recorded(recorded, rebuild, single_argnum(argnums, nums), free_units, seed)
+
+
+def trace(f, args, argnums, transform, named=True) -> tuple:
+    """Run f once on fresh variables: (its Recorded, the output's rebuild, argnums tuple).
+    `named`: inputs take the names of f's parameters (else x0, x1, ...)."""
     nums = tuple(range(len(args))) if argnums is None else _argnums(argnums)
-    out, variables, _ = _trace_reverse(f, args, nums, "elimination.graph")
-    leaves, rebuild = flatten(out, "elimination.graph")
-    names = {id(v): name for v, name in zip(variables, _names(f, nums))}
-    single = isinstance(argnums, int) or (argnums is None and len(nums) == 1)
-    return linearize(variables, leaves, rebuild, single, names, free_units, seed)
+    out, variables, _ = _trace_reverse(f, args, nums, transform)
+    leaves, rebuild = flatten(out, transform)
+    names = _names_of(f, nums, variables) if named else None
+    return Recorded(variables, leaves, names), rebuild, nums
+
+
+def single_argnum(argnums, nums) -> bool:
+    """Whether the Jacobian is one block per output (an int argnums, or one argument)."""
+    return isinstance(argnums, int) or (argnums is None and len(nums) == 1)
+
+
+def _names_of(f, nums, variables) -> dict:
+    return {id(v): name for v, name in zip(variables, _names(f, nums))}
+
+
+class Recorded:
+    """The recorded tensors between `variables` and `leaves`, as the graph's vertices.
+
+    `order`: the tensors in topological order; `index`: {id(tensor): vertex index};
+    `copies`: (output vertex, vertex it copies) for leaves that need a copy vertex.
+    """
+
+    def __init__(self, variables, leaves, names=None):
+        names = names or {}
+        self.stop = stop = {id(v) for v in variables}
+        self.order = order = topological_order(leaves, stop)
+        self.vertices = vertices = []
+        self.index = index = {}
+        for k, v in enumerate(variables):
+            index[id(v)] = len(vertices)
+            vertices.append(Vertex(len(vertices), names.get(id(v), f"x{k}"), "input", v, None))
+        consumed = set()
+        for t in order:
+            if id(t) in index:
+                continue
+            index[id(t)] = j = len(vertices)
+            vertices.append(Vertex(j, names.get(id(t), f"v{j}"), "intermediate", t,
+                                   t._node.op.name))
+            consumed.update(id(a) for a in t._node.inputs)
+        self.outputs, self.copies = [], []
+        for leaf in leaves:
+            k = index.get(id(leaf)) if isinstance(leaf, TensorBase) else None
+            if k is not None and vertices[k].role == "intermediate" and id(leaf) not in consumed:
+                vertices[k].role = "output"
+                vertices[k].name = names.get(id(leaf), f"out{len(self.outputs)}")
+                consumed.add(id(leaf))   # the same tensor returned twice gets a copy next time
+                self.outputs.append(k)
+                continue
+            # an input returned as is, a value also used further on, or a constant: a copy
+            j = len(vertices)
+            vertices.append(Vertex(j, f"out{len(self.outputs)}", "output", leaf, "copy"))
+            if k is not None:
+                self.copies.append((j, k))
+            self.outputs.append(j)
+        self.inputs = [index[id(v)] for v in variables]
+
+    def sites(self):
+        """(k, j, tensor, positions, is_vertex): one per edge d v_k / d v_j a node makes."""
+        index = self.index
+        for t in self.order:
+            if id(t) in self.stop:
+                continue
+            node = t._node
+            is_vertex = [a.requires_grad and a._trace is t._trace and id(a) in index
+                         for a in node.inputs]
+            positions = {}
+            for p, (a, v) in enumerate(zip(node.inputs, is_vertex)):
+                if v:
+                    positions.setdefault(id(a), []).append(p)
+            for key, ps in positions.items():
+                yield index[id(t)], index[key], t, ps, is_vertex
+
+    def signature(self, sites=None) -> tuple:
+        """What must match for a cached structure to hold: vertices, edges, outputs."""
+        vertices = tuple((v.op, v.shape, v.dtype.str, v.role) for v in self.vertices)
+        edges = tuple((k, j, tuple(ps)) for k, j, _, ps, _ in sites or self.sites())
+        return vertices, edges, tuple(self.outputs), tuple(self.copies)
+
+
+def copy_block(size, free_units=True) -> Block:
+    """The block of an output vertex that copies another: the identity."""
+    return Block("scaled", (size, size), np.asarray(1.0), unit=free_units)
+
+
+def default_rebuild(per_leaf):
+    """Output leaves -> the output: one leaf alone, else a tuple."""
+    return per_leaf[0] if len(per_leaf) == 1 else tuple(per_leaf)
 
 
 def linearize(variables, leaves, rebuild=None, single_argnum=False, names=None,
               free_units=True, seed=0) -> LinearizedGraph:
     """The linearized graph between tensors already recorded: `variables` (tensors that
     require grad) and the output tensors `leaves`; `names`: {id(tensor): name}."""
-    names = names or {}
-    stop = {id(v) for v in variables}
-    order = topological_order(leaves, stop)
-    vertices, index = [], {}
-    for k, v in enumerate(variables):
-        index[id(v)] = len(vertices)
-        vertices.append(Vertex(len(vertices), names.get(id(v), f"x{k}"), "input", v, None))
-    consumed = set()
-    for t in order:
-        if id(t) in index:
-            continue
-        index[id(t)] = j = len(vertices)
-        vertices.append(Vertex(j, names.get(id(t), f"v{j}"), "intermediate", t,
-                               t._node.op.name))
-        consumed.update(id(a) for a in t._node.inputs)
+    return from_recorded(Recorded(variables, leaves, names), rebuild, single_argnum,
+                         free_units, seed)
+
+
+def from_recorded(recorded, rebuild=None, single_argnum=False, free_units=True,
+                  seed=0) -> LinearizedGraph:
+    """The linearized graph of a Recorded: each edge's block, structure read at two points."""
     rng = np.random.default_rng(seed)
     edges = {}
-    for t in order:
-        if id(t) in stop:
-            continue
-        node, k = t._node, index[id(t)]
-        is_vertex = [a.requires_grad and a._trace is t._trace and id(a) in index
-                     for a in node.inputs]
-        positions = {}
-        for p, (a, v) in enumerate(zip(node.inputs, is_vertex)):
-            if v:
-                positions.setdefault(id(a), []).append(p)
-        for key, ps in positions.items():
-            block = local_block(node.op, node.inputs, node.params, ps, t, is_vertex, rng,
-                                free_units)
-            if block is not None:
-                edges[(k, index[key])] = block
-    outputs = []
-    for leaf in leaves:
-        k = index.get(id(leaf)) if isinstance(leaf, TensorBase) else None
-        if k is not None and vertices[k].role == "intermediate" and id(leaf) not in consumed:
-            vertices[k].role = "output"
-            vertices[k].name = names.get(id(leaf), f"out{len(outputs)}")
-            consumed.add(id(leaf))   # the same tensor returned twice gets a copy next time
-            outputs.append(k)
-            continue
-        # an input returned as is, a value also used further on, or a constant: a copy
-        j = len(vertices)
-        vertices.append(Vertex(j, f"out{len(outputs)}", "output", leaf, "copy"))
-        if k is not None:
-            edges[(j, k)] = Block("scaled", (leaf.size, leaf.size), np.asarray(1.0),
-                                  unit=free_units)
-        outputs.append(j)
-    rebuild = rebuild or (lambda per_leaf: per_leaf[0] if len(per_leaf) == 1 else tuple(per_leaf))
-    return LinearizedGraph(vertices, _topological_edges(edges), [index[id(v)] for v in variables],
-                           outputs, rebuild, single_argnum)
+    for k, j, t, ps, is_vertex in recorded.sites():
+        node = t._node
+        block = local_block(node.op, node.inputs, node.params, ps, t, is_vertex, rng,
+                            free_units)
+        if block is not None:
+            edges[(k, j)] = block
+    for j, k in recorded.copies:
+        edges[(j, k)] = copy_block(recorded.vertices[j].size, free_units)
+    return LinearizedGraph(recorded.vertices, topological_edges(edges), recorded.inputs,
+                           recorded.outputs, rebuild or default_rebuild, single_argnum)
 
 
-def _topological_edges(edges: dict) -> dict:
+def topological_edges(edges: dict) -> dict:
     """Edges sorted by (target, source), so every walk over them is deterministic."""
     return {key: edges[key] for key in sorted(edges)}

@@ -116,12 +116,12 @@ def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8,
            window: int = 6) -> list:
     """Simulated annealing over orders from the cheapest seed, for `seconds`.
 
-    A move takes one vertex to another place; only the eliminations after the first
-    changed place are redone, from states kept every `every` steps. One move in twenty
-    instead re-orders `window` consecutive vertices optimally (the rest of the order
-    costs the same whatever their order, since the graph after a set is eliminated does
-    not depend on the order). The best order seen is returned, so the result is never
-    costlier than the best seed.
+    A move takes one vertex to another place, or (one move in twenty) re-orders `window`
+    consecutive vertices optimally. Either changes the order between two places lo and
+    hi only; the graph after hi is the same (it depends on the set eliminated, not on
+    its order), so only steps lo..hi are redone, from the state kept every `every` steps
+    before lo, and the cost of the steps after hi is reused. The best order seen is
+    returned, so the result is never costlier than the best seed.
     """
     start = time.perf_counter()
     base = structure(graph)
@@ -133,11 +133,11 @@ def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8,
         return best
     rng = np.random.default_rng(seed)
     current, current_cost = list(best), best_cost
-    snapshots = _snapshots(base, current, 0, every)
+    states, steps = _walk(base, current, 0, n, every)
     temperature0 = max(1.0, TEMPERATURE * best_cost)
     while (elapsed := time.perf_counter() - start) < seconds:
         if window and rng.random() < WINDOW_SHARE:
-            candidate, first = _reorder_window(current, snapshots, every, window, rng)
+            candidate, lo, hi = _reorder_window(current, states, every, window, rng)
             if candidate is None:
                 continue
         else:
@@ -148,40 +148,46 @@ def search(graph, seeds, seconds: float = 1.0, seed: int = 0, every: int = 8,
                 continue
             candidate = list(current)
             candidate.insert(j, candidate.pop(i))
-            first = min(i, j) // every
-        cost = run(snapshots[first], candidate, first * every).multiplications
+            lo, hi = min(i, j), max(i, j)
+        first = lo // every
+        new_states, new_steps = _walk(states[first], candidate, first * every, hi + 1, every)
+        changed = slice(first * every, hi + 1)
+        cost = current_cost - sum(steps[changed]) + sum(new_steps)
         temperature = temperature0 * (1 - elapsed / seconds) + 1e-9
         if cost <= current_cost or rng.random() < math.exp((current_cost - cost) / temperature):
             current, current_cost = candidate, cost
-            snapshots[first:] = _snapshots(snapshots[first], candidate, first * every, every)
+            steps[changed] = new_steps
+            states[first:first + len(new_states)] = new_states
             if cost < best_cost:
                 best, best_cost = list(candidate), cost
     return best
 
 
-def _reorder_window(order, snapshots, every, window, rng):
-    """(order with one window of it re-ordered optimally, its first snapshot), or None."""
+def _reorder_window(order, states, every, window, rng):
+    """(order with one window of it re-ordered optimally, the window's first and last
+    places), or Nones."""
     k = min(window, len(order))
     p = int(rng.integers(len(order) - k + 1))
     first = p // every
-    at = run(snapshots[first], order[:p], first * every)
+    at = run(states[first], order[:p], first * every)
     segment = order[p:p + k]
     bound = run(at, segment).multiplications - at.multiplications
     better = shortest(at, segment, bound, max_states=1 << k)
     if better is None or better == segment:
-        return None, first
-    return order[:p] + better + order[p + k:], first
+        return None, None, None
+    return order[:p] + better + order[p + k:], p, p + k - 1
 
 
-def _snapshots(work: Work, order, start: int, every: int) -> list:
-    """States before steps start, start + every, ... of order (start a multiple of every)."""
-    states = [work]
+def _walk(work: Work, order, start: int, stop: int, every: int) -> tuple:
+    """Eliminate order[start:stop] from `work` (the state before step start, a multiple of
+    every): ([work, states before steps start + every, ... below stop], the steps' costs)."""
+    states, costs = [work], []
     work = work.copy()
-    for pos in range(start, len(order)):
+    for pos in range(start, stop):
         if pos % every == 0 and pos > start:
             states.append(work.copy())
-        work.eliminate(order[pos])
-    return states
+        costs.append(work.eliminate(order[pos])[0])
+    return states, costs
 
 
 MAX_EXHAUSTIVE = 20

@@ -42,20 +42,9 @@ class Elimination:
     @property
     def jacobian(self):
         """The Jacobian in JAX's layout: J[output][argnum], blocks out.shape + arg.shape."""
-        g = self.graph
-        per_leaf = []
-        for q in g.outputs:
-            out = g.vertices[q]
-            blocks = []
-            for a in g.inputs:
-                x = g.vertices[a]
-                block = self._edges.get((q, a))
-                dtype = np.result_type(out.dtype, x.dtype)
-                values = (np.zeros((out.size, x.size), dtype=dtype) if block is None
-                          else np.asarray(block.dense(), dtype=dtype))
-                blocks.append(_new_tensor(values.reshape(out.shape + x.shape)))
-            per_leaf.append(blocks[0] if g.single_argnum else tuple(blocks))
-        return g.rebuild(per_leaf)
+        edges = self._edges
+        return assemble(self.graph, lambda key: None if key not in edges
+                        else edges[key].dense())
 
     def to_dot(self, step: int = 0) -> str:
         """DOT text of the graph before elimination step `step` (0: the whole graph)."""
@@ -85,6 +74,24 @@ class Elimination:
             lines.append(f"  {k:3d}. eliminate {s.vertex:<8} {s.multiplications:6d} mul "
                          f"{s.additions:6d} add  {s.stored:6d} stored")
         return "\n".join(lines)
+
+
+def assemble(graph, dense):
+    """The Jacobian in JAX's layout from `dense((output, input))`: that edge's m x n
+    values once every intermediate is gone (None: no edge, a zero block)."""
+    per_leaf = []
+    for q in graph.outputs:
+        out = graph.vertices[q]
+        blocks = []
+        for a in graph.inputs:
+            x = graph.vertices[a]
+            values = dense((q, a))
+            dtype = np.result_type(out.dtype, x.dtype)
+            values = (np.zeros((out.size, x.size), dtype=dtype) if values is None
+                      else np.asarray(values, dtype=dtype))
+            blocks.append(_new_tensor(values.reshape(out.shape + x.shape)))
+        per_leaf.append(blocks[0] if graph.single_argnum else tuple(blocks))
+    return graph.rebuild(per_leaf)
 
 
 def execute(graph, name: str, order) -> Elimination:
