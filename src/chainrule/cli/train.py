@@ -234,7 +234,19 @@ def _apply_memory_budget(recipe, budget, quiet):
                                    "model"), file=sys.stderr)
 
 
+def _check_jit(args):
+    """--jit runs a compiled program: no per-op anomaly checks, no recomputation plan."""
+    if not args.jit:
+        return
+    for flag, why in (("detect_anomaly", "it checks each operation as it runs"),
+                      ("memory_budget", "its recomputation plan runs on the tape")):
+        if getattr(args, flag):
+            raise CommandError(f"--jit and --{flag.replace('_', '-')} do not combine ({why}); "
+                               "drop one of them")
+
+
 def run_train(args):
+    _check_jit(args)
     recipe = _recipe(args)
     out = _agreed_folder(args) if recipe.distributed else _folder(args)
     checkpoint = os.path.join(out, lib.CHECKPOINT)
