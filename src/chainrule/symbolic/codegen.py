@@ -130,7 +130,8 @@ class _Writer:
         fn = self.constant(fused.kernel)
         outs = [f"v{k}_{i}" for i in range(len(fused.outputs))]
         args = ", ".join(self.array(v) for v in fused.inputs)
-        self.lines.append(f"    {', '.join(outs)}, = {fn}({args})  # {len(fused.eqns)} fused")
+        note = fused.note or f"{len(fused.eqns)} fused"
+        self.lines.append(f"    {', '.join(outs)}, = {fn}({args})  # {note}")
         for v, name in zip(fused.outputs, outs):
             self.names[id(v)] = name
 
