@@ -119,3 +119,20 @@ def test_cli_jit_trains_and_refuses_what_it_cannot_compile(tmp_path, capsys):
     code = main(["train", "--jit", "--detect-anomaly", "--out", str(tmp_path / "b")])
     _, err = capsys.readouterr()
     assert code == 2 and "--jit and --detect-anomaly do not combine" in err
+
+
+def test_buffers_updated_in_place_are_refused_not_frozen():
+    cr.nn.init.manual_seed(0)
+    model = cr.nn.Sequential(cr.nn.Flatten(), cr.nn.Linear(64, 8), cr.nn.BatchNorm1d(8),
+                             cr.nn.Linear(8, 10))
+    step = CompiledStep(model, cr.optim.SGD(model.parameters(), lr=0.1),
+                        cr.nn.CrossEntropyLoss())
+    x, y = _data(16)
+    mean = model[2].running_mean.data.copy()
+    with pytest.raises(JitUnsupported, match="running_mean"):
+        step(x, y)
+    np.testing.assert_array_equal(model[2].running_mean.data, mean)   # left as it was
+    model.eval()                     # running statistics are read, not updated: compiles
+    step(x, y)
+    step.apply()
+    np.testing.assert_array_equal(model[2].running_mean.data, mean)

@@ -6,8 +6,9 @@ as arguments of the compiled program, and `apply()` writes the results back in p
 checkpoints, schedules and resuming see exactly what the eager loop would have left.
 What is fixed while tracing is part of the cache key: the train/eval mode of every module
 and the optimizer's hyperparameters other than the learning rate (a change retraces).
-Random numbers drawn while tracing (dropout) would be replayed on every batch, so they
-raise instead.
+Random numbers drawn while tracing (dropout) would be replayed on every batch, and
+buffers updated in place while tracing (BatchNorm's running statistics) would be updated
+on the first batch only, so both raise instead.
 """
 
 from __future__ import annotations
@@ -86,16 +87,33 @@ class CompiledStep:
         y = targets.data if isinstance(targets, cr.Tensor) else np.asarray(targets)
         generator = cr.nn.init.default_generator()
         before, traces = generator.bit_generator.state, self.program.cache_size
+        buffers = [(name, b.data.copy()) for name, b in self.model.named_buffers()]
         new_params, new_state, loss, logits = self.program(params, state, lr, x, y,
                                                            mode=mode, hyper=hyper)
-        if self.program.cache_size > traces and generator.bit_generator.state != before:
+        if self.program.cache_size > traces:
+            self._check_trace(generator.bit_generator.state != before, buffers)
+        self._pending = (new_params, new_state)
+        return float(loss.data), logits.data
+
+    def _check_trace(self, drew: bool, buffers: list) -> None:
+        """Refuse a program that would replay what happened once while tracing."""
+        current = dict(self.model.named_buffers())
+        changed = [name for name, old in buffers if not np.array_equal(
+            old, current[name].data, equal_nan=True)]
+        if drew or changed:
             self.program.clear_cache()
+            for name, old in buffers:     # undo the tracing call's updates
+                current[name].data = old
+        if drew:
             raise JitUnsupported(
                 "jit: the model drew random numbers while being compiled (dropout?); the "
                 "compiled step would reuse the same ones on every batch. Set dropout to 0, "
                 "or train without jit")
-        self._pending = (new_params, new_state)
-        return float(loss.data), logits.data
+        if changed:
+            raise JitUnsupported(
+                f"jit: the model updates its buffers {', '.join(changed[:3])} in place while "
+                "training (BatchNorm's running statistics?); the compiled step would do it "
+                "on the first batch only. Train without jit")
 
     def apply(self) -> None:
         """Write the step's new parameters and optimizer state in place."""
