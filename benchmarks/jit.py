@@ -393,7 +393,7 @@ def bench_training():
 
 def main():
     print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}; "
-          "1 torch thread; medians of interleaved rounds (shared machine: noisy)")
+          "1 torch thread, 1 BLAS thread; medians of interleaved rounds (shared machine: noisy)")
     tc = bench_chain()
     speedup = bench_scalar_mlp()
     compile_s, compile_cpu, per_layer = bench_diamond()
@@ -416,4 +416,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    from chainrule.train import single_threaded_blas
+    with single_threaded_blas():   # one BLAS thread, as torch gets one thread
+        main()

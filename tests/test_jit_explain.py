@@ -78,3 +78,11 @@ def test_replay_reapplies_the_tape_to_new_values_and_refuses_untracked_inputs():
     np.testing.assert_allclose(cr.grad(f)(np.array([0.0, 1.0])).data, [1.0, 2 * np.e])
     with pytest.raises(ValueError, match="do not require grad"):
         replay(y, [cr.tensor([1.0, 2.0])])
+
+
+def test_symbolic_needs_a_program_and_says_what_it_does_not_combine_with(capsys):
+    code = main(["explain", "x * x", "--at", "x=3", "--symbolic", "--nan"])
+    err = capsys.readouterr().err
+    assert code == 2 and "without --nan" in err and len(err.strip().splitlines()) == 1
+    code = main(["explain", "--chain", "3,4,5", "--symbolic"])
+    assert code == 2 and "give a program" in capsys.readouterr().err

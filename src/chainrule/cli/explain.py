@@ -131,6 +131,12 @@ def _run(args) -> int:
 
     if args.max_paths < 0:
         raise CommandError("--max-paths must be 0 or more")
+    if args.symbolic:
+        others = [f"--{f}" for f in ("memory", "model", "eliminate", "nan") if getattr(args, f)]
+        if others or not args.program:
+            raise CommandError("--symbolic shows a program's derivative program: give a "
+                               "program (or FILE.py:FUNCTION)" + (
+                                   f", without {', '.join(others)}" if others else ""))
     if args.memory:
         return _memory(args)
     _check_outputs(args)
