@@ -279,3 +279,20 @@ def test_numba_backend_fuses_elementwise_chains_forward_and_backward():
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend must be one of"):
         cr.jit(lambda x: x, backend="cuda")
+
+
+def test_one_simplify_pass_reaches_the_fixed_point():
+    from chainrule import symbolic
+
+    def f(x, y):
+        a = cr.log(cr.exp(x * 1.0)) + 0.0
+        b = cr.sin(a) * cr.sin(a) + cr.sin(x * 1.0) - cr.negative(-y)
+        return cr.sum(b * (2.0 * 3.0) / 1.0 + a ** 1.0)
+
+    x, y = np.linspace(0, 1, 4), np.ones(4)
+    for graph in (symbolic.trace(f)(x, y), symbolic.grad_graph(symbolic.trace(f)(x, y), (0, 1)),
+                  cr.jit(cr.hessian(lambda x: cr.sum(cr.tanh(x) ** 3))).lower(x).graph):
+        symbolic.simplify(graph)
+        eqns, log = [str(e) for e in graph.eqns], list(graph.log)
+        symbolic.simplify(graph)
+        assert [str(e) for e in graph.eqns] == eqns and graph.log == log

@@ -23,6 +23,7 @@ examples:
   chainrule explain --model runs/mlp --image 3 --html mlp.html --svg mlp.svg
   chainrule explain --eliminate "c = a * b; d = sin(c); e = d * a + c" --at a=2 b=3
   chainrule explain --memory mlp --batch 64 --memory-budget 1MB
+  chainrule explain "sin(x) * y" --at x=1 y=2 --symbolic   # and the derivative program
 
 A program is statements `name = expression` separated by ';' or newlines; the last one
 is the output. Numbers, names, + - * / ** @ and NumPy-named functions (sin, exp, tanh,
@@ -81,6 +82,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--memory-budget", metavar="SIZE",
                    help="with --memory: recompute instead of store to fit SIZE (e.g. 1MB) "
                         "and show the report again")
+    p.add_argument("--symbolic", action="store_true",
+                   help="also show the symbol-to-symbol view: the program as cr.jit records "
+                        "it and its derivative program, simplified (text, --json, --html)")
     p.set_defaults(run=run)
     return p
 
@@ -127,6 +131,12 @@ def _run(args) -> int:
 
     if args.max_paths < 0:
         raise CommandError("--max-paths must be 0 or more")
+    if args.symbolic:
+        others = [f"--{f}" for f in ("memory", "model", "eliminate", "nan") if getattr(args, f)]
+        if others or not args.program:
+            raise CommandError("--symbolic shows a program's derivative program: give a "
+                               "program (or FILE.py:FUNCTION)" + (
+                                   f", without {', '.join(others)}" if others else ""))
     if args.memory:
         return _memory(args)
     _check_outputs(args)
@@ -175,18 +185,34 @@ def _run(args) -> int:
                                "(no path, gradient 0)")
         raise CommandError(f"--wrt {args.wrt}: not an input (inputs: "
                            f"{', '.join(n.name for n in graph.inputs)})")
+    # Before the sweeps: the view replays the tape they walk.
+    view = _symbolic(graph, args) if args.symbolic else None
     if args.json:
         result = explain.explain_json(graph, args.wrt, args.max_paths)
         if "chain" in out:
             result["chain"] = _chain_json(out["chain"])
+        if view is not None:
+            result["symbolic"] = view.json()
         print(json.dumps(result, indent=2, allow_nan=False))
     else:
         print(explain.explain_text(graph, args.wrt, args.max_paths), end="")
+        if view is not None:
+            print()
+            print(view.text(), end="")
         if "chain" in out:
             print()
             print(out["chain"].table())
-    _write_files(graph, args)
+    _write_files(graph, args, view)
     return 0
+
+
+def _symbolic(graph, args):
+    """The --symbolic view, or a one-line error when the program cannot be recorded."""
+    from .explain_symbolic import symbolic_view
+    try:
+        return symbolic_view(graph, args.wrt)
+    except (TypeError, ValueError) as err:
+        raise CommandError(f"--symbolic: {err}") from None
 
 
 def _memory(args) -> int:
@@ -279,7 +305,7 @@ def _chain_json(costs) -> dict:
             "reverse_order": costs.reverse_order, "optimal_order": costs.optimal_order}
 
 
-def _write_files(graph, args) -> None:
+def _write_files(graph, args, view=None) -> None:
     from ..explain.render import GraphvizMissing, render_to_file
 
     adjoints = graph.reverse_sweep() if (args.svg or args.png or args.dot) else None
@@ -292,7 +318,10 @@ def _write_files(graph, args) -> None:
                 render_to_file(graph.to_dot(adjoints), path, fmt)
                 print(f"wrote {path}", file=sys.stderr)
         if args.html:
-            graph.to_html(args.html, wrt=args.wrt)
+            page = graph.to_html(None, wrt=args.wrt)
+            if view is not None:   # the derivative program below the tape's page
+                page = page.replace("</body>", view.html() + "\n</body>")
+            write_text(args.html, page)
             print(f"wrote {args.html}", file=sys.stderr)
     except (GraphvizMissing, ValueError) as err:
         raise CommandError(str(err)) from None

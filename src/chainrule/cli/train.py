@@ -25,6 +25,7 @@ examples:
   chainrule evaluate runs/mlp
   mpirun -n 2 chainrule train --distributed --model cnn --out runs/cnn2
   chainrule train --resume --out runs/cnn  # continue a stopped run from its checkpoint
+  chainrule train --model cnn --jit        # each step compiled: same weights, faster
 
 --data takes an .npz (arrays x_train, y_train, x_test, y_test, or x, y), an IDX images
 file whose labels file sits beside it (images -> labels, idx3 -> idx1 in the name), or a
@@ -107,6 +108,10 @@ def add_parsers(subparsers):
                    help="recompute instead of store to keep what backprop saves within SIZE "
                         "(e.g. 20MB): checkpointed segments for layer chains, revolve for "
                         "recurrent layers (docs/memory.md)")
+    p.add_argument("--jit", action="store_true",
+                   help="compile each training step (forward, backward, optimizer update) "
+                        "with cr.jit: the same weights, less per-op overhead "
+                        "(docs/symbolic.md)")
     p.set_defaults(run=run_train)
 
     e = subparsers.add_parser(
@@ -160,7 +165,7 @@ def _recipe(args):
             return _resumed(args)
         return lib.Recipe(model=args.model, data=args.data, epochs=args.epochs,
                           batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
-                          seed=args.seed, distributed=args.distributed)
+                          seed=args.seed, distributed=args.distributed, jit=args.jit)
     except (OSError, ValueError) as err:
         raise CommandError(str(err)) from None
     except _distributed_error() as err:
@@ -184,7 +189,7 @@ def _resumed(args):
     data = None if c.get("data", "digits") == "digits" else c["data"]
     recipe = lib.Recipe(model=c["model"], data=data, epochs=args.epochs or c["epochs"],
                         batch_size=c["batch_size"], lr=c["lr"], optimizer=c["optimizer"],
-                        seed=c["seed"], distributed=args.distributed)
+                        seed=c["seed"], distributed=args.distributed, jit=args.jit)
     return recipe.resume(ckpt, lib.read_history(os.path.join(args.out, lib.METRICS)))
 
 
@@ -229,7 +234,19 @@ def _apply_memory_budget(recipe, budget, quiet):
                                    "model"), file=sys.stderr)
 
 
+def _check_jit(args):
+    """--jit runs a compiled program: no per-op anomaly checks, no recomputation plan."""
+    if not args.jit:
+        return
+    for flag, why in (("detect_anomaly", "it checks each operation as it runs"),
+                      ("memory_budget", "its recomputation plan runs on the tape")):
+        if getattr(args, flag):
+            raise CommandError(f"--jit and --{flag.replace('_', '-')} do not combine ({why}); "
+                               "drop one of them")
+
+
 def run_train(args):
+    _check_jit(args)
     recipe = _recipe(args)
     out = _agreed_folder(args) if recipe.distributed else _folder(args)
     checkpoint = os.path.join(out, lib.CHECKPOINT)

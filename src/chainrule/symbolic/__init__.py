@@ -7,6 +7,7 @@ from ..transforms.api import grad as _grad
 from .codegen import compile_graph, to_source
 from .graph import Eqn, Graph, Var
 from .rewrite import RULES, simplify
+from .tape import replay
 from .trace import trace
 
 
@@ -15,5 +16,5 @@ def grad_graph(graph: Graph, argnums=0) -> Graph:
     return trace(_grad(graph, argnums))(*graph.examples)
 
 
-__all__ = ["Eqn", "Graph", "RULES", "Var", "compile_graph", "grad_graph", "simplify",
-           "to_source", "trace"]
+__all__ = ["Eqn", "Graph", "RULES", "Var", "compile_graph", "grad_graph", "replay",
+           "simplify", "to_source", "trace"]

@@ -31,8 +31,12 @@ _MATH = {"_pow": math.pow, "_sqrt": math.sqrt, "_exp": math.exp, "_log": math.lo
 _LITERALS = (bool, int, str, type(None))
 
 
+_F64 = np.dtype(np.float64)
+
+
 def _is_scalar64(v: Var) -> bool:
-    return v.shape == () and v.dtype == np.float64
+    # `is` first: NumPy's native dtypes are singletons, and == costs far more per call
+    return v.shape == () and (v.dtype is _F64 or v.dtype == _F64)
 
 
 def scalar_form(eqn):
@@ -130,7 +134,8 @@ class _Writer:
         fn = self.constant(fused.kernel)
         outs = [f"v{k}_{i}" for i in range(len(fused.outputs))]
         args = ", ".join(self.array(v) for v in fused.inputs)
-        self.lines.append(f"    {', '.join(outs)}, = {fn}({args})  # {len(fused.eqns)} fused")
+        note = fused.note or f"{len(fused.eqns)} fused"
+        self.lines.append(f"    {', '.join(outs)}, = {fn}({args})  # {note}")
         for v, name in zip(fused.outputs, outs):
             self.names[id(v)] = name
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import vecmath
 from .codegen import compile_tuple
 from .graph import Graph
 
@@ -62,10 +63,13 @@ class Fused:
     shape: tuple
     kernel: object = None
     source: str = ""
+    note: str = ""    # what the listing says on its line (default: how many are fused)
 
 
 def _fusable(eqn, scalar) -> bool:
     out = eqn.out
+    if vecmath.unfused(eqn):   # faster alone: NumPy's SIMD loop, or libmvec
+        return False
     if eqn.nargs is not None or eqn.params or out.dtype not in _FLOATS or out.shape == ():
         return False
     if not (getattr(eqn.op, "batch", None) == "elementwise" or
@@ -101,7 +105,18 @@ def partition(graph: Graph, scalar) -> list:
         else:
             program.append(eqn)
     flush()
-    return [_single(p) for p in program]
+    return [_vector(p) for p in map(_single, program)]
+
+
+def _vector(item):
+    """An equation libmvec computes becomes a group of one run by its array function."""
+    if isinstance(item, Fused):
+        return item
+    apply = vecmath.vector_function(item)
+    if apply is None:
+        return item
+    return Fused([item], [item.inputs[0]], [item.out], item.out.shape, kernel=apply,
+                 note=f"{item.op.name}, 4 at a time (libmvec)")
 
 
 def _single(item):
@@ -119,14 +134,20 @@ def _group(eqns) -> Fused:
     return Fused(list(eqns), inputs, [], eqns[0].out.shape)
 
 
-def _outputs(group: Fused, graph: Graph) -> list:
+def _readers(graph: Graph) -> dict:
+    """id(var) -> the equations reading it (the graph's result counts as a reader)."""
+    readers = {id(v): [None] for v in graph.outputs}
+    for eqn in graph.eqns:
+        for v in eqn.inputs:
+            readers.setdefault(id(v), []).append(eqn)
+    return readers
+
+
+def _outputs(group: Fused, readers: dict) -> list:
     """The group's values that an equation outside it, or the graph's result, reads."""
     inside = {id(e) for e in group.eqns}
-    wanted = {id(v) for v in graph.outputs}
-    for eqn in graph.eqns:
-        if id(eqn) not in inside:
-            wanted.update(id(v) for v in eqn.inputs)
-    return [e.out for e in group.eqns if id(e.out) in wanted]
+    return [e.out for e in group.eqns
+            if any(r is None or id(r) not in inside for r in readers.get(id(e.out), ()))]
 
 
 def _kernel_source(group: Fused, scalar, name: str) -> tuple[str, dict]:
@@ -172,16 +193,23 @@ def compile_fused(graph: Graph, name: str = "compiled"):
     numba = require_numba()
     scalar = _Scalar(numba)
     program = partition(graph, scalar)
-    sources = []
+    readers, compiled, sources = _readers(graph), {}, []
     for k, item in enumerate(program):
-        if isinstance(item, Fused):
-            item.outputs = _outputs(item, graph)
-            kname = f"fused{k}"
-            source, namespace = _kernel_source(item, scalar, kname)
-            exec(compile(source, f"<chainrule kernel {kname}>", "exec"), namespace)  # noqa: S102
-            item.kernel = _runner(item, numba.njit(namespace[kname]))
-            item.source = source
-            sources.append(f"# {kname}: {len(item.eqns)} equations in one loop\n{source}")
+        if not isinstance(item, Fused):
+            continue
+        if item.kernel is not None:   # a libmvec function
+            item.kernel = _runner(item, item.kernel)
+            continue
+        item.outputs = _outputs(item, readers)
+        source, namespace = _kernel_source(item, scalar, "kernel")
+        # Layers repeat: a loop written the same way (same functions) compiles once.
+        key = (source, tuple(sorted((n, id(f)) for n, f in namespace.items())))
+        if key not in compiled:
+            exec(compile(source, f"<chainrule kernel fused{k}>", "exec"), namespace)  # noqa: S102
+            compiled[key] = numba.njit(namespace["kernel"])
+        item.kernel = _runner(item, compiled[key])
+        item.source = source
+        sources.append(f"# fused{k}: {len(item.eqns)} equations in one loop\n{source}")
     run, source = compile_tuple(graph, name, program)
     return run, source + "\n" + "\n".join(sources)
 

@@ -2,7 +2,8 @@
 
 A rule is (name, pattern, result). A pattern is an op name with argument patterns, a
 capture letter ("X") or a number (a constant whose entries all equal it). Besides the
-rules: constant folding, common-subexpression merging and dead-code removal.
+rules: constant folding, common-subexpression merging and dead-code removal. Everything
+is linear in the graph's size (dictionary lookups, no pass per rewrite).
 """
 
 from __future__ import annotations
@@ -102,10 +103,10 @@ def _key(eqn, resolve):
     for v in eqn.inputs:
         v = resolve(v)
         parts.append(("c", *_array_key(v.const)) if v.const is not None else ("v", id(v)))
-    return (eqn.op.name, tuple(parts), param_key(eqn.params))
+    return (eqn.op.name, tuple(parts), param_key(eqn.params) if eqn.params else ())
 
 
-def _one_pass(graph: Graph) -> bool:
+def _one_pass(graph: Graph) -> None:
     replaced, by_root = {}, _rules_by_root()
 
     def resolve(v):
@@ -113,35 +114,31 @@ def _one_pass(graph: Graph) -> bool:
             v = replaced[id(v)]
         return v
 
-    producer, seen, eqns, changed = {}, {}, [], False
+    producer, seen, eqns = {}, {}, []
     for eqn in graph.eqns:
         eqn = Eqn(eqn.op, tuple(resolve(v) for v in eqn.inputs), eqn.params, eqn.out, eqn.nargs)
         if eqn.inputs and all(v.const is not None for v in eqn.inputs):
             replaced[id(eqn.out)] = _fold(eqn)
             graph.log.append(f"fold constants: {eqn}")
-            changed = True
             continue
         producer[id(eqn.out)] = eqn
         hit = _try_rules(eqn, producer, by_root)
         if hit is not None:
             replaced[id(eqn.out)] = hit[1]
             graph.log.append(f"{hit[0]}: {eqn}")
-            changed = True
             continue
         key = _key(eqn, resolve)
         if key in seen:
             replaced[id(eqn.out)] = seen[key]
             graph.log.append(f"merge common subexpression: {eqn} == {seen[key].name}")
-            changed = True
             continue
         seen[key] = eqn.out
         eqns.append(eqn)
     graph.outputs = [resolve(v) for v in graph.outputs]
     graph.eqns = eqns
-    return changed
 
 
-def _remove_dead(graph: Graph) -> bool:
+def _remove_dead(graph: Graph) -> None:
     live = {id(v) for v in graph.outputs}
     kept = []
     for eqn in reversed(graph.eqns):
@@ -151,16 +148,15 @@ def _remove_dead(graph: Graph) -> bool:
         else:
             graph.log.append(f"remove dead code: {eqn}")
     kept.reverse()
-    changed = len(kept) != len(graph.eqns)
     graph.eqns = kept
-    return changed
 
 
-def simplify(graph: Graph, max_passes: int = 100) -> Graph:
-    """Rewrite `graph` in place to a fixed point; every step is appended to graph.log."""
-    for _ in range(max_passes):
-        changed = _one_pass(graph)
-        changed = _remove_dead(graph) or changed
-        if not changed:
-            break
+def simplify(graph: Graph) -> Graph:
+    """Rewrite `graph` in place to a fixed point; every step is appended to graph.log.
+
+    One forward pass reaches it: each equation is rewritten after its inputs already are,
+    and no rule, fold or merge depends on an equation's consumers, so a second pass finds
+    nothing (tests/test_jit.py checks this); dead code is removed last."""
+    _one_pass(graph)
+    _remove_dead(graph)
     return graph

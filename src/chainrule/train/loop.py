@@ -17,6 +17,8 @@ import numpy as np
 
 import chainrule as cr
 
+from .compiled import CompiledStep
+
 __all__ = ["Callback", "FitState", "TrainingDiverged", "evaluate", "fit"]
 
 
@@ -81,15 +83,19 @@ def _split(batch):
 
 def fit(model, loader, optimizer, loss_fn, epochs: int = 1, callbacks=(), scheduler=None,
         eval_data=None, divergence: float | None = 1e3, start_epoch: int = 0,
-        history=()) -> list[dict]:
+        history=(), jit: bool = False) -> list[dict]:
     """Train `model` for `epochs` passes over `loader` (batches of (inputs, targets)) and
     return the history: per epoch `epoch`, `train_loss` (mean over samples), `seconds`,
     `train_accuracy` for classifiers, and `test_loss`/`test_accuracy` on `eval_data`
     ((inputs, targets) arrays or a loader). `scheduler.step()` runs after each epoch.
-    To resume, pass the epochs already done as `start_epoch` and their `history`."""
+    To resume, pass the epochs already done as `start_epoch` and their `history`.
+    `jit=True` runs each step (forward, backward, update) as one `cr.jit` program
+    (`CompiledStep`): the same numbers, less per-op overhead."""
     if int(epochs) != epochs or epochs < 1:
         raise ValueError(f"fit: epochs must be a whole number >= 1, got {epochs!r}")
     callbacks = list(callbacks)
+    step = CompiledStep(model, optimizer, loss_fn) if jit else _EagerStep(model, optimizer,
+                                                                            loss_fn)
     state = FitState(model, optimizer, loader, int(epochs), scheduler, history=list(history))
     first_loss = None
     for cb in callbacks:
@@ -106,17 +112,13 @@ def fit(model, loader, optimizer, loss_fn, epochs: int = 1, callbacks=(), schedu
             model.train()
             for batch in loader:
                 inputs, targets = _split(batch)
-                optimizer.zero_grad()
-                logits = model(inputs)
-                loss = loss_fn(logits, targets)
-                value = float(np.asarray(loss.data))
+                value, logits = step(inputs, targets)
                 first_loss = abs(value) if first_loss is None else first_loss
                 if not math.isfinite(value) or (
                         divergence is not None and abs(value) > divergence * max(first_loss, 1.0)):
                     raise TrainingDiverged(epoch, state.batch + 1, value,
                                            optimizer.param_groups[0].get("lr"))
-                loss.backward()
-                optimizer.step()
+                step.apply()
                 n = len(targets)
                 total, seen = total + value * n, seen + n
                 right = _correct(logits, targets)
@@ -146,6 +148,25 @@ def fit(model, loader, optimizer, loss_fn, epochs: int = 1, callbacks=(), schedu
     for cb in callbacks:
         cb.on_train_end(state)
     return state.history
+
+
+class _EagerStep:
+    """The step on the tape: forward and loss now, backward and update in `apply()`."""
+
+    def __init__(self, model, optimizer, loss_fn):
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.loss = None
+
+    def __call__(self, inputs, targets):
+        self.optimizer.zero_grad()
+        logits = self.model(inputs)
+        self.loss = self.loss_fn(logits, targets)
+        return float(np.asarray(self.loss.data)), logits
+
+    def apply(self) -> None:
+        self.loss.backward()
+        self.loss = None
+        self.optimizer.step()
 
 
 def _batches(data, batch_size):

@@ -66,10 +66,12 @@ class Recipe:
     """A classifier from `cr.nn.models` trained on images (the bundled digits, or `data`:
     see `cr.data.load_images`) with `chainrule train`'s defaults for what is left None.
     Construction loads and scales the data and builds model, optimizer, cosine schedule
-    and loader (seeded by `seed`); `run` trains. ValueError for unusable settings."""
+    and loader (seeded by `seed`); `run` trains (`jit=True`: each step compiled with
+    cr.jit, the same numbers). ValueError for unusable settings."""
 
     def __init__(self, model: str = "mlp", data=None, epochs=None, batch_size=None, lr=None,
-                 optimizer: str = "adam", seed: int = 0, distributed: bool = False):
+                 optimizer: str = "adam", seed: int = 0, distributed: bool = False,
+                 jit: bool = False):
         name, opt_name = str(model).lower(), str(optimizer).lower()
         if name not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -99,7 +101,11 @@ class Recipe:
         self.scheduler = cr.optim.lr_scheduler.CosineAnnealingLR(self.optimizer,
                                                                  T_max=self.epochs)
         self.start_epoch, self.history = 0, []
-        self.distributed = bool(distributed)
+        self.distributed, self.jit = bool(distributed), bool(jit)
+        if self.distributed and self.jit:
+            raise ValueError("jit and distributed training do not combine yet (the gradients "
+                             "are averaged across processes between backward and update); "
+                             "choose one")
         shard = None
         if self.distributed:
             from chainrule import distributed as dist
@@ -153,7 +159,7 @@ class Recipe:
             history = fit(self.model, self.loader, self.optimizer, cr.nn.CrossEntropyLoss(),
                           self.epochs, callbacks, scheduler=self.scheduler,
                           eval_data=(self.x_test, self.y_test),
-                          start_epoch=self.start_epoch, history=self.history)
+                          start_epoch=self.start_epoch, history=self.history, jit=self.jit)
         if writes:
             plot_curves(history, os.path.join(out, CURVES), title=self.title())
         return history
