@@ -40,9 +40,19 @@ def softmax(x, axis=-1):
 # ----- linear ---------------------------------------------------------------------------
 
 def _linear_impl(x, w, b):
+    if x.ndim > 2:  # (..., in) as one (rows, in) matrix: one GEMM, not one per leading index
+        out = np.matmul(x.reshape(-1, x.shape[-1]), w.T)
+        out += b
+        return out.reshape(x.shape[:-1] + w.shape[:1])
     out = np.matmul(x, w.T)
     out += b
     return out
+
+
+def _linear_vjp_x(g, ans, x, w, b):
+    if g.ndim > 2:  # as in the forward pass: one GEMM over all leading axes
+        return reshape(matmul(reshape(g, (-1, g.shape[-1])), w), x.shape)
+    return matmul(g, w)
 
 
 def _linear_vjp_w(g, ans, x, w, b):
@@ -66,7 +76,7 @@ def _linear_batch(size, op, vals, batched, params):
 
 linear_p = defop(
     "linear", _linear_impl, nin=3,
-    vjp=(lambda g, ans, x, w, b: matmul(g, w), _linear_vjp_w, _linear_vjp_b),
+    vjp=(_linear_vjp_x, _linear_vjp_w, _linear_vjp_b),
     jvp=(lambda t, ans, x, w, b: matmul(t, transpose(w)),
          lambda t, ans, x, w, b: matmul(x, transpose(t)),
          lambda t, ans, x, w, b: t),
