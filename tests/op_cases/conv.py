@@ -1,5 +1,5 @@
 """Neural-network primitives: linear, conv2d and its two VJPs (with dilation and groups),
-pooling (with ceil_mode), dropout, cross-entropy, erf."""
+pooling (with ceil_mode), dropout, cross-entropy, erf, normalize (layer/group/instance norm)."""
 
 import numpy as np
 
@@ -107,4 +107,9 @@ CASES = [
            lambda x: bind_tensors(nn.cross_entropy_grad_p, (x,), {"target": _TARGET}) ** 2,
            normal((5, 4))),
     OpCase("erf", lambda x: elementwise.erf(x) * x, normal((3, 4))),
+    OpCase("normalize", lambda x: nn.normalize(x, 1, 0.1) ** 3, normal((3, 4))),
+    OpCase("normalize", lambda x: nn.normalize(x, 2, 1e-5) ** 3, normal((2, 3, 2)), "2 axes"),
+    OpCase("normalize_jacobian",
+           lambda v, x: bind_tensors(nn.normalize_jacobian_p, (v, x),
+                                     {"naxes": 1, "eps": 0.1}) ** 3, normal((3, 4), (3, 4))),
 ]
