@@ -16,7 +16,7 @@ from .elementwise import exp, log, sqrt
 from .linalg import matmul, matmul_batch, matmul_p
 from .reduce import shifted
 from .reduce import sum as _sum
-from .shape import expand_dims, materialize, reshape, transpose, transpose_p
+from .shape import expand_dims, materialize, reshape, swapaxes, transpose, transpose_p
 from .vmap_rules import elementwise_rule, fold_into_samples
 
 __all__ = ["linear", "softmax", "log_softmax", "cross_entropy_per_sample", "normalize"]
@@ -49,16 +49,61 @@ def _linear_impl(x, w, b):
     return out
 
 
-def _linear_vjp_x(g, ans, x, w, b):
-    if g.ndim > 2:  # as in the forward pass: one GEMM over all leading axes
-        return reshape(matmul(reshape(g, (-1, g.shape[-1])), w), x.shape)
-    return matmul(g, w)
+def _rows(a):
+    """(..., k) as a (rows, k) matrix (a view when a is contiguous)."""
+    return a.reshape(-1, a.shape[-1])
 
 
-def _linear_vjp_w(g, ans, x, w, b):
-    if g.ndim != 2:  # (..., out) and (..., in) as matrices: one GEMM (einsum used no BLAS)
-        g, x = reshape(g, (-1, g.shape[-1])), reshape(x, (-1, x.shape[-1]))
-    return matmul(transpose(g), x)
+def _input_grad_impl(g, w):
+    return np.matmul(_rows(g), w).reshape(g.shape[:-1] + w.shape[1:])
+
+
+def _weight_grad_impl(g, x):
+    return np.matmul(_rows(g).T, _rows(x))
+
+
+def _input_grad(g, w):
+    return bind_tensors(linear_input_grad_p, (g, w))
+
+
+def _weight_grad(g, x):
+    return bind_tensors(linear_weight_grad_p, (g, x))
+
+
+def _per_example_rows(v, batched, size):
+    v = materialize(v, batched, size)
+    return reshape(v, (size, -1, v.shape[-1]))
+
+
+def _input_grad_batch(size, op, vals, batched, params):
+    (g, w), (bg, bw) = vals, batched
+    if not bw:  # leading axes of g already work
+        return bind(op, (g, w), params)
+    out = matmul(_per_example_rows(g, bg, size), w)
+    lead = g.shape[:-1] if bg else (size,) + g.shape[:-1]
+    return reshape(out, lead + w.shape[-1:])
+
+
+def _weight_grad_batch(size, op, vals, batched, params):
+    (g, x), (bg, bx) = vals, batched
+    return matmul(swapaxes(_per_example_rows(g, bg, size), 1, 2),
+                  _per_example_rows(x, bx, size))
+
+
+# Both are bilinear and linear's VJPs; each one's derivatives are linear or one of the two.
+linear_input_grad_p = defop(
+    "linear_input_grad", _input_grad_impl, nin=2,
+    vjp=(lambda c, ans, g, w: matmul(c, transpose(w)), lambda c, ans, g, w: _weight_grad(g, c)),
+    jvp=(lambda t, ans, g, w: _input_grad(t, w), lambda t, ans, g, w: _input_grad(g, t)),
+    doc="g @ w for g of shape (..., out), w (out, in): linear's VJP for x, one GEMM.",
+    batch=_input_grad_batch)
+
+linear_weight_grad_p = defop(
+    "linear_weight_grad", _weight_grad_impl, nin=2,
+    vjp=(lambda c, ans, g, x: matmul(x, transpose(c)), lambda c, ans, g, x: _input_grad(g, c)),
+    jvp=(lambda t, ans, g, x: _weight_grad(t, x), lambda t, ans, g, x: _weight_grad(g, t)),
+    doc="sum over rows of g^T x for g (..., out), x (..., in): linear's VJP for w, one GEMM.",
+    batch=_weight_grad_batch)
 
 
 def _linear_vjp_b(g, ans, x, w, b):
@@ -76,7 +121,8 @@ def _linear_batch(size, op, vals, batched, params):
 
 linear_p = defop(
     "linear", _linear_impl, nin=3,
-    vjp=(_linear_vjp_x, _linear_vjp_w, _linear_vjp_b),
+    vjp=(lambda g, ans, x, w, b: _input_grad(g, w), lambda g, ans, x, w, b: _weight_grad(g, x),
+         _linear_vjp_b),
     jvp=(lambda t, ans, x, w, b: matmul(t, transpose(w)),
          lambda t, ans, x, w, b: matmul(x, transpose(t)),
          lambda t, ans, x, w, b: t),
