@@ -23,4 +23,6 @@ CASES = [
            normal((3, 2), (4, 2)), "bool mask"),
     OpCase("attention_probs", lambda q, k: attention_weights(q, k, causal=True) ** 2,
            normal((2, 3, 2), (2, 3, 2)), "causal"),
+    OpCase("attention_probs", lambda q, k, v: sdpa(q, k, v, attn_mask=_KEEP[:, :2]) ** 2,
+           normal((2, 3, 2), (2, 2, 2), (2, 2, 3)), "sdpa keeping short weights"),
 ]

@@ -6,6 +6,8 @@ and k with a second primitive, `attention_probs` (one node, not eight). With dO 
 cotangent: dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dQ = dS K * scale,
 dK = dS^T Q * scale; `attention_probs`' own rules are the last three (its JVP applies the
 same symmetric softmax Jacobian). The rules are chainrule ops, so every order works.
+When the keys are no more than the value's width (S <= Ev), P is no bigger than the
+output and `scaled_dot_product_attention` keeps it instead: `attention_probs` then matmul.
 """
 
 from __future__ import annotations
@@ -171,5 +173,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=Fa
                              f"does not broadcast to the scores' shape "
                              f"{q.shape[:-1] + (k.shape[-2],)}") from None
     scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else float(scale)
-    return bind_tensors(sdpa_p, (q, k, v), {"mask": mask, "causal": bool(is_causal),
-                                            "scale": float(scale)})
+    params = {"mask": mask, "causal": bool(is_causal), "scale": float(scale)}
+    if k.shape[-2] <= v.shape[-1]:
+        # Short keys: the weights (..., L, S) are no bigger than the output, so keep them
+        # for the backward pass (two nodes) rather than recompute them three times.
+        return matmul(bind_tensors(attention_probs_p, (q, k), params), v)
+    return bind_tensors(sdpa_p, (q, k, v), params)
