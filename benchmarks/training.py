@@ -79,12 +79,28 @@ def torch_model(name):
         return depthwise_separable(nn, DEFAULTS["cnn"]["hidden"])
     if name == "mlp":
         h = DEFAULTS["mlp"]["hidden"]
-        return nn.Sequential(nn.Flatten(), nn.Linear(64, h), nn.ReLU(), nn.Linear(h, h),
-                             nn.ReLU(), nn.Linear(h, 10))
+        return TorchTwin(net=nn.Sequential(nn.Flatten(), nn.Linear(64, h), nn.ReLU(),
+                                           nn.Linear(h, h), nn.ReLU(), nn.Linear(h, 10)))
     c = DEFAULTS["cnn"]["hidden"]
-    return nn.Sequential(nn.Unflatten(1, (1, 8)), nn.Conv2d(1, c, 3, padding=1), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(2 * c * 4, 10))
+    return TorchTwin(image=nn.Unflatten(1, (1, 8)), features=nn.Sequential(
+        nn.Conv2d(1, c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),
+        classifier=nn.Sequential(nn.Flatten(), nn.Linear(2 * c * 4, 10)))
+
+
+class TorchTwin(torch.nn.Module):
+    """Named stages applied in turn: the parameter names of chainrule.nn.models' MLP
+    (`net`) and CNN (`features`, `classifier`)."""
+
+    def __init__(self, **stages):
+        super().__init__()
+        for key, stage in stages.items():
+            self.add_module(key, stage)
+
+    def forward(self, x):
+        for stage in self.children():
+            x = stage(x)
+        return x
 
 
 def pair(name, dtype):

@@ -238,3 +238,22 @@ def test_batch_box_reports_one_example_and_refuses_its_data():
     out = cr.vmap(f)(np.ones((5, 2, 3), np.float32))
     assert seen == {"shape": (2, 3), "ndim": 2, "size": 6, "dtype": np.float32}
     assert out.shape == (5, 2, 3) and out.dtype == np.float32
+
+
+@pytest.mark.parametrize("in_axes", [(0, None), (None, 0), (0, 0)], ids=str)
+def test_linear_gradient_primitives_batch_with_either_input_unmapped(in_axes):
+    from chainrule.ops import nn
+    from chainrule.ops._define import bind_tensors
+
+    rng = np.random.default_rng(2)
+    g, w, x = rng.standard_normal((3, 2, 5, 4)), rng.standard_normal((3, 4, 6)), \
+        rng.standard_normal((3, 2, 5, 6))
+    for prim, a, b in ((nn.linear_input_grad_p, g, w), (nn.linear_weight_grad_p, g, x)):
+        a, b = (v if axis == 0 else v[0] for axis, v in zip(in_axes, (a, b)))
+
+        def fn(u, v, prim=prim):
+            return bind_tensors(prim, (u, v))
+        got = cr.vmap(fn, in_axes=in_axes)(cr.tensor(a), cr.tensor(b))
+        want = np.stack([fn(cr.tensor(a[i] if in_axes[0] == 0 else a),
+                            cr.tensor(b[i] if in_axes[1] == 0 else b)).data for i in range(3)])
+        np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)

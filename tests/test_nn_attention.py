@@ -99,6 +99,23 @@ def test_multihead_attention_has_pytorchs_parameters_and_gradients():
         need_weights=False, is_causal=True)[0], (x, w.data.copy()), order=1)
 
 
+def test_self_attention_packed_projection_equals_three_projections():
+    mha = cr.nn.MultiheadAttention(4, 2)                      # (L, N, E) inputs
+    x0 = RNG.standard_normal((3, 2, 4))
+    results = []
+    for packed in (True, False):
+        x = cr.tensor(x0, requires_grad=True)
+        mha.zero_grad()
+        kv = (x, x) if packed else (x * 1.0, x * 1.0)           # one tensor, or equal copies
+        out, weights = mha(x, *kv, is_causal=True, attn_mask=np.triu(np.ones((3, 3), bool), 1))
+        (cr.sum(out ** 2) + cr.sum(weights ** 3)).backward()
+        results.append((out.data, weights.data, x.grad.data, mha.in_proj_weight.grad.data,
+                        mha.in_proj_bias.grad.data))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert np.abs(results[0][3]).min() > 0                       # q, k and v rows all learn
+
+
 def test_transformer_encoder_layout_and_a_training_step():
     layer = cr.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
     encoder = cr.nn.TransformerEncoder(layer, 2, norm=cr.nn.LayerNorm(4))

@@ -239,3 +239,24 @@ def test_training_a_model_lowers_the_loss():
         opt.step()
         losses.append(float(loss))
     assert losses[-1] < 0.05 * losses[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kwargs", [{}, {"weight_decay": 0.1, "amsgrad": True},
+                                    {"maximize": True}], ids=str)
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_adam_in_place_step_equals_the_functional_rule_bit_for_bit(name, kwargs, dtype):
+    rng = np.random.default_rng(0)
+    w0 = rng.normal(size=(5, 3)).astype(dtype)
+    p = cr.nn.Parameter(w0.copy())
+    opt = getattr(cr.optim, name)([p], lr=0.05, **kwargs)
+    q = [cr.tensor(w0.copy())]
+    state = opt.init(q)
+    for _ in range(4):
+        g = rng.normal(size=(5, 3)).astype(dtype)
+        p.grad = cr.tensor(g)
+        opt.step()
+        q, state = opt.update(q, [cr.tensor(g)], state)
+    assert p.data.dtype == dtype and opt.state[p]["exp_avg"].dtype == dtype
+    np.testing.assert_array_equal(p.data, q[0].data)
+    np.testing.assert_array_equal(opt.state[p]["exp_avg_sq"], state[0]["exp_avg_sq"].data)

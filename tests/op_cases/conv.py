@@ -1,5 +1,5 @@
 """Neural-network primitives: linear, conv2d and its two VJPs (with dilation and groups),
-pooling (with ceil_mode), dropout, cross-entropy, erf."""
+pooling (with ceil_mode), dropout, cross-entropy, erf, normalize (layer/group/instance norm)."""
 
 import numpy as np
 
@@ -46,6 +46,15 @@ CASES = [
            "batched"),
     OpCase("linear", lambda x, w, b: nn.linear(x, w, b) ** 2, normal((3,), (2, 3), (2,)),
            "vector"),
+    OpCase("linear_input_grad",
+           lambda g, w: bind_tensors(nn.linear_input_grad_p, (g, w)) ** 2,
+           normal((2, 3, 2), (2, 4))),
+    OpCase("linear_weight_grad",
+           lambda g, x: bind_tensors(nn.linear_weight_grad_p, (g, x)) ** 2,
+           normal((2, 3, 2), (2, 3, 4))),
+    OpCase("linear_weight_grad",
+           lambda g, x: bind_tensors(nn.linear_weight_grad_p, (g, x)) ** 2,
+           normal((2,), (3,)), "vectors"),
     OpCase("conv2d", lambda x, w: conv.conv2d(x, w) ** 2, normal((2, 2, 4, 4), (3, 2, 2, 3))),
     OpCase("conv2d", lambda x, w, b: conv.conv2d(x, w, b, stride=2, padding=1) ** 2,
            normal((1, 2, 5, 4), (2, 2, 3, 3), (2,)), "stride-padding"),
@@ -107,4 +116,9 @@ CASES = [
            lambda x: bind_tensors(nn.cross_entropy_grad_p, (x,), {"target": _TARGET}) ** 2,
            normal((5, 4))),
     OpCase("erf", lambda x: elementwise.erf(x) * x, normal((3, 4))),
+    OpCase("normalize", lambda x: nn.normalize(x, 1, 0.1) ** 3, normal((3, 4))),
+    OpCase("normalize", lambda x: nn.normalize(x, 2, 1e-5) ** 3, normal((2, 3, 2)), "2 axes"),
+    OpCase("normalize_jacobian",
+           lambda v, x: bind_tensors(nn.normalize_jacobian_p, (v, x),
+                                     {"naxes": 1, "eps": 0.1}) ** 3, normal((3, 4), (3, 4))),
 ]

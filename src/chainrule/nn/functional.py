@@ -20,7 +20,7 @@ from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.conv_nd import conv1d, conv3d, conv_transpose1d
 from ..ops.dropout import dropout_seeded
 from ..ops.elementwise import erf, relu, sigmoid, tanh
-from ..ops.nn import cross_entropy_per_sample, linear
+from ..ops.nn import cross_entropy_per_sample, linear, normalize
 from ..ops.pool import avg_pool2d, max_pool2d
 from . import init as _init
 
@@ -165,10 +165,9 @@ def embedding_renorm_(weight, indices, max_norm: float, norm_type: float = 2.0):
 
 
 def _normalize(x, axes, eps):
-    mean = cr.mean(x, axes, keepdims=True)
-    centered = x - mean
-    var = cr.mean(centered * centered, axes, keepdims=True)
-    return centered / cr.sqrt(var + eps)
+    """One `normalize` primitive over the trailing `axes` (its backward is one node)."""
+    assert axes == tuple(range(x.ndim - len(axes), x.ndim)), axes
+    return normalize(x, len(axes), eps)
 
 
 def _trailing_axes(x, normalized_shape, name: str) -> tuple:
@@ -513,15 +512,24 @@ def multi_head_attention_forward(query, key, value, num_heads: int, in_proj_weig
         raise ValueError(f"multi_head_attention: embed_dim {e} is not divisible by "
                          f"num_heads {num_heads}")
     d = e // num_heads
-    wq, wk, wv = (in_proj_weight[i * e:(i + 1) * e] for i in range(3))
-    bq, bk, bv = ((None,) * 3 if in_proj_bias is None else
-                  (in_proj_bias[i * e:(i + 1) * e] for i in range(3)))
 
-    def heads(x, w, b):  # (N, S, E) -> (N, heads, S, d)
-        y = linear(x, w, b) if b is not None else cr.matmul(x, cr.transpose(w))
-        return cr.transpose(cr.reshape(y, (n, x.shape[1], num_heads, d)), (0, 2, 1, 3))
+    def project(x, w, b):
+        return linear(x, w, b) if b is not None else cr.matmul(x, cr.transpose(w))
 
-    qh, kh, vh = heads(q, wq, bq), heads(k, wk, bk), heads(v, wv, bv)
+    if q is k and k is v:  # self-attention: one GEMM with the packed (3E, E) weight
+        y = cr.reshape(project(q, in_proj_weight, in_proj_bias), (n, lq, 3, num_heads, d))
+        y = cr.transpose(y, (2, 0, 3, 1, 4))                        # (3, N, heads, L, d)
+        qh, kh, vh = y[0], y[1], y[2]
+    else:
+        wq, wk, wv = (in_proj_weight[i * e:(i + 1) * e] for i in range(3))
+        bq, bk, bv = ((None,) * 3 if in_proj_bias is None else
+                      (in_proj_bias[i * e:(i + 1) * e] for i in range(3)))
+
+        def heads(x, w, b):  # (N, S, E) -> (N, heads, S, d)
+            y = project(x, w, b)
+            return cr.transpose(cr.reshape(y, (n, x.shape[1], num_heads, d)), (0, 2, 1, 3))
+
+        qh, kh, vh = heads(q, wq, bq), heads(k, wk, bk), heads(v, wv, bv)
     mask = _merge_masks(attn_mask, key_padding_mask, n, num_heads, lq, kh.shape[2], q.dtype)
     weights = None
     if need_weights or (dropout_p and training):

@@ -2,8 +2,12 @@
 
 One node instead of five (matmul, scale, mask, softmax, matmul) and nothing of size
 (L, S) saved for the backward pass: the rules recompute the attention weights P from q
-and k. With dO the cotangent: dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)),
-dQ = dS K * scale, dK = dS^T Q * scale. The rules are chainrule ops, so every order works.
+and k with a second primitive, `attention_probs` (one node, not eight). With dO the
+cotangent: dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)), dQ = dS K * scale,
+dK = dS^T Q * scale; `attention_probs`' own rules are the last three (its JVP applies the
+same symmetric softmax Jacobian). The rules are chainrule ops, so every order works.
+When the keys are no more than the value's width (S <= Ev), P is no bigger than the
+output and `scaled_dot_product_attention` keeps it instead: `attention_probs` then matmul.
 """
 
 from __future__ import annotations
@@ -11,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._define import bind_tensors, defop
-from .elementwise import exp, where
 from .linalg import matmul
-from .reduce import shifted, sum
+from .reduce import sum
 from .shape import broadcast_to, reshape, swapaxes
 
 
@@ -36,44 +39,64 @@ def _scores_np(q, k, mask, causal, scale):
     return s
 
 
-def _impl(q, k, v, mask, causal, scale):
+def _probs_impl(q, k, mask, causal, scale):
     s = _scores_np(q, k, mask, causal, scale)
     m = np.max(s, axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
-    p = np.exp(s - m)
+    s -= m
+    p = np.exp(s, out=s)
     p /= p.sum(axis=-1, keepdims=True)
-    return np.matmul(p, v)
+    return p
 
 
-def attention_weights(q, k, mask=None, causal=False, scale=1.0):
-    """softmax(q k^T * scale + mask) along the last axis, in chainrule ops."""
-    s = matmul(q, swapaxes(k, -1, -2)) * scale
-    if mask is not None and mask.dtype != bool:
-        s = s + mask.astype(s.dtype)
-    keep = _mask_array(mask, causal, q.shape[-2], k.shape[-2])
-    if keep is not None:
-        s = where(keep, s, -np.inf)
-    e = exp(shifted(s, (s.ndim - 1,)))
-    return e / sum(e, -1, keepdims=True)
+def _impl(q, k, v, mask, causal, scale):
+    return np.matmul(_probs_impl(q, k, mask, causal, scale), v)
 
 
-def _score_cotangent(g, q, k, v, p):
-    dp = matmul(g, swapaxes(v, -1, -2))
-    return p * (dp - sum(dp * p, -1, keepdims=True))
+def _softmax_vjp(c, p):
+    """The cotangent of the scores from that of the weights p: p * (c - rowsum(c * p))."""
+    return p * (c - sum(c * p, -1, keepdims=True))
 
 
 def _weights(q, k, mask, causal, scale):
-    return attention_weights(q, k, mask, causal, scale)
+    return bind_tensors(attention_probs_p, (q, k), {"mask": mask, "causal": causal,
+                                                    "scale": scale})
+
+
+def attention_weights(q, k, mask=None, causal=False, scale=1.0):
+    """softmax(q k^T * scale + mask) along the last axis: one primitive."""
+    return _weights(q, k, None if mask is None else np.asarray(mask), bool(causal),
+                    float(scale))
+
+
+def _probs_vjp_q(c, p, q, k, mask, causal, scale):
+    return _reduce_to(matmul(_softmax_vjp(c, p), k) * scale, q.shape)
+
+
+def _probs_vjp_k(c, p, q, k, mask, causal, scale):
+    return _reduce_to(matmul(swapaxes(_softmax_vjp(c, p), -1, -2), q) * scale, k.shape)
+
+
+def _probs_jvp_q(t, p, q, k, mask, causal, scale):
+    return _softmax_vjp(matmul(t, swapaxes(k, -1, -2)) * scale, p)   # the Jacobian is symmetric
+
+
+def _probs_jvp_k(t, p, q, k, mask, causal, scale):
+    return _softmax_vjp(matmul(q, swapaxes(t, -1, -2)) * scale, p)
+
+
+def _weights_cotangent(g, v):
+    return matmul(g, swapaxes(v, -1, -2))
 
 
 def _vjp_q(g, ans, q, k, v, mask, causal, scale):
-    ds = _score_cotangent(g, q, k, v, _weights(q, k, mask, causal, scale))
-    return _reduce_to(matmul(ds, k) * scale, q.shape)
+    p = _weights(q, k, mask, causal, scale)
+    return _probs_vjp_q(_weights_cotangent(g, v), p, q, k, mask, causal, scale)
 
 
 def _vjp_k(g, ans, q, k, v, mask, causal, scale):
-    ds = _score_cotangent(g, q, k, v, _weights(q, k, mask, causal, scale))
-    return _reduce_to(matmul(swapaxes(ds, -1, -2), q) * scale, k.shape)
+    p = _weights(q, k, mask, causal, scale)
+    return _probs_vjp_k(_weights_cotangent(g, v), p, q, k, mask, causal, scale)
 
 
 def _vjp_v(g, ans, q, k, v, mask, causal, scale):
@@ -89,18 +112,14 @@ def _reduce_to(x, shape):
     return sum_to(x, shape)
 
 
-def _jvp_scores(dq_or_dk_scores, q, k, v, mask, causal, scale):
-    p = _weights(q, k, mask, causal, scale)
-    dp = p * (dq_or_dk_scores - sum(p * dq_or_dk_scores, -1, keepdims=True))
-    return matmul(dp, v)
-
-
 def _jvp_q(t, ans, q, k, v, mask, causal, scale):
-    return _jvp_scores(matmul(t, swapaxes(k, -1, -2)) * scale, q, k, v, mask, causal, scale)
+    p = _weights(q, k, mask, causal, scale)
+    return matmul(_probs_jvp_q(t, p, q, k, mask, causal, scale), v)
 
 
 def _jvp_k(t, ans, q, k, v, mask, causal, scale):
-    return _jvp_scores(matmul(q, swapaxes(t, -1, -2)) * scale, q, k, v, mask, causal, scale)
+    p = _weights(q, k, mask, causal, scale)
+    return matmul(_probs_jvp_k(t, p, q, k, mask, causal, scale), v)
 
 
 def _jvp_v(t, ans, q, k, v, mask, causal, scale):
@@ -117,6 +136,11 @@ def _batch(size, op, values, batched, params):
         params = {**params, "mask": mask[None]}  # the new axis leads everywhere
     return bind_tensors(op, tuple(full), params)
 
+
+attention_probs_p = defop(
+    "attention_probs", _probs_impl, nin=2,
+    vjp=(_probs_vjp_q, _probs_vjp_k), jvp=(_probs_jvp_q, _probs_jvp_k), batch=_batch,
+    doc="softmax(q k^T * scale + mask) over the last axis: the attention weights.")
 
 sdpa_p = defop(
     "scaled_dot_product_attention", _impl, nin=3,
@@ -149,5 +173,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, is_causal=Fa
                              f"does not broadcast to the scores' shape "
                              f"{q.shape[:-1] + (k.shape[-2],)}") from None
     scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else float(scale)
-    return bind_tensors(sdpa_p, (q, k, v), {"mask": mask, "causal": bool(is_causal),
-                                            "scale": float(scale)})
+    params = {"mask": mask, "causal": bool(is_causal), "scale": float(scale)}
+    if k.shape[-2] <= v.shape[-1]:
+        # Short keys: the weights (..., L, S) are no bigger than the output, so keep them
+        # for the backward pass (two nodes) rather than recompute them three times.
+        return matmul(bind_tensors(attention_probs_p, (q, k), params), v)
+    return bind_tensors(sdpa_p, (q, k, v), params)

@@ -12,14 +12,14 @@ import numpy as np
 from ..core import bind
 from ._define import as_tensor, bind_tensors, coerce, defop, normalize_axis
 from .elementwise import add as add_p
-from .elementwise import exp, log
+from .elementwise import exp, log, sqrt
 from .linalg import matmul, matmul_batch, matmul_p
 from .reduce import shifted
 from .reduce import sum as _sum
-from .shape import expand_dims, reshape, transpose, transpose_p
+from .shape import expand_dims, materialize, reshape, swapaxes, transpose, transpose_p
 from .vmap_rules import elementwise_rule, fold_into_samples
 
-__all__ = ["linear", "softmax", "log_softmax", "cross_entropy_per_sample"]
+__all__ = ["linear", "softmax", "log_softmax", "cross_entropy_per_sample", "normalize"]
 
 
 def log_softmax(x, axis=-1):
@@ -40,15 +40,70 @@ def softmax(x, axis=-1):
 # ----- linear ---------------------------------------------------------------------------
 
 def _linear_impl(x, w, b):
+    if x.ndim > 2:  # (..., in) as one (rows, in) matrix: one GEMM, not one per leading index
+        out = np.matmul(x.reshape(-1, x.shape[-1]), w.T)
+        out += b
+        return out.reshape(x.shape[:-1] + w.shape[:1])
     out = np.matmul(x, w.T)
     out += b
     return out
 
 
-def _linear_vjp_w(g, ans, x, w, b):
-    if g.ndim != 2:  # (..., out) and (..., in) as matrices: one GEMM (einsum used no BLAS)
-        g, x = reshape(g, (-1, g.shape[-1])), reshape(x, (-1, x.shape[-1]))
-    return matmul(transpose(g), x)
+def _rows(a):
+    """(..., k) as a (rows, k) matrix (a view when a is contiguous)."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def _input_grad_impl(g, w):
+    return np.matmul(_rows(g), w).reshape(g.shape[:-1] + w.shape[1:])
+
+
+def _weight_grad_impl(g, x):
+    return np.matmul(_rows(g).T, _rows(x))
+
+
+def _input_grad(g, w):
+    return bind_tensors(linear_input_grad_p, (g, w))
+
+
+def _weight_grad(g, x):
+    return bind_tensors(linear_weight_grad_p, (g, x))
+
+
+def _per_example_rows(v, batched, size):
+    v = materialize(v, batched, size)
+    return reshape(v, (size, -1, v.shape[-1]))
+
+
+def _input_grad_batch(size, op, vals, batched, params):
+    (g, w), (bg, bw) = vals, batched
+    if not bw:  # leading axes of g already work
+        return bind(op, (g, w), params)
+    out = matmul(_per_example_rows(g, bg, size), w)
+    lead = g.shape[:-1] if bg else (size,) + g.shape[:-1]
+    return reshape(out, lead + w.shape[-1:])
+
+
+def _weight_grad_batch(size, op, vals, batched, params):
+    (g, x), (bg, bx) = vals, batched
+    return matmul(swapaxes(_per_example_rows(g, bg, size), 1, 2),
+                  _per_example_rows(x, bx, size))
+
+
+# Both are bilinear and linear's VJPs; each one's derivatives are linear or one of the two.
+linear_input_grad_p = defop(
+    "linear_input_grad", _input_grad_impl, nin=2,
+    vjp=(lambda c, ans, g, w: matmul(c, transpose(w)), lambda c, ans, g, w: _weight_grad(g, c)),
+    jvp=(lambda t, ans, g, w: _input_grad(t, w), lambda t, ans, g, w: _input_grad(g, t)),
+    doc="g @ w for g of shape (..., out), w (out, in): linear's VJP for x, one GEMM.",
+    batch=_input_grad_batch)
+
+linear_weight_grad_p = defop(
+    "linear_weight_grad", _weight_grad_impl, nin=2,
+    vjp=(lambda c, ans, g, x: matmul(x, transpose(c)), lambda c, ans, g, x: _input_grad(g, c)),
+    jvp=(lambda t, ans, g, x: _weight_grad(t, x), lambda t, ans, g, x: _weight_grad(g, t)),
+    doc="sum over rows of g^T x for g (..., out), x (..., in): linear's VJP for w, one GEMM.",
+    batch=_weight_grad_batch)
 
 
 def _linear_vjp_b(g, ans, x, w, b):
@@ -66,7 +121,8 @@ def _linear_batch(size, op, vals, batched, params):
 
 linear_p = defop(
     "linear", _linear_impl, nin=3,
-    vjp=(lambda g, ans, x, w, b: matmul(g, w), _linear_vjp_w, _linear_vjp_b),
+    vjp=(lambda g, ans, x, w, b: _input_grad(g, w), lambda g, ans, x, w, b: _weight_grad(g, x),
+         _linear_vjp_b),
     jvp=(lambda t, ans, x, w, b: matmul(t, transpose(w)),
          lambda t, ans, x, w, b: matmul(x, transpose(t)),
          lambda t, ans, x, w, b: t),
@@ -87,6 +143,99 @@ def linear(x, weight, bias=None):
         raise ValueError(f"linear: bias of shape {bias.shape} does not fit a weight of shape "
                          f"{weight.shape}; expected ({weight.shape[0]},)")
     return bind_tensors(linear_p, (x, weight, bias), {})
+
+
+# ----- normalization over trailing axes (layer, group, instance norm) ------------------------
+#
+# N(x) = (x - mean(x)) * s with s = 1 / sqrt(var(x) + eps) over the last `naxes` axes. Its
+# Jacobian J = s (I - 11^T / n - x^ x^T / n) is symmetric, so one primitive,
+# `normalize_jacobian(v, x)` = J v = s (v - mean(v) - x^ mean(x^ v)), is both N's VJP and
+# its JVP (one node per backward step instead of the composite's ~25). Its own derivative
+# in x (for higher orders), with w = J v and a = mean(x^ v), in the direction t:
+#   -s (w mean(x^ t) + a J t + x^ mean(v J t)),  and its adjoint applied to c:
+#   -s (x^ mean(w c) + a J c + w mean(x^ c)).
+
+def _trailing(x, naxes):
+    return tuple(range(x.ndim - naxes, x.ndim))
+
+
+def _normalize_impl(x, naxes, eps):
+    axes = _trailing(x, naxes)
+    out = x - x.mean(axis=axes, keepdims=True)
+    out /= np.sqrt(np.mean(out * out, axis=axes, keepdims=True) + eps)
+    return out
+
+
+def _normalize_jacobian_impl(v, x, naxes, eps):
+    axes = _trailing(x, naxes)
+    xh = x - x.mean(axis=axes, keepdims=True)
+    s = 1 / np.sqrt(np.mean(xh * xh, axis=axes, keepdims=True) + eps)
+    xh *= s
+    out = v - v.mean(axis=axes, keepdims=True)
+    out -= xh * np.mean(xh * v, axis=axes, keepdims=True)
+    out *= s
+    return out
+
+
+def _row_mean(x, naxes):
+    axes = _trailing(x, naxes)
+    return _sum(x, axes, keepdims=True) / float(np.prod([x.shape[a] for a in axes]))
+
+
+def _inv_std(x, naxes, eps):
+    """1 / sqrt(var + eps) per row, in chainrule ops (differentiable to any order)."""
+    c = x - _row_mean(x, naxes)
+    return 1 / sqrt(_row_mean(c * c, naxes) + eps)
+
+
+def _jacobian(v, x, naxes, eps):
+    return bind_tensors(normalize_jacobian_p, (v, x), {"naxes": naxes, "eps": eps})
+
+
+def _jacobian_x_jvp(t, w, v, x, naxes, eps):
+    xh = normalize(x, naxes, eps)
+    jt = _jacobian(t, x, naxes, eps)
+    a = _row_mean(xh * v, naxes)
+    return -_inv_std(x, naxes, eps) * (w * _row_mean(xh * t, naxes) + a * jt
+                                       + xh * _row_mean(v * jt, naxes))
+
+
+def _jacobian_x_vjp(c, w, v, x, naxes, eps):
+    xh = normalize(x, naxes, eps)
+    a = _row_mean(xh * v, naxes)
+    return -_inv_std(x, naxes, eps) * (xh * _row_mean(w * c, naxes)
+                                       + a * _jacobian(c, x, naxes, eps)
+                                       + w * _row_mean(xh * c, naxes))
+
+
+def _same_batch(size, op, vals, batched, params):
+    """Both inputs get the batch axis in front; the normalized axes trail, so they stay."""
+    return bind(op, tuple(materialize(v, b, size) for v, b in zip(vals, batched)), params)
+
+
+normalize_p = defop(
+    "normalize", _normalize_impl,
+    vjp=lambda g, ans, x, naxes, eps: _jacobian(g, x, naxes, eps),
+    jvp=lambda t, ans, x, naxes, eps: _jacobian(t, x, naxes, eps),
+    doc="(x - mean) / sqrt(var + eps) over the last `naxes` axes.", batch=_same_batch)
+
+normalize_jacobian_p = defop(
+    "normalize_jacobian", _normalize_jacobian_impl, nin=2,
+    vjp=(lambda c, ans, v, x, naxes, eps: _jacobian(c, x, naxes, eps),
+         lambda c, ans, v, x, naxes, eps: _jacobian_x_vjp(c, ans, v, x, naxes, eps)),
+    jvp=(lambda t, ans, v, x, naxes, eps: _jacobian(t, x, naxes, eps),
+         lambda t, ans, v, x, naxes, eps: _jacobian_x_jvp(t, ans, v, x, naxes, eps)),
+    doc="normalize's (symmetric) Jacobian at x applied to v: its VJP and its JVP.",
+    batch=_same_batch)
+
+
+def normalize(x, naxes=1, eps=1e-5):
+    """(x - mean) / sqrt(var + eps), mean and (biased) variance over the last `naxes` axes."""
+    x = as_tensor(x)
+    if not 0 < naxes <= x.ndim:
+        raise ValueError(f"normalize: cannot normalize the last {naxes} axes of an input of "
+                         f"shape {x.shape}")
+    return bind_tensors(normalize_p, (x,), {"naxes": int(naxes), "eps": float(eps)})
 
 
 # ----- cross-entropy on logits with integer targets -----------------------------------

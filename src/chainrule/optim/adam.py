@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import chainrule as cr
@@ -54,6 +56,35 @@ class Adam(Optimizer):
         denom = cr.sqrt(v) / as_dtype_of(sqrt(1 - b2 ** t), p) + eps
         step = m / denom * as_dtype_of(lr / (1 - b1 ** t), p)
         return p - step, state
+
+    def _apply(self, p, grad, group, state):
+        """`_rule`'s arithmetic, operation for operation (so the numbers are identical), on
+        the arrays in place: a dozen NumPy calls per parameter instead of a dozen tensors."""
+        hyper = (group["lr"], group["eps"], group["weight_decay"], *group["betas"])
+        if not all(type(h) in (int, float) for h in hyper):  # e.g. a tensor lr: the rule
+            return super()._apply(p, grad, group, state)
+        lr, eps, wd, b1, b2 = hyper
+        w = p.data
+        if group["maximize"]:
+            grad = -grad
+        if wd and self._decoupled:
+            w *= 1 - lr * wd
+        elif wd:
+            grad = grad + wd * w
+        state["step"] = t = state["step"] + 1
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * (grad * grad)
+        if group["amsgrad"]:
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        denom = np.sqrt(v)
+        denom /= math.sqrt(1 - b2 ** t)
+        denom += eps
+        step = np.divide(m, denom, out=denom)
+        step *= lr / (1 - b1 ** t)
+        w -= step
 
 
 class AdamW(Adam):

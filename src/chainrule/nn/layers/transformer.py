@@ -18,6 +18,15 @@ from .linear import Linear
 from .normalization import LayerNorm
 
 
+def _each(fn, query, key, value):
+    """fn applied to each input, once when they are one tensor (self-attention stays
+    recognizable, so its three projections are one product)."""
+    if query is key and key is value:
+        out = fn(query)
+        return out, out, out
+    return fn(query), fn(key), fn(value)
+
+
 class MultiheadAttention(Module):
     """softmax(Q K^T / sqrt(d)) V in `num_heads` heads of embed_dim / num_heads each.
 
@@ -54,11 +63,11 @@ class MultiheadAttention(Module):
                 attn_mask=None, average_attn_weights: bool = True, is_causal: bool = False):
         unbatched = query.ndim == 2
         if unbatched:
-            query, key, value = (cr.expand_dims(t, 1) for t in (query, key, value))
+            query, key, value = _each(lambda t: cr.expand_dims(t, 1), query, key, value)
             if key_padding_mask is not None:
                 key_padding_mask = np.asarray(key_padding_mask)[None]
         if not self.batch_first or unbatched:
-            query, key, value = (cr.swapaxes(t, 0, 1) for t in (query, key, value))
+            query, key, value = _each(lambda t: cr.swapaxes(t, 0, 1), query, key, value)
         out, weights = F.multi_head_attention_forward(
             query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias,
             self.out_proj.weight, self.out_proj.bias, key_padding_mask, attn_mask,
