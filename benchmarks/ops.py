@@ -7,7 +7,8 @@ hand; the JVP column is timed against the same floor) and, where torch has the o
 PyTorch call (fwd+bwd and torch.func.jvp). Primitives without a derivative (masks,
 comparisons, integer positions) are timed forward only. One thread, medians of
 interleaved rounds; each timed sample loops until it lasts about 2 ms, so small sizes are
-not timed cold. Each row first checks chainrule's gradient against the hand-written one.
+not timed cold. Times are the process's CPU time (time.process_time), so the time spent
+waiting for a core on a shared machine is not counted. Each row first checks chainrule's gradient against the hand-written one.
 Run: python benchmarks/ops.py [--quick] [--only exp,sum] [--dtype float32] [--sizes 1e3]
 """
 
@@ -671,9 +672,9 @@ def _closed_over(fn, arrays):
 def _looped(fn, target=2e-3):
     """fn repeated so that one timed sample lasts about `target` seconds, and its count."""
     fn()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     fn()
-    number = max(1, int(target / max(time.perf_counter() - t0, 1e-7)))
+    number = max(1, int(target / max(time.process_time() - t0, 1e-7)))
 
     def loop():
         for _ in range(number):
@@ -748,16 +749,16 @@ def interleaved(fns, rounds):
     for _ in range(rounds):
         gc.collect()   # once a round: chainrule's own garbage, not the imports (gc.freeze)
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             fn()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(time.process_time() - t0)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def _once(loop):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     loop()
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def _fmt(v):
