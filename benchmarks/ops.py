@@ -7,8 +7,9 @@ hand; the JVP column is timed against the same floor) and, where torch has the o
 PyTorch call (fwd+bwd and torch.func.jvp). Primitives without a derivative (masks,
 comparisons, integer positions) are timed forward only. One thread, medians of
 interleaved rounds; each timed sample loops until it lasts about 2 ms, so small sizes are
-not timed cold. Times are the process's CPU time (time.process_time), so the time spent
-waiting for a core on a shared machine is not counted. Each row first checks chainrule's gradient against the hand-written one.
+not timed cold. Times are the process's CPU time (cpu_timing.py), so the time spent
+waiting for a core on a shared machine is not counted. Each row first checks chainrule's
+gradient against the hand-written one.
 Run: python benchmarks/ops.py [--quick] [--only exp,sum] [--dtype float32] [--sizes 1e3]
 """
 
@@ -18,9 +19,7 @@ import argparse
 import gc
 import math
 import os
-import statistics
 import sys
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,6 +29,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
 from chainrule.core import builtin_primitives  # noqa: E402
+from cpu_timing import cpu_seconds, interleaved  # noqa: E402
 from timing import table  # noqa: E402
 
 torch = None  # imported by main(): the completeness test must not need it
@@ -129,6 +129,14 @@ def binary(fwd, slopes):
     return floor
 
 
+def _then(fwd, backward):
+    """A floor: the forward, then the hand-written backward."""
+    def floor(*args):
+        fwd(*args[:-1])
+        return backward(*args)
+    return floor
+
+
 def forward(fn):
     """Floor of a primitive without derivative: its NumPy forward."""
     return fn
@@ -175,6 +183,7 @@ def _spread(g, mask):
 def _attention(q, k, v, g):
     s = q.shape[-1] ** -0.5
     p = _softmax(q @ k.swapaxes(-1, -2) * s)
+    _ = p @ v   # the forward's output
     dv = p.swapaxes(-1, -2) @ g
     dp = g @ v.swapaxes(-1, -2)
     ds = p * (dp - (dp * p).sum(-1, keepdims=True)) * s
@@ -229,14 +238,17 @@ def _targets(rng, xs):
     return (rng.integers(0, xs[0].shape[1], xs[0].shape[0]),)
 
 
+def _cross_entropy(z, t):
+    shifted = z - z.max(1, keepdims=True)
+    return np.log(np.exp(shifted).sum(1)) - shifted[np.arange(len(t)), t]
+
+
 def _onehot(logits, target):
     return np.eye(logits.shape[1], dtype=logits.dtype)[target]
 
 
 def _win(x, y):
-    w = (x > y).astype(np.result_type(x, y))
-    w[x == y] = 0.5
-    return w
+    return (x > y) + np.asarray(0.5, np.result_type(x, y)) * (x == y)
 
 
 _SQRT_PI = 2 / math.sqrt(math.pi)
@@ -256,7 +268,8 @@ def _shape_specs():
 
     return {
         "sum_to": Spec(normal(mat), lambda x: P["sum_to"](x, shape=(1, x.shape[1])),
-                       lambda x, g: [np.broadcast_to(g, x.shape)]),
+                       _then(lambda x: x.sum(0, keepdims=True),
+                             lambda x, g: [np.broadcast_to(g, x.shape)])),
         "broadcast_to": Spec(normal(lambda n: mat(n)[1:]),
                              lambda x: cr.broadcast_to(x, (_rows(x.size),) + x.shape),
                              lambda x, g: [g.sum(0)],
@@ -269,17 +282,21 @@ def _shape_specs():
                         lambda x, g: [_put(np.zeros_like(x), mid_rows(0), g)],
                         lambda x: x[::2]),
         "scatter_add": Spec(scatter_make, lambda g: P["scatter_add"](
-            g, index=mid_rows(0), shape=(2 * g.shape[0], g.shape[1])), lambda g, h: [h[::2]]),
+            g, index=mid_rows(0), shape=(2 * g.shape[0], g.shape[1])),
+            _then(lambda g: _put(np.zeros((2 * g.shape[0], g.shape[1]), g.dtype), mid_rows(0), g),
+                  lambda g, h: [h[::2]])),
         "concatenate": Spec(normal(mat, mat), lambda a, b: cr.concatenate([a, b]),
-                            lambda a, b, g: [g[:len(a)], g[len(a):]],
+                            _then(lambda a, b: np.concatenate([a, b]),
+                                  lambda a, b, g: [g[:len(a)], g[len(a):]]),
                             lambda a, b: torch.cat([a, b])),
-        "pad": Spec(normal(mat), lambda x: cr.pad(x, 1), lambda x, g: [g[1:-1, 1:-1]],
+        "pad": Spec(normal(mat), lambda x: cr.pad(x, 1),
+                    _then(lambda x: np.pad(x, 1), lambda x, g: [g[1:-1, 1:-1]]),
                     lambda x: torch.nn.functional.pad(x, (1, 1, 1, 1))),
         "identity": Spec(normal(vec), prim("identity"), lambda x, g: [g], lambda x: x * 1),
         "stop_gradient": Spec(normal(vec), cr.stop_gradient, forward(lambda x: x),
                               lambda x: x.detach()),
         "cast": Spec(normal(vec), lambda x: x.astype(_other(x.dtype)),
-                     lambda x, g: [g.astype(x.dtype)],
+                     _then(lambda x: x.astype(_other(x.dtype)), lambda x, g: [g.astype(x.dtype)]),
                      lambda x: x.to(torch.float32 if x.dtype == torch.float64
                                     else torch.float64)),
     }
@@ -383,7 +400,7 @@ def _elementwise_specs():
     specs["where"] = Spec(
         with_ints(std2, lambda rng, xs: (rng.random(xs[0].shape) > 0.5,)),
         lambda x, y, c: cr.where(c, x, y),
-        lambda x, y, c, g: [g * c, g * ~c],
+        _then(lambda x, y, c: np.where(c, x, y), lambda x, y, c, g: [g * c, g * ~c]),
         lambda x, y, c: torch.where(c, x, y))
     cplx = {  # complex -> real or complex; chainrule's cotangents follow JAX's convention
         "real": (lambda z, g: [g.astype(z.dtype)], "real"),
@@ -397,18 +414,11 @@ def _elementwise_specs():
     return specs
 
 
-def _then(fwd, backward):
-    """A floor: the forward, then the hand-written backward."""
-    def floor(*args):
-        fwd(*args[:-1])
-        return backward(*args)
-    return floor
-
-
 def _reduce_specs():
     std = normal(vec)
     return {
-        "sum": Spec(std, lambda x: x.sum(), lambda x, g: [np.broadcast_to(g, x.shape)],
+        "sum": Spec(std, lambda x: x.sum(),
+                    _then(np.sum, lambda x, g: [np.broadcast_to(g, x.shape)]),
                     lambda x: x.sum()),
         "max": Spec(std, lambda x: x.max(), lambda x, g: [(x == x.max()) * g],
                     lambda x: x.max()),
@@ -417,9 +427,10 @@ def _reduce_specs():
         "prod": Spec(lambda rng, n, dt: (1.0 + rng.standard_normal(vec(n)).astype(dt) / n,),
                      lambda x: x.prod(), lambda x, g: [g * x.prod() / x], lambda x: x.prod()),
         "cumsum": Spec(std, lambda x: cr.cumsum(x, axis=-1) if x.ndim else cr.cumsum(x),
-                       lambda x, g: [np.flip(np.cumsum(np.flip(g, -1), -1), -1)
-                                     if x.ndim else g],
-                       lambda x: torch.cumsum(x, -1) if x.ndim else torch.cumsum(x, 0)),
+                       _then(lambda x: np.cumsum(x, -1) if x.ndim else x,
+                             lambda x, g: [np.flip(np.cumsum(np.flip(g, -1), -1), -1)
+                                           if x.ndim else g.reshape(())]),
+                       lambda x: torch.cumsum(x.reshape(x.shape or (1,)), -1)),
         "cumprod": Spec(lambda rng, n, dt: (rng.uniform(0.9, 1.1, mat(n)).astype(dt),),
                         lambda x: cr.cumprod(x, axis=-1), _cumprod_floor,
                         lambda x: torch.cumprod(x, -1)),
@@ -437,7 +448,7 @@ def _reduce_specs():
                     lambda x: torch.any(x > 10)),
         "argmax": Spec(std, cr.argmax, forward(np.argmax), tfn("argmax")),
         "argmin": Spec(std, cr.argmin, forward(np.argmin), tfn("argmin")),
-        "argsort": Spec(std, lambda x: cr.argsort(x, axis=-1) if x.ndim else cr.argsort(x),
+        "argsort": Spec(std, lambda x: cr.argsort(x, axis=-1 if x.ndim else None),
                         forward(lambda x: np.argsort(x, axis=-1 if x.ndim else None,
                                                      kind="stable")),
                         lambda x: torch.argsort(x, stable=True) if x.ndim else x),
@@ -445,22 +456,23 @@ def _reduce_specs():
                              forward(lambda x: np.argpartition(x, 0, axis=-1))),
         "take_along_axis": Spec(with_ints(normal(mat), _permutations),
                                 lambda x, i: cr.take_along_axis(x, i, axis=-1),
-                                lambda x, i, g: [_scatter_rows(g, i, x.shape)],
+                                _then(lambda x, i: np.take_along_axis(x, i, -1),
+                                      lambda x, i, g: [_scatter_rows(g, i, x.shape)]),
                                 lambda x, i: torch.take_along_dim(x, i, -1)),
         "scatter_along_axis": Spec(with_ints(normal(mat), _permutations),
                                    lambda g, i: P["scatter_along_axis"](
                                        g, i, axis=1, shape=g.shape),
-                                   lambda g, i, h: [np.take_along_axis(h, i, -1)]),
+                                   _then(lambda g, i: _scatter_rows(g, i, g.shape),
+                                         lambda g, i, h: [np.take_along_axis(h, i, -1)])),
     }
 
 
 def _linalg_specs():
     sq2 = normal(square, square)
+    product = _then(np.matmul, lambda a, b, g: [g @ b.T, a.T @ g])
     return {
-        "matmul": Spec(sq2, lambda a, b: a @ b, lambda a, b, g: [g @ b.T, a.T @ g],
-                       lambda a, b: a @ b),
-        "einsum": Spec(sq2, lambda a, b: cr.einsum("ij,jk->ik", a, b),
-                       lambda a, b, g: [g @ b.T, a.T @ g],
+        "matmul": Spec(sq2, lambda a, b: a @ b, product, lambda a, b: a @ b),
+        "einsum": Spec(sq2, lambda a, b: cr.einsum("ij,jk->ik", a, b), product,
                        lambda a, b: torch.einsum("ij,jk->ik", a, b)),
         "inv": Spec(well_conditioned, cr.linalg.inv,
                     lambda a, g: [-(ai := np.linalg.inv(a)).T @ g @ ai.T],
@@ -471,7 +483,7 @@ def _linalg_specs():
         "solve": Spec(lambda rng, n, dt: well_conditioned(rng, n, dt) + normal(square)(rng, n, dt),
                       cr.linalg.solve, _solve_floor, lambda a, b: torch.linalg.solve(a, b)),
         "logabsdet": Spec(well_conditioned, lambda a: cr.linalg.slogdet(a)[1],
-                          lambda a, g: [g * np.linalg.inv(a).T],
+                          _then(np.linalg.slogdet, lambda a, g: [g * np.linalg.inv(a).T]),
                           lambda a: torch.linalg.slogdet(a)[1]),
         "sign_det": Spec(well_conditioned, lambda a: cr.linalg.slogdet(a)[0],
                          forward(lambda a: np.linalg.slogdet(a)[0]),
@@ -540,52 +552,60 @@ def _nn_specs():
 
     return {
         "linear": Spec(lin_make, F.linear,
-                       lambda x, w, b, g: [g @ w, g.T @ x, g.sum(0)],
+                       _then(lambda x, w, b: x @ w.T + b,
+                             lambda x, w, b, g: [g @ w, g.T @ x, g.sum(0)]),
                        lambda x, w, b: torch.nn.functional.linear(x, w, b)),
         "cross_entropy": Spec(
             with_ints(normal(logits), _targets),
             lambda z, t: P["cross_entropy"](z, target=t),
-            lambda z, t, g: [g[:, None] * (_softmax(z, 1) - _onehot(z, t))],
+            _then(_cross_entropy, lambda z, t, g: [g[:, None] * (_softmax(z, 1) - _onehot(z, t))]),
             lambda z, t: torch.nn.functional.cross_entropy(z, t, reduction="none")),
         "cross_entropy_grad": Spec(
             with_ints(normal(logits), _targets),
             lambda z, t: P["cross_entropy_grad"](z, target=t),
-            lambda z, t, h: [(s := _softmax(z, 1)) * (h - (h * s).sum(1, keepdims=True))]),
+            _then(lambda z, t: _softmax(z, 1) - _onehot(z, t),
+                  lambda z, t, h: [(s := _softmax(z, 1)) * (h - (h * s).sum(1, keepdims=True))])),
         "scaled_dot_product_attention": Spec(
             normal(qkv, qkv, qkv), F.scaled_dot_product_attention,
             lambda q, k, v, g: _attention(q, k, v, g),
             lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v)),
         "conv2d": Spec(conv_make, F.conv2d,
-                       lambda x, w, b, g: [conv_dx(g, w), conv_dw(x, g, w.shape[2]),
-                                           g.sum((0, 2, 3))],
+                       _then(lambda x, w, b: conv_fwd(x, w) + b[:, None, None],
+                             lambda x, w, b, g: [conv_dx(g, w), conv_dw(x, g, w.shape[2]),
+                                                 g.sum((0, 2, 3))]),
                        lambda x, w, b: torch.nn.functional.conv2d(x, w, b)),
         "conv2d_input_grad": Spec(
             conv_grad_make, lambda g, w: P["conv2d_input_grad"](
                 g, w, x_shape=in_shape(g, w), **conv_p),
-            lambda g, w, h: [conv_fwd(h, w), conv_dw(h, g, w.shape[2])],
+            _then(conv_dx, lambda g, w, h: [conv_fwd(h, w), conv_dw(h, g, w.shape[2])]),
             lambda g, w: torch.nn.functional.conv_transpose2d(g, w)),
         "conv2d_weight_grad": Spec(
             conv_wgrad_make, lambda x, g: P["conv2d_weight_grad"](
                 x, g, kernel=(x.shape[2] - g.shape[2] + 1,) * 2, **conv_p),
-            lambda x, g, h: [conv_dx(g, h), conv_fwd(x, h)]),
+            _then(lambda x, g: conv_dw(x, g, x.shape[2] - g.shape[2] + 1),
+                  lambda x, g, h: [conv_dx(g, h), conv_fwd(x, h)])),
         "max_pool2d": Spec(normal(image), lambda x: F.max_pool2d(x, 2),
                            lambda x, g: [_spread(g, _pool_mask(x))],
                            lambda x: torch.nn.functional.max_pool2d(x, 2)),
         "max_pool2d_gather": Spec(
             spread, lambda t, x: P["max_pool2d_gather"](t, x, **pool_p),
-            lambda t, x, g: [_spread(g, _pool_mask(x)), None]),
+            _then(lambda t, x: (_pool_view(t) * _pool_mask(x)).sum(axis=(3, 5)),
+                  lambda t, x, g: [_spread(g, _pool_mask(x)), None])),
         "max_pool2d_scatter": Spec(
             pooled, lambda g, x: P["max_pool2d_scatter"](g, x, **pool_p),
-            lambda g, x, h: [(_pool_view(h) * _pool_mask(x)).sum(axis=(3, 5)), None]),
+            _then(lambda g, x: _spread(g, _pool_mask(x)),
+                  lambda g, x, h: [(_pool_view(h) * _pool_mask(x)).sum(axis=(3, 5)), None])),
         "avg_pool2d": Spec(normal(image), lambda x: F.avg_pool2d(x, 2),
-                           lambda x, g: [np.repeat(np.repeat(g * 0.25, 2, 2), 2, 3)],
+                           _then(lambda x: _pool_view(x).mean(axis=(3, 5)),
+                                 lambda x, g: [np.repeat(np.repeat(g * 0.25, 2, 2), 2, 3)]),
                            lambda x: torch.nn.functional.avg_pool2d(x, 2)),
         "avg_pool2d_transpose": Spec(
             lambda rng, n, dt: (rng.standard_normal(_pool_view(np.empty(image(n)))
                                                     .max(axis=(3, 5)).shape).astype(dt),),
             lambda g: P["avg_pool2d_transpose"](
                 g, x_shape=g.shape[:2] + (2 * g.shape[2], 2 * g.shape[3]), **pool_p),
-            lambda g, h: [_pool_view(h).mean(axis=(3, 5))]),
+            _then(lambda g: np.repeat(np.repeat(g * 0.25, 2, 2), 2, 3),
+                  lambda g, h: [_pool_view(h).mean(axis=(3, 5))])),
         "dropout": Spec(normal(vec), lambda x: P["dropout"](x, p=0.5, seed=0),
                         _dropout_floor, lambda x: torch.nn.functional.dropout(x, 0.5),
                         check=False),
@@ -605,7 +625,8 @@ def _fft_specs():
 
     return {
         "fftn": Spec(lambda rng, n, dt: (complex_normal(rng, n, dt)[0].reshape(nd(n)),),
-                     cr.fft.fftn, lambda z, g: [np.fft.fftn(g)], lambda z: torch.fft.fftn(z)),
+                     cr.fft.fftn, _then(np.fft.fftn, lambda z, g: [np.fft.fftn(g)]),
+                     lambda z: torch.fft.fftn(z)),
         "rfftn": Spec(normal(nd), cr.fft.rfftn, _rfftn_floor, lambda x: torch.fft.rfftn(x)),
         "irfftn": Spec(lambda rng, n, dt: (np.fft.rfftn(rng.standard_normal(nd(n)))
                                            .astype(complex_normal(rng, 1, dt)[0].dtype),),
@@ -626,7 +647,7 @@ def _rfftn_floor(x, g):
 
 
 def _irfftn_floor(z, g):
-    np.fft.irfftn(z, s=_even(z.shape))
+    np.fft.irfftn(z, s=_even(z.shape), axes=tuple(range(z.ndim)))
     part = np.fft.ifftn(g)[..., :z.shape[-1]]
     w = np.full(z.shape[-1], 2.0)
     w[0] = 1.0
@@ -672,9 +693,7 @@ def _closed_over(fn, arrays):
 def _looped(fn, target=2e-3):
     """fn repeated so that one timed sample lasts about `target` seconds, and its count."""
     fn()
-    t0 = time.process_time()
-    fn()
-    number = max(1, int(target / max(time.process_time() - t0, 1e-7)))
+    number = max(1, int(target / max(cpu_seconds(fn), 1e-7)))
 
     def loop():
         for _ in range(number):
@@ -690,7 +709,7 @@ def contenders(name, spec, arrays):
     if not prim_.differentiable:
         fns = {"numpy": lambda: spec.floor(*arrays), "cr": lambda: spec.cr(*tensors)}
         if torch is not None and spec.torch is not None:
-            t_in = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
+            t_in = [torch.from_numpy(np.array(a, order="C")) for a in arrays]
             fns["torch"] = lambda: spec.torch(*t_in)
         return fns
     out = spec.cr(*tensors)
@@ -717,7 +736,7 @@ def contenders(name, spec, arrays):
     fns = {"numpy": lambda: spec.floor(*arrays, seed), "cr": cr_bwd,
            "cr_jvp": lambda: cr.jvp(of_floats, primals, tangents)[1].data}
     if torch is not None and spec.torch is not None:
-        t_in = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
+        t_in = [torch.from_numpy(np.array(a, order="C")) for a in arrays]
         t_seed = torch.from_numpy(seed)
         t_floats, t_primals = _closed_over(spec.torch, t_in)
         t_tangents = [torch.ones_like(a) for a in t_primals]
@@ -737,28 +756,10 @@ def time_row(name, spec, arrays, budget):
     """Median µs per call of every contender, interleaved, within about `budget` seconds."""
     fns = contenders(name, spec, arrays)
     looped = {k: _looped(f) for k, f in fns.items()}
-    per_round = sum(2e-3 * 1.2 if n > 1 else _once(f) for f, n in looped.values())
+    per_round = sum(2e-3 * 1.2 if n > 1 else cpu_seconds(f) for f, n in looped.values())
     rounds = int(min(21, max(3, budget / max(per_round, 1e-6))))
     t = interleaved({k: f for k, (f, _) in looped.items()}, rounds)
     return {k: t[k] / looped[k][1] * 1e6 for k in t}, rounds
-
-
-def interleaved(fns, rounds):
-    """Median seconds of each fn over `rounds` rounds; each round runs every fn once."""
-    times = {name: [] for name in fns}
-    for _ in range(rounds):
-        gc.collect()   # once a round: chainrule's own garbage, not the imports (gc.freeze)
-        for name, fn in fns.items():
-            t0 = time.process_time()
-            fn()
-            times[name].append(time.process_time() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
-
-
-def _once(loop):
-    t0 = time.process_time()
-    loop()
-    return time.process_time() - t0
 
 
 def _fmt(v):

@@ -184,7 +184,7 @@ def _sigmoid_impl(x):
     # np.logaddexp (the textbook stable form) is 60x slower at 1e6 entries.
     if x.dtype.kind != "f":   # integer input becomes float, as in NumPy's ufuncs
         x = x.astype(np.float64)
-    out = np.negative(x)
+    out = np.negative(x, out=np.empty(x.shape, x.dtype))   # an array even for 0-d x
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1
@@ -195,7 +195,7 @@ def _softplus_impl(x):
     # max(x, 0) + log1p(exp(-|x|)): never overflows, and 20x faster than np.logaddexp.
     if x.dtype.kind != "f":
         x = x.astype(np.float64)
-    out = np.abs(x)
+    out = np.abs(x, out=np.empty(x.shape, x.dtype))   # an array even for 0-d x
     np.negative(out, out=out)
     np.exp(out, out=out)
     np.log1p(out, out=out)
