@@ -238,6 +238,11 @@ def _targets(rng, xs):
     return (rng.integers(0, xs[0].shape[1], xs[0].shape[0]),)
 
 
+def _log_softmax(z):
+    shifted = z - z.max(1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+
+
 def _cross_entropy(z, t):
     shifted = z - z.max(1, keepdims=True)
     return np.log(np.exp(shifted).sum(1)) - shifted[np.arange(len(t)), t]
@@ -560,6 +565,10 @@ def _nn_specs():
             lambda z, t: P["cross_entropy"](z, target=t),
             _then(_cross_entropy, lambda z, t, g: [g[:, None] * (_softmax(z, 1) - _onehot(z, t))]),
             lambda z, t: torch.nn.functional.cross_entropy(z, t, reduction="none")),
+        "log_softmax": Spec(
+            normal(logits), lambda z: cr.log_softmax(z, axis=1),
+            lambda z, g: [g - np.exp(_log_softmax(z)) * g.sum(1, keepdims=True)],
+            lambda z: torch.log_softmax(z, 1)),
         "cross_entropy_grad": Spec(
             with_ints(normal(logits), _targets),
             lambda z, t: P["cross_entropy_grad"](z, target=t),
