@@ -114,18 +114,25 @@ def tfn(name, **kw):
 
 # ----- NumPy floors -----------------------------------------------------------------------
 
+def _times(g, slope):
+    """g * slope as a hand-writer would: no multiply by +-1."""
+    if isinstance(slope, float) and abs(slope) == 1.0:
+        return g if slope > 0 else -g
+    return g * slope
+
+
 def unary(fwd, slope):
     """Floor of an elementwise op: forward, then g times the slope (x, y) by hand."""
     def floor(x, g):
         y = fwd(x)
-        return [g * slope(x, y)]
+        return [_times(g, slope(x, y))]
     return floor
 
 
 def binary(fwd, slopes):
     def floor(x, y, g):
         o = fwd(x, y)
-        return [None if s is None else g * s for s in slopes(x, y, o)]
+        return [None if s is None else _times(g, s) for s in slopes(x, y, o)]
     return floor
 
 
