@@ -259,8 +259,8 @@ def _onehot(logits, target):
     return np.eye(logits.shape[1], dtype=logits.dtype)[target]
 
 
-def _win(x, y):
-    return (x > y) + np.asarray(0.5, np.result_type(x, y)) * (x == y)
+def _win_share(g, x, y):
+    return g * (x > y) + g * 0.5 * (x == y)
 
 
 _SQRT_PI = 2 / math.sqrt(math.pi)
@@ -408,7 +408,8 @@ def _elementwise_specs():
         specs[name] = Spec(pos2 if name == "floor_divide" else std2, P[name], forward(fn),
                            tfn(name))
     specs["isclose"] = Spec(std2, cr.isclose, forward(np.isclose), tfn("isclose"))
-    specs["win_weight"] = Spec(std2, P["win_weight"], forward(_win))
+    specs["win_share"] = Spec(normal(vec, vec, vec), P["win_share"],
+                              _then(_win_share, lambda g, x, y, h: [_win_share(h, x, y)]))
     specs["where"] = Spec(
         with_ints(std2, lambda rng, xs: (rng.random(xs[0].shape) > 0.5,)),
         lambda x, y, c: cr.where(c, x, y),
