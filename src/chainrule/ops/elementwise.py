@@ -17,6 +17,8 @@ from .shape import sum_to
 
 def _safe_log(x):
     """log(x) where x != 0 and 0 where x == 0: d/dy x**y at x = 0 is taken as 0."""
+    if x._trace is None and x.data.all():
+        return log(x)   # concrete and nowhere 0: the guard (two where passes) is not needed
     zero = x == 0
     return where(zero, 0.0, log(where(zero, 1.0, x)))
 
@@ -45,21 +47,33 @@ divide = defop("divide", np.divide, nin=2,
 negative = defop("negative", np.negative, vjp=lambda g, ans, x: -g, linear=True,
                  batch="elementwise")
 
-def _power_slope(x, y):
+def _power_slope(x, y, ans):
     """d/dx x**y = y * x**(y - 1), and exactly 0 where y == 0 (x**0 is the constant 1).
 
     The exponent is swapped for 1 where y == 0, so x**(y - 1) never makes the 0 * inf of
     0**-1 there; each higher order applies this same guard to its own exponent.
     """
+    if _divides_exactly(x, ans):
+        return y * ans / x   # x**(y-1) = x**y / x: no second power (the costliest pass)
     if y._trace is None and not (y.data == 0).any():
         return y * x ** (y - 1)   # a concrete exponent, nowhere 0: the guard is not needed
     return y * x ** where(y == 0, 1.0, y - 1)
 
 
+def _divides_exactly(x, ans):
+    """Concrete x nowhere 0 and x**y a normal number everywhere, so x**y / x loses nothing."""
+    if x._trace is not None or ans._trace is not None or ans.dtype.kind != "f" or \
+            x.size < 4096 or not x.data.all():   # small: the checks would cost more
+        return False
+    size = np.abs(ans.data)
+    info = np.finfo(ans.dtype)
+    return bool((size >= info.tiny).all() and (size <= info.max).all())
+
+
 power = defop("power", np.power, nin=2,
-              vjp=(lambda g, ans, x, y: sum_to(g * _power_slope(x, y), x.shape),
+              vjp=(lambda g, ans, x, y: sum_to(g * _power_slope(x, y, ans), x.shape),
                    lambda g, ans, x, y: sum_to(g * ans * _safe_log(x), y.shape)),
-              jvp=(lambda t, ans, x, y: t * _power_slope(x, y),
+              jvp=(lambda t, ans, x, y: t * _power_slope(x, y, ans),
                    lambda t, ans, x, y: t * ans * _safe_log(x)), batch="elementwise")
 
 square = defop("square", np.square,

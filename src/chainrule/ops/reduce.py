@@ -121,10 +121,11 @@ min_p, min = _extremum("min", np.min)  # noqa: A001
 
 # ----- prod: exact with zeros ------------------------------------------------------------
 
-def _prod_of_others(x, axes):
+def _prod_of_others(x, axes, ans, keepdims):
     """For each entry, the product of the other entries along `axes` (exact with zeros)."""
     if is_concrete(x) and not np.any(ground(x).data == 0):  # jit: the path exact for all
-        return prod(x, axes, keepdims=True) / x
+        # the product is the op's own output: not computed a second time
+        return (ans if keepdims else reshape(ans, _kept_shape(x.shape, axes))) / x
     moved = reshape(_move_to_end(x, axes), (-1, _count(x, axes)))
     n = moved.shape[-1]
     eye = constant(np.eye(n, dtype=bool))
@@ -150,8 +151,9 @@ def _move_back(x, axes, ndim):
 prod_p = defop(
     "prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
     vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
-    * _prod_of_others(x, axes),
-    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes), axes, keepdims),
+    * _prod_of_others(x, axes, ans, keepdims),
+    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes, ans, keepdims), axes,
+                                              keepdims),
     batch="axes")
 
 
