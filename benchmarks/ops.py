@@ -501,6 +501,8 @@ def _linalg_specs():
         "sign_det": Spec(well_conditioned, lambda a: cr.linalg.slogdet(a)[0],
                          forward(lambda a: np.linalg.slogdet(a)[0]),
                          lambda a: torch.linalg.slogdet(a)[0]),
+        "matrix_rank": Spec(normal(square), cr.linalg.matrix_rank,
+                            forward(np.linalg.matrix_rank), lambda a: torch.linalg.matrix_rank(a)),
         "cholesky": Spec(spd, cr.linalg.cholesky, _cholesky_floor,
                          lambda a: torch.linalg.cholesky(a)),
         "eigh": Spec(spd, cr.linalg.eigvalsh,

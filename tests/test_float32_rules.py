@@ -15,13 +15,15 @@ SINGLE = (np.dtype(np.float32), np.dtype(np.complex64))
 # Cases whose function asks for double precision itself (the user's choice, not a rule's):
 # cast's case converts to float64, float_power computes in float64 as NumPy does, and the
 # rest mix in float64 constants (arrays, lists, `diff`'s prepend=1.0, `cr.arange(1.0, n)`,
-# quantiles at a list of floats, odeint's float64 time grid), where NumPy promotes too.
+# quantiles at a list of floats, odeint's float64 time grid, `+ np.eye(2)`, an integer
+# matrix_rank times a float), where NumPy promotes too.
 DOUBLE_ON_PURPOSE = {
     "power[float_power]", "subtract[diff]", "cumprod[one-zero]", "cumprod[zeros-axis0]",
     "cumprod[two-zeros]", "concatenate[list-of-tensors]", "take_along_axis[quantile]",
     "take_along_axis[nanpercentile]", "eigh", "eigh[batched]", "svd[tall]", "svd[wide]",
     "svd[full-tall]", "svd[full-wide-batched]", "odeint[decay]",
-    "odeint[oscillator-and-times]", "gammaincc", "betainc[broadcast]"}
+    "odeint[oscillator-and-times]", "gammaincc", "betainc[broadcast]", "mvn_cdf",
+    "mvn_cdf[batched]", "matrix_rank"}
 OP_CASES = [c for c in all_cases() if str(c) not in DOUBLE_ON_PURPOSE and c.op != "cast"]
 
 
