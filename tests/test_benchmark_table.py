@@ -10,7 +10,8 @@ BENCHMARKS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def _ops_module():
-    sys.path.insert(0, str(BENCHMARKS))
+    saved = list(sys.path)   # ops.py puts benchmarks/ on the path, whose coverage.py would
+    sys.path.insert(0, str(BENCHMARKS))   # shadow the coverage package numba imports
     try:
         spec = importlib.util.spec_from_file_location("benchmark_ops", BENCHMARKS / "ops.py")
         module = importlib.util.module_from_spec(spec)
@@ -18,7 +19,7 @@ def _ops_module():
         spec.loader.exec_module(module)
         return module
     finally:
-        sys.path.remove(str(BENCHMARKS))
+        sys.path[:] = saved
 
 
 def test_every_builtin_primitive_has_a_benchmark_row():

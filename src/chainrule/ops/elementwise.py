@@ -97,7 +97,7 @@ def _win_share_impl(g, x, y):
     # g times a mask (the comparison's bool, multiplied in g's dtype): np.where with scalar
     # branches is several times slower, and float64 weights would promote float32 g. Ties
     # are rare, so they are patched only when present.
-    out = np.multiply(g, np.greater(x, y))
+    out = np.asarray(np.multiply(g, np.greater(x, y)))   # an array even when 0-d
     tie = np.equal(x, y)
     if tie.any():
         if out.shape != tie.shape:
@@ -200,12 +200,18 @@ tanh = defop("tanh", np.tanh, vjp=lambda g, ans, x: tanh_grad(g, ans),
              jvp=lambda t, ans, x: tanh_grad(t, ans), batch="elementwise")
 
 
+def _real_float(x, name):
+    """x as a real float array: integers become float64, as in NumPy's ufuncs."""
+    if x.dtype.kind == "c":
+        raise TypeError(f"{name} of complex numbers is not supported; pass real values")
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
 def _sigmoid_impl(x):
     # 1 / (1 + exp(-x)) in one buffer, exact for either sign: exp(-x) overflows to inf only
     # where the true value is below the dtype's smallest number, and 1 / inf is that 0.
     # np.logaddexp (the textbook stable form) is 60x slower at 1e6 entries.
-    if x.dtype.kind != "f":   # integer input becomes float, as in NumPy's ufuncs
-        x = x.astype(np.float64)
+    x = _real_float(x, "sigmoid")
     out = np.negative(x, out=np.empty(x.shape, x.dtype))   # an array even for 0-d x
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
@@ -215,8 +221,7 @@ def _sigmoid_impl(x):
 
 def _softplus_impl(x):
     # max(x, 0) + log1p(exp(-|x|)): never overflows, and 20x faster than np.logaddexp.
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
+    x = _real_float(x, "softplus")
     out = np.abs(x, out=np.empty(x.shape, x.dtype))   # an array even for 0-d x
     np.negative(out, out=out)
     np.exp(out, out=out)
