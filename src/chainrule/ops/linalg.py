@@ -401,14 +401,16 @@ def _norm_vjp(g, ans, x, axes, keepdims):
     if not keepdims:
         shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
         g, ans = reshape(g, shape), reshape(ans, shape)
-    return g * _safe_divide(x, ans)
+    # Divided on the small reduced shape, then one pass over x (not two wheres over x).
+    return _safe_divide(g, ans) * x
 
 
 def _norm_jvp(t, ans, x, axes, keepdims):
     kept = ans
     if not keepdims:
         kept = reshape(ans, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
-    return _sum(t * _safe_divide(x, kept), axes, keepdims)
+    out = _safe_divide(_sum(t * x, axes, keepdims=True), kept)
+    return out if keepdims else reshape(out, ans.shape)
 
 
 norm2_p = defop(
