@@ -2,7 +2,8 @@
 
 `cr.maximum(z, 0.0)`, `cr.log_softmax(z, axis=1)`, `-(Y * logp).sum() / N` with one-hot Y,
 SGD by hand; MLP 784-512-512-10, batch 128, float32, one thread. Also the gradient's cost
-over the function's: value_and_grad(loss) / loss. Run: python benchmarks/mlp_numpy_way.py
+over the function's: value_and_grad(loss) / loss. Medians of interleaved rounds in CPU
+time (cpu_timing.py). Run: python benchmarks/mlp_numpy_way.py [--rounds N]
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import chainrule as cr  # noqa: E402
+from cpu_timing import interleaved  # noqa: E402
 from run import LR, mlp_setup, mlp_step_numpy  # noqa: E402
-from timing import compare, table  # noqa: E402
+from timing import table  # noqa: E402
 
 try:
     import torch
@@ -82,8 +84,14 @@ def main():
     vg = cr.value_and_grad(cr_loss, argnums=tuple(range(len(params))))
     fns["f alone"] = lambda: cr_loss(*[cr.tensor(a) for a in const], x, onehot)
     fns["value_and_grad"] = lambda: vg(*const, x, onehot)
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    rounds = parser.parse_args().rounds
     with threadpool_limits(1):
-        t = compare(fns, repeats=30)
+        for fn in fns.values():   # warm-up
+            fn()
+        t = interleaved(fns, rounds)
     ms = {k: v * 1e3 for k, v in t.items()}
     rows = [["(c) MLP step, NumPy way, f32", f"{ms['numpy']:.2f}", f"{ms['chainrule']:.2f}",
              f"{ms.get('torch', float('nan')):.2f}", f"{ms['chainrule'] / ms['numpy']:.2f}",

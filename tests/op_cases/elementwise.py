@@ -3,7 +3,7 @@
 import numpy as np
 
 import chainrule as cr
-from chainrule.ops.elementwise import relu_grad, round_, sigmoid_grad, tanh_grad
+from chainrule.ops.elementwise import relu_grad, round_, sigmoid_grad, tanh_grad, win_share
 
 from . import OpCase, normal, positive
 
@@ -84,12 +84,15 @@ CASES += [
         "isfinite": lambda x: cr.isfinite(x),
     }.items()
 ]
+_TIE_X, _TIE_Y = np.array([1.0, 2.0, -1.0]), np.array([[1.0], [0.5]])  # one tie per row
 CASES += [
     OpCase("floor", lambda x: x - cr.floor(x), lambda rng: (rng.uniform(0.1, 0.9, 5) + 2,)),
     OpCase("ceil", lambda x: x * cr.ceil(x), lambda rng: (rng.uniform(0.1, 0.9, 5) + 2,)),
     OpCase("round", lambda x: x * (x - round_(x)), lambda rng: (rng.uniform(2.1, 2.4, 5),)),
 ]
 CASES += [
-    OpCase("win_weight", lambda x, y: cr.maximum(x, y) * cr.minimum(x, y) * x,
+    OpCase("win_share", lambda x, y: cr.maximum(x, y) * cr.minimum(x, y) * x,
            lambda rng: (rng.standard_normal(6), rng.standard_normal(6)), "via max*min"),
+    OpCase("win_share", lambda g: win_share(g, _TIE_X, _TIE_Y), normal((2, 3)),
+           "ties and broadcasting"),
 ]

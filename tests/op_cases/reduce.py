@@ -25,7 +25,9 @@ CASES = [
     OpCase("cumsum", lambda x: cr.cumsum(x) ** 2, normal((2, 2)), "flat"),
     OpCase("exp", lambda x: cr.logsumexp(x, axis=1), normal((2, 3)), "logsumexp"),
     OpCase("exp", lambda x: cr.softmax(x, axis=0), normal((3, 2)), "softmax"),
-    OpCase("exp", lambda x: cr.log_softmax(x), normal((4,)), "log_softmax"),
+    OpCase("log_softmax", lambda x: cr.log_softmax(x), normal((4,))),
+    OpCase("log_softmax", lambda x: cr.log_softmax(x, axis=0) * x, normal((3, 2)), "axis0"),
+    OpCase("log_softmax", lambda x: cr.log_softmax(x, axis=(0, 2)), normal((2, 2, 3)), "axes"),
 ]
 CASES += [
     OpCase("exp_shift", lambda x: cr.logsumexp(x, axis=1).sum() * cr.softmax(x, axis=0),

@@ -78,19 +78,30 @@ def spread_root(v):
 
 # ----- max / min: ties share the gradient evenly ----------------------------------------
 
-def _extremum_weights(x, ans, axes, keepdims):
+def _hits_and_counts(x, ans, axes, keepdims):
+    """Where x attains its extremum (a bool mask) and how many times, in x's dtype."""
     hit = equal(x, ans if keepdims else reshape(ans, _kept_shape(x.shape, axes)))
-    weights = astype(hit, x.dtype)  # x's dtype: float64 weights would promote float32
-    return weights / sum(weights, axes, keepdims=True)
+    return hit, astype(sum(hit, axes, keepdims=True), x.dtype)  # x's dtype: no float64
+
+
+def _extremum_vjp(g, ans, x, axes, keepdims):
+    # The cotangent is shared out on the small reduced shape, then masked: three passes
+    # over x (compare, count, multiply) instead of five (a cast and a divide of weights).
+    hit, count = _hits_and_counts(x, ans, axes, keepdims)
+    share = (g if keepdims else reshape(g, _kept_shape(x.shape, axes))) / count
+    return broadcast_to(share, x.shape) * hit
+
+
+def _extremum_jvp(t, ans, x, axes, keepdims):
+    hit, count = _hits_and_counts(x, ans, axes, keepdims)
+    out = sum(t * hit, axes, keepdims=True) / count
+    return out if keepdims else reshape(out, ans.shape)
 
 
 def _extremum(name, fn):
     prim = defop(
         name, lambda x, axes, keepdims: fn(x, axis=axes, keepdims=keepdims),
-        vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
-        * _extremum_weights(x, ans, axes, keepdims),
-        jvp=lambda t, ans, x, axes, keepdims: sum(
-            t * _extremum_weights(x, ans, axes, keepdims), axes, keepdims), batch="axes")
+        vjp=_extremum_vjp, jvp=_extremum_jvp, batch="axes")
 
     def reduce(x, axis=None, keepdims=False):
         x = as_tensor(x)
@@ -110,10 +121,11 @@ min_p, min = _extremum("min", np.min)  # noqa: A001
 
 # ----- prod: exact with zeros ------------------------------------------------------------
 
-def _prod_of_others(x, axes):
+def _prod_of_others(x, axes, ans, keepdims):
     """For each entry, the product of the other entries along `axes` (exact with zeros)."""
     if is_concrete(x) and not np.any(ground(x).data == 0):  # jit: the path exact for all
-        return prod(x, axes, keepdims=True) / x
+        # the product is the op's own output: not computed a second time
+        return (ans if keepdims else reshape(ans, _kept_shape(x.shape, axes))) / x
     moved = reshape(_move_to_end(x, axes), (-1, _count(x, axes)))
     n = moved.shape[-1]
     eye = constant(np.eye(n, dtype=bool))
@@ -139,8 +151,9 @@ def _move_back(x, axes, ndim):
 prod_p = defop(
     "prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
     vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
-    * _prod_of_others(x, axes),
-    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes), axes, keepdims),
+    * _prod_of_others(x, axes, ans, keepdims),
+    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes, ans, keepdims), axes,
+                                              keepdims),
     batch="axes")
 
 

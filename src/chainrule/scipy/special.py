@@ -21,7 +21,17 @@ from ..ops.reduce import sum as _sum
 from ..ops.shape import reshape, stop_gradient, sum_to
 from ._define import defop, not_differentiable
 
+# Python floats, not NumPy scalars: a float64 scalar would promote float32 data to float64.
 _SQRT_PI = float(np.sqrt(np.pi))
+_SQRT_2PI = float(np.sqrt(2 * np.pi))
+
+
+def _own_dtype(fn):
+    """fn(x, ...) in x's float dtype: SciPy computes some functions (polygamma) in float64."""
+    def impl(x, *args, **params):
+        out = fn(x, *args, **params)
+        return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
+    return impl
 
 
 def _unary(name, fn, derivative, doc=""):
@@ -71,7 +81,7 @@ def _static(value, function, what):
 
 # ----- gamma family ---------------------------------------------------------------------
 
-polygamma_p = _unary("polygamma", lambda x, n: _sp.polygamma(n, x),
+polygamma_p = _unary("polygamma", _own_dtype(lambda x, n: _sp.polygamma(n, x)),
                      lambda x, ans, n: polygamma(n + 1, x), "The n-th derivative of digamma.")
 
 
@@ -128,7 +138,7 @@ def multigammaln(a, d):
     """`scipy.special.multigammaln(a, d)`: log of the multivariate gamma function."""
     d = int(_static(d, "multigammaln", "d"))
     a = as_tensor(a)
-    total = d * (d - 1) / 4.0 * np.log(np.pi)
+    total = d * (d - 1) / 4.0 * float(np.log(np.pi))  # a Python float keeps float32
     for j in range(d):
         total = total + gammaln(a - j / 2.0)
     return total
@@ -157,12 +167,12 @@ def _erfc_derivative(x, ans):
 erfc = _unary("erfc", _sp.erfc, _erfc_derivative, "1 - erf(x), accurate for large x.")
 erfinv = _unary("erfinv", _sp.erfinv, lambda x, ans: (_SQRT_PI / 2.0) * exp(ans * ans))
 erfcinv = _unary("erfcinv", _sp.erfcinv, lambda x, ans: (-_SQRT_PI / 2.0) * exp(ans * ans))
-ndtr = _unary("ndtr", _sp.ndtr, lambda x, ans: exp(-0.5 * x * x) / np.sqrt(2 * np.pi),
+ndtr = _unary("ndtr", _sp.ndtr, lambda x, ans: exp(-0.5 * x * x) / _SQRT_2PI,
               "The standard normal CDF.")
 log_ndtr = _unary("log_ndtr", _sp.log_ndtr,
-                  lambda x, ans: exp(-0.5 * x * x - ans) / np.sqrt(2 * np.pi),
+                  lambda x, ans: exp(-0.5 * x * x - ans) / _SQRT_2PI,
                   "log of the standard normal CDF, accurate far into the left tail.")
-ndtri = _unary("ndtri", _sp.ndtri, lambda x, ans: np.sqrt(2 * np.pi) * exp(0.5 * ans * ans),
+ndtri = _unary("ndtri", _sp.ndtri, lambda x, ans: _SQRT_2PI * exp(0.5 * ans * ans),
                "The inverse of ndtr.")
 
 
