@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import core
@@ -31,7 +33,7 @@ def _other(self, x, prim):
     """The second operand of a binary operator, as a tensor (Python numbers stay weak)."""
     if isinstance(x, TensorBase):
         return x
-    dtype = self.dtype  # not .data: a vmap box has none
+    dtype = self.data.dtype if self._trace is None else self.dtype  # a vmap box has no data
     kind = dtype.kind
     # NumPy 2 promotion of a Python number, without asking np.result_type on the hot path.
     if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
@@ -79,21 +81,12 @@ class Tensor(TensorBase):
         self.requires_grad = bool(requires_grad)
 
     # ----- array facts -------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def dtype(self):
-        return self.data.dtype
+    # Properties whose getter is C (attrgetter), not a Python function: the reverse sweep
+    # and every binary rule read shapes, and a Python getter costs a frame each time.
+    shape = property(operator.attrgetter("data.shape"), doc="The shape (a tuple of ints).")
+    ndim = property(operator.attrgetter("data.ndim"), doc="The number of axes.")
+    size = property(operator.attrgetter("data.size"), doc="The number of elements.")
+    dtype = property(operator.attrgetter("data.dtype"), doc="The NumPy dtype.")
 
     @property
     def T(self):
@@ -235,7 +228,7 @@ class Tensor(TensorBase):
                                "its inputs; use .detach()")
         if requires_grad:
             _check_differentiable_dtype(self.dtype, "requires_grad_")
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     @staticmethod

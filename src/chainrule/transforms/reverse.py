@@ -57,15 +57,17 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
         k = id(out)
         cotangents[k] = seed if k not in cotangents else cotangents[k] + seed
     reached = {}
+    anomaly = core.thread_state().anomaly
     for t in reversed(order):
         k = id(t)
         g = cotangents.pop(k, None)
         if g is None:
             continue
-        if g.dtype != t.dtype:
+        gd, td = g.dtype, t.dtype
+        if gd is not td and gd != td:
             # one rule: a gradient has its primal's dtype (a real primal takes the real
             # part of a complex cotangent: JAX's convention, docs/complex.md)
-            g = g.astype(t.dtype)
+            g = g.astype(td)
         if grad_hooks and k in grad_hooks:
             g = run_grad_hooks(t, g)
         node = t._node
@@ -83,10 +85,10 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
-            if core._tls.anomaly is None:
+            if anomaly is None:
                 ga = rules[i](g, t, *inputs, **params)
             else:
-                ga = core._tls.anomaly.run_rule(rules[i], t, i, g, inputs, params)
+                ga = anomaly.run_rule(rules[i], t, i, g, inputs, params)
             if ga is None:
                 continue
             if ga.shape != a.shape:
