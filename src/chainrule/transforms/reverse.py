@@ -124,7 +124,10 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
         for t, g in reached.values():
-            t.grad = g if t.grad is None else t.grad + g
+            g = g if t.grad is None else t.grad + g
+            if g._trace is None and type(g.data) in core.SCALAR_TYPES:
+                g.data = np.asarray(g.data)  # .grad holds an ndarray (zero_grad writes into it)
+            t.grad = g
 
 
 def grads_wrt(outputs, seeds, targets, create_graph, retain_graph):
