@@ -195,8 +195,10 @@ def is_concrete(t: TensorBase) -> bool:
 class TensorBase:
     """Storage of a tensor: the ndarray, its graph node and its transform's trace (if boxed)."""
 
-    __slots__ = ("data", "_node", "requires_grad", "grad", "_trace", "_retains_grad",
-                 "_version", "__weakref__")
+    # As few slots as will do: every recorded op makes a tensor (lean graphs, issue 13).
+    # The rare `retain_grad` and in-place version live in `retained` and `versions` below,
+    # as hooks do in `grad_hooks`.
+    __slots__ = ("data", "_node", "requires_grad", "grad", "_trace", "__weakref__")
 
     mapped = False  # True for a box holding one value per example of vmap
 
@@ -221,8 +223,6 @@ def _new_tensor(data) -> TensorBase:
     t.requires_grad = False
     t.grad = None
     t._trace = None
-    t._retains_grad = False
-    t._version = 0
     return t
 
 
@@ -234,8 +234,6 @@ def init_slots(t: TensorBase, data) -> None:
     t.requires_grad = False
     t.grad = None
     t._trace = None
-    t._retains_grad = False
-    t._version = 0
 
 
 # ----- version counters ---------------------------------------------------------------------
@@ -244,13 +242,25 @@ def init_slots(t: TensorBase, data) -> None:
 # its node was written after being saved. While nothing is written in place the clock does
 # not move, so the sweep's check is one comparison per node.
 _clock = 0
+# Tensors written in place: id -> the clock at their last write (0 for all others).
+versions: dict = {}
+
+
+def version_of(t: TensorBase) -> int:
+    """The clock at t's last in-place write, 0 if never written."""
+    return versions.get(id(t), 0) if versions else 0
 
 
 def bump_version(t: TensorBase) -> None:
     """Record that t's values were changed in place (setitem, zero_, an optimizer step)."""
     global _clock
     _clock += 1
-    t._version = _clock
+    key = id(t)
+    if key not in versions:
+        import weakref
+
+        weakref.finalize(t, versions.pop, key, None)
+    versions[key] = _clock
 
 
 def check_versions(node: Node, op_name: str) -> None:
@@ -258,11 +268,12 @@ def check_versions(node: Node, op_name: str) -> None:
     if node.stamp == _clock:
         return
     for i, a in enumerate(node.inputs):
-        if a._version > node.stamp:
+        version = version_of(a)
+        if version > node.stamp:
             raise RuntimeError(
                 f"backward: input {i} of '{op_name}' (shape {tuple(a.shape)}, {a.dtype}) was "
                 f"modified in place after '{op_name}' saved it for the backward pass (its "
-                f"version is {a._version}, the graph was recorded at version {node.stamp}); "
+                f"version is {version}, the graph was recorded at version {node.stamp}); "
                 "write into a copy instead, or after backward()")
 
 
@@ -378,11 +389,6 @@ def _op_error(op: Primitive, args: tuple, params: dict, err: Exception) -> Excep
                f"{extra}: {err}")
 
 
-def _unwrap_0d(x):
-    """A 0-d ndarray as its NumPy scalar, for the scalar fast path; anything else as is."""
-    return x[()] if type(x) is np.ndarray and not x.shape else x
-
-
 # `flowing`'s answers for one and two inputs, shared by every node that has them.
 _FLOWS_1 = ((), (0,))
 _FLOWS_2 = (((), (1,)), ((0,), (0, 1)))
@@ -408,7 +414,12 @@ def bind(op: Primitive, args: tuple, params: dict):
                 da, db = a.data, b.data
                 scalar = op.scalar
                 if scalar is not None and (type(da) in SCALAR_TYPES or type(db) in SCALAR_TYPES):
-                    data = scalar(_unwrap_0d(da), _unwrap_0d(db))
+                    # a 0-d ndarray (a leaf made by cr.tensor) joins as its NumPy scalar
+                    if type(da) is np.ndarray and not da.shape:
+                        da = da[()]
+                    elif type(db) is np.ndarray and not db.shape:
+                        db = db[()]
+                    data = scalar(da, db)
                 else:
                     data = op.impl(da, db, **params) if params else op.impl(da, db)
             elif n == 1:
@@ -495,6 +506,18 @@ def topological_order(roots, stop=None) -> list:
 # Kept here, keyed by id, rather than in a slot on every tensor: almost no tensor has one,
 # so the sweep's test is one lookup in an (almost always empty) dict.
 grad_hooks: dict = {}
+# Tensor.retain_grad: ids of the non-leaf tensors whose .grad a backward keeps.
+retained: set = set()
+
+
+def retain_grad(t: TensorBase) -> None:
+    """Let every backward set `t.grad` though t is not a leaf (until t is collected)."""
+    import weakref
+
+    key = id(t)
+    if key not in retained:
+        retained.add(key)
+        weakref.finalize(t, retained.discard, key)
 
 
 class RemovableHandle:

@@ -216,7 +216,7 @@ class Tensor(TensorBase):
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor after backward."""
-        self._retains_grad = True
+        core.retain_grad(self)
         return self
 
     def detach(self) -> Tensor:
@@ -404,7 +404,7 @@ class Tensor(TensorBase):
     def version(self) -> int:
         """Changes with every in-place write through chainrule (setitem, zero_, optimizer
         steps, load_state_dict); 0 for a tensor never written in place."""
-        return self._version
+        return core.version_of(self)
 
     def zero_(self):
         """Fill with zeros in place (for `.grad` between steps); returns self."""

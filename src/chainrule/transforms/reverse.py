@@ -12,6 +12,7 @@ from ..core import (
     enable_grad,
     grad_hooks,
     no_grad,
+    retained,
     run_grad_hooks,
     topological_order,
 )
@@ -74,7 +75,7 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
             continue
-        if t._retains_grad:
+        if retained and k in retained:
             reached[k] = (t, g)
         inputs = node.inputs
         if inputs is not None and node.stamp != core._clock:  # something was written in place
@@ -86,7 +87,7 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
             if needed is not None and ka not in needed:
                 continue
             if anomaly is None:
-                ga = rules[i](g, t, *inputs, **params)
+                ga = rules[i](g, t, *inputs, **params) if params else rules[i](g, t, *inputs)
             else:
                 ga = anomaly.run_rule(rules[i], t, i, g, inputs, params)
             if ga is None:
@@ -124,10 +125,19 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
         for t, g in reached.values():
-            g = g if t.grad is None else t.grad + g
-            if g._trace is None and type(g.data) in core.SCALAR_TYPES:
-                g.data = np.asarray(g.data)  # .grad holds an ndarray (zero_grad writes into it)
-            t.grad = g
+            t.grad = _accumulate(t.grad, g, create_graph)
+
+
+def _accumulate(total, g, create_graph: bool):
+    """`total + g` (total: a leaf's .grad or None), an ndarray inside: zero_grad writes it."""
+    if total is not None:
+        if create_graph or total._trace is not None or g._trace is not None:
+            g = total + g  # recorded (or boxed): the sum is part of a graph
+        else:
+            return _new_tensor(np.asarray(total.data + g.data))  # NumPy's add, no bind
+    if g._trace is None and type(g.data) in core.SCALAR_TYPES:
+        g.data = np.asarray(g.data)
+    return g
 
 
 def grads_wrt(outputs, seeds, targets, create_graph, retain_graph):
