@@ -73,3 +73,76 @@ def test_complex64_keeps_its_precision():
 def test_erf_refuses_complex_input_instead_of_dropping_the_imaginary_part():
     with pytest.raises(TypeError, match="erf: cannot apply.*complex"):
         cr.erf(np.array([1 + 1j]))
+
+
+def _holomorphic_map(z):
+    return cr.stack([z[0] * z[1], cr.exp(z[0]), cr.sin(z[1]) * z[0] ** 2])
+
+
+def _complex_step_jacobian(f, z, h=1e-6):
+    """Central differences along the real and the imaginary axis: for a holomorphic f they
+    agree, and equal f'(z)."""
+    z = np.asarray(z, complex)
+    along_real, along_imag = [], []
+    for k in range(z.size):
+        e = np.zeros_like(z)
+        e[k] = h
+        along_real.append((f(z + e) - f(z - e)) / (2 * h))
+        along_imag.append((f(z + 1j * e) - f(z - 1j * e)) / (2j * h))
+    return np.stack(along_real, axis=-1), np.stack(along_imag, axis=-1)
+
+
+@pytest.mark.parametrize("jac", [cr.jacfwd, cr.jacrev, cr.jacobian,
+                                 lambda f, **kw: cr.jacobian(f, mode="rev", **kw)])
+def test_holomorphic_jacobians_match_differences_in_the_complex_plane(jac):
+    z = np.array([0.3 - 1.2j, 0.8 + 0.4j])
+    got = jac(_holomorphic_map, holomorphic=True)(z)
+    along_real, along_imag = _complex_step_jacobian(lambda z: _holomorphic_map(z).data, z)
+    assert got.dtype == np.complex128 and got.shape == (3, 2)
+    np.testing.assert_allclose(got.data, along_real, rtol=1e-8)
+    np.testing.assert_allclose(got.data, along_imag, rtol=1e-8)
+
+
+def test_holomorphic_hessian_matches_differences_of_the_gradient():
+    def f(z):
+        return cr.sum(cr.exp(z[0] * z[1]) + z[0] ** 3 * cr.sin(z[1]))
+    z = np.array([0.3 - 0.2j, 0.5 + 0.4j])
+    h = cr.hessian(f, holomorphic=True)(z)
+
+    def gradient(z):
+        return cr.grad(f, holomorphic=True)(z).data
+    along_real, along_imag = _complex_step_jacobian(gradient, z)
+    np.testing.assert_allclose(h.data, along_real, rtol=1e-8)
+    np.testing.assert_allclose(h.data, along_imag, rtol=1e-8)
+    np.testing.assert_allclose(h.data, h.data.T, rtol=1e-12)
+
+
+def test_jacobians_refuse_complex_as_jax_does():
+    z = np.array([1.0 + 2.0j, 0.5j])
+    with pytest.raises(TypeError, match="jacrev: f returned a complex value.*holomorphic=True"):
+        cr.jacrev(lambda z: z * z)(z)
+    with pytest.raises(TypeError, match="jacobian: f returned a complex value"):
+        cr.jacobian(lambda x: x * (1 + 1j), mode="rev")(np.ones(2))
+    with pytest.raises(TypeError, match="jacfwd: argument 0 is complex.*holomorphic=True"):
+        cr.jacfwd(lambda z: z * z)(z)
+    with pytest.raises(TypeError, match="hessian: argument 0 is complex"):
+        cr.hessian(lambda z: cr.sum(cr.abs(z) ** 2))(z)
+    for jac in (cr.jacfwd, cr.jacrev, cr.hessian):
+        with pytest.raises(TypeError, match="holomorphic=True needs complex inputs"):
+            jac(lambda x: x * x, holomorphic=True)(np.ones(2))
+    with pytest.raises(TypeError, match="jacrev: holomorphic=True needs complex outputs"):
+        cr.jacrev(lambda z: cr.abs(z), holomorphic=True)(z)
+    with pytest.raises(TypeError, match="jacfwd: holomorphic=True needs complex outputs"):
+        cr.jacfwd(lambda z: cr.abs(z), holomorphic=True)(z)
+    with pytest.raises(ValueError, match="holomorphic=True works with mode"):
+        cr.jacobian(lambda z: z, mode="eliminate", holomorphic=True)
+    # as in JAX: a real input may have a complex output in forward mode (d out / d x)
+    j = cr.jacfwd(lambda x: cr.exp(1j * x))(np.array([0.5, 1.0]))
+    np.testing.assert_allclose(j.data, np.diag(1j * np.exp(1j * np.array([0.5, 1.0]))))
+    # and a real-valued function of complex inputs has a reverse Jacobian (grad's convention)
+    g = cr.jacrev(lambda z: cr.abs(z) ** 2)(z)
+    np.testing.assert_allclose(g.data, np.diag(2 * np.conj(z)))
+    # which cr.jacobian then picks whatever the shapes, as forward mode has none
+    wide = cr.jacobian(lambda z: cr.abs(cr.stack([z, 2 * z, 3 * z])) ** 2)
+    assert wide.choose_mode(z) == "rev"
+    np.testing.assert_allclose(wide(z).data[1], np.diag(8 * np.conj(z)))

@@ -62,8 +62,17 @@ def test_lstsq_matches_numpy():
     assert res.shape == nres.shape == (0,) and rank == nrank == 1
     check_grads(lambda a, b: cr.linalg.lstsq(a, b)[1], (A43, b[:, 0]))
     check_grads(lambda a, b: cr.linalg.lstsq(a, b)[0], (A43, b))
-    with pytest.raises(ValueError, match="lstsq: the rank differs per example under vmap"):
-        cr.vmap(lambda a: cr.linalg.lstsq(a, b)[0])(np.stack([A43, A43]))
+    # under vmap over a: the rank is a tensor, residuals are reported for every tall example
+    deficient = np.ones((4, 3))
+    x, res, rank, s = cr.vmap(lambda a: cr.linalg.lstsq(a, b))(np.stack([A43, deficient]))
+    np.testing.assert_array_equal(rank.data, [3, 1])
+    for i, a in enumerate((A43, deficient)):
+        nx = np.linalg.lstsq(a, b)[0]
+        np.testing.assert_allclose(x.data[i], nx, atol=1e-12)
+        np.testing.assert_allclose(res.data[i], np.sum((b - a @ nx) ** 2, axis=0))
+    np.testing.assert_array_equal(cr.linalg.matrix_rank(np.stack([A43, deficient])).data,
+                                  np.linalg.matrix_rank(np.stack([A43, deficient])))
+    assert cr.linalg.matrix_rank(A43, tol=1e9).item() == 0
 
 
 @pytest.mark.parametrize("ord", [None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf])
@@ -167,9 +176,52 @@ def test_errors_name_the_function():
         cr.linalg.cholesky(-SPD)
 
 
-@pytest.mark.parametrize("fn", [cr.linalg.cholesky, cr.linalg.eigh, cr.linalg.svd, cr.linalg.qr,
-                                cr.linalg.pinv, cr.linalg.slogdet,
-                                lambda a: cr.linalg.lstsq(a, np.ones(3))])
-def test_complex_matrices_are_refused_where_the_rules_are_real(fn):
-    with pytest.raises(NotImplementedError, match="complex matrices are not supported"):
-        fn(SPD + 1j * np.eye(3))
+C43 = A43 + 1j * rng.standard_normal((4, 3))
+HPD = C43.conj().T @ C43 + np.eye(3)
+
+
+def test_complex_values_and_dtypes_match_numpy():
+    np.testing.assert_allclose(cr.linalg.cholesky(HPD).data, np.linalg.cholesky(HPD))
+    w, v = cr.linalg.eigh(HPD)
+    assert w.dtype == np.float64 and v.dtype == np.complex128
+    np.testing.assert_allclose(w.data, np.linalg.eigh(HPD)[0])
+    np.testing.assert_allclose((HPD @ v).data, (v * w[None, :]).data, atol=1e-12)
+    np.testing.assert_allclose(cr.linalg.eigvalsh(HPD, UPLO="U").data, np.linalg.eigvalsh(HPD))
+    u, s, vh = cr.linalg.svd(C43)
+    assert s.dtype == np.float64
+    np.testing.assert_allclose(s.data, np.linalg.svd(C43)[1])
+    np.testing.assert_allclose((u[:, :3] * s[None, :] @ vh).data, C43, atol=1e-12)
+    for got, want in zip(cr.linalg.qr(C43), np.linalg.qr(C43)):
+        np.testing.assert_allclose(got.data, want, atol=1e-12)
+    np.testing.assert_allclose(cr.linalg.pinv(C43).data, np.linalg.pinv(C43))
+    for got, want in zip(cr.linalg.slogdet(HPD + 1j * np.eye(3)),
+                         np.linalg.slogdet(HPD + 1j * np.eye(3))):
+        np.testing.assert_allclose(got.data, want)
+    np.testing.assert_allclose(cr.linalg.norm(C43, ord=2).data, np.linalg.norm(C43, ord=2))
+    lower_only = np.tril(HPD - 4 * np.eye(3)) + np.triu(np.ones((3, 3)), 1)   # indefinite
+    u, s, vh = cr.linalg.svd(lower_only, hermitian=True)
+    np.testing.assert_allclose(s.data, np.linalg.svd(lower_only, hermitian=True)[1])
+    hermitian = np.tril(lower_only) + np.tril(lower_only, -1).conj().T
+    hermitian[np.diag_indices(3)] = hermitian.diagonal().real
+    np.testing.assert_allclose((u * s[None, :] @ vh).data, hermitian, atol=1e-12)
+    check_grads(lambda a: cr.linalg.svd(a, hermitian=True)[1], (lower_only,))
+    b = np.arange(4.0) + 1j
+    for got, want in zip(cr.linalg.lstsq(C43, b), np.linalg.lstsq(C43, b)):
+        np.testing.assert_allclose(np.asarray(got.data if hasattr(got, "data") else got), want,
+                                   atol=1e-12)
+
+
+def test_complex_lstsq_and_gauge_invariant_gradients():
+    b = np.arange(4.0) + 1j
+    check_grads(lambda a, b: cr.linalg.lstsq(a, b)[0], (C43, b))
+    check_grads(lambda a: cr.linalg.lstsq(a, b)[1], (C43,))
+    # |u_0|^2 ignores the phase LAPACK gives u_0: its gradient is a real-valued loss's
+    g = cr.grad(lambda a: cr.sum(cr.abs(cr.linalg.svd(a)[0][:, 0]) ** 2 * np.arange(4.0)))(C43)
+    eps, direction = 1e-6, rng.standard_normal(C43.shape) + 1j * rng.standard_normal(C43.shape)
+
+    def loss(a):
+        u = np.linalg.svd(a)[0][:, 0]
+        return np.sum(np.abs(u) ** 2 * np.arange(4.0))
+    numeric = (loss(C43 + eps * direction) - loss(C43 - eps * direction)) / (2 * eps)
+    # chainrule's pairing Re sum(g t) (JAX's convention, docs/complex.md)
+    np.testing.assert_allclose(np.real(np.sum(g.data * direction)), numeric, rtol=1e-6)

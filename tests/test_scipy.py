@@ -22,9 +22,13 @@ def test_every_scipy_primitive_is_in_the_op_table():
 
 
 @pytest.mark.parametrize("name", ["gammaln", "digamma", "psi", "gamma", "erfc", "ndtr",
-                                  "log_ndtr", "erf", "j0", "j1", "y0", "y1", "i0", "i1", "expit"])
+                                  "log_ndtr", "erf", "j0", "j1", "y0", "y1", "i0", "i1", "expit",
+                                  "rgamma", "gammasgn"])
 def test_unary_values_match_scipy(name):
     np.testing.assert_allclose(getattr(cs, name)(X).data, getattr(ss, name)(X), rtol=1e-13)
+    negative = np.array([-2.5, -1.0, -0.3, 0.0])
+    np.testing.assert_allclose(getattr(cs, name)(negative).data, getattr(ss, name)(negative),
+                               rtol=1e-13)
 
 
 def test_other_values_match_scipy():
@@ -96,8 +100,28 @@ def test_scipy_linalg_values():
     batch = np.stack([s, 2 * s])
     np.testing.assert_allclose(cl.sqrtm(batch).data[1], sl.sqrtm(2 * s))
     np.testing.assert_allclose(cr.vmap(cl.expm)(batch * 0.1).data[1], sl.expm(0.2 * s))
-    with pytest.raises(ValueError, match="sqrtm: the matrix has eigenvalues on the negative"):
-        cl.sqrtm(-s)
+    ab = np.array([[0.0, 1.0, 2.0, 3.0], [5.0, 6.0, 7.0, 8.0], [1.0, 0.5, 0.2, 0.0]])
+    np.testing.assert_allclose(cl.solve_banded((1, 1), ab, np.arange(1.0, 5.0)).data,
+                               sl.solve_banded((1, 1), ab, np.arange(1.0, 5.0)))
+    rhs = np.arange(1.0, 5.0)
+    corner = cr.grad(lambda ab: cr.sum(cl.solve_banded((1, 1), ab, rhs)))(ab).data
+    assert corner[0, 0] == corner[2, 3] == 0.0     # outside the band: SciPy never reads them
+    with pytest.raises(ValueError, match="solve_banded: ab must have shape"):
+        cl.solve_banded((1, 2), ab, np.arange(1.0, 5.0))
+    # a negative definite matrix: SciPy's complex root, i sqrt(s), and its derivative
+    root = cl.sqrtm(-s)
+    assert root.dtype == np.complex128
+    np.testing.assert_allclose(root.data, sl.sqrtm(-s), atol=1e-12)
+    np.testing.assert_allclose(root.data, 1j * sl.sqrtm(s), atol=1e-12)
+    g = cr.grad(lambda m: cr.sum(cr.imag(cl.sqrtm(m))))(-s)
+    assert g.dtype == np.float64        # a real input keeps a real gradient
+    # d/dm Im sqrt(-s') at m = -s equals -d/ds' sqrt(s') summed: the real root's gradient
+    np.testing.assert_allclose(g.data, -cr.grad(lambda m: cr.sum(cl.sqrtm(m)))(s).data,
+                               atol=1e-12)
+    mixed = np.stack([s, -s])            # one root complex: the batch is complex, as a loop
+    np.testing.assert_allclose(cl.sqrtm(mixed).data[0], sl.sqrtm(s), atol=1e-12)
+    assert cl.sqrtm(s.astype(np.float32)).dtype == np.float32
+    assert cl.sqrtm(-s.astype(np.float32)).dtype == np.complex64
 
 
 def test_convolve_matches_scipy_and_batches():

@@ -9,6 +9,7 @@ from .ops.linalg_decomp import (
     eigvalsh,
     lstsq,
     matrix_power,
+    matrix_rank,
     norm,
     pinv,
     qr,
@@ -18,4 +19,5 @@ from .ops.linalg_decomp import (
 )
 
 __all__ = ["cholesky", "det", "eig", "eigh", "eigvals", "eigvalsh", "inv", "lstsq",
-           "matrix_power", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals"]
+           "matrix_power", "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "svd",
+           "svdvals"]

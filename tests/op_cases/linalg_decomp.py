@@ -70,6 +70,52 @@ def _slogdet_f(a):
     return sign * logdet
 
 
+# ----- complex matrices: losses that ignore the phase of eigen- and singular vectors -----
+
+def _abs2(x):
+    return cr.real(x * cr.conj(x))
+
+
+def hermitian_pd(*batch, n=3):
+    def make(rng):
+        a = _complex_matrix(*batch, n, n)(rng)[0]
+        return (a @ np.conj(np.swapaxes(a, -1, -2)) + n * np.eye(n),)
+    return make
+
+
+def hermitian_distinct(*batch, n=3):
+    """Hermitian matrices with eigenvalues 1, 3, 5, ..."""
+    def make(rng):
+        q, _ = np.linalg.qr(_complex_matrix(*batch, n, n)(rng)[0])
+        return ((q * (1.0 + 2.0 * np.arange(n))) @ np.conj(np.swapaxes(q, -1, -2)),)
+    return make
+
+
+def complex_tall(*shape, scale=2.0):
+    return lambda rng: (_complex_matrix(*shape)(rng)[0] + scale * np.eye(*shape[-2:]),)
+
+
+def _eigh_complex_f(a):
+    w, v = cr.linalg.eigh(a)
+    projector = v[..., :, :1] * cr.conj(v[..., :, :1]).swapaxes(-1, -2)     # v_0 v_0^H
+    return cr.concatenate([w.reshape(-1), _abs2(v).reshape(-1), projector.reshape(-1)])
+
+
+def _svd_complex_f(full):
+    def f(a):
+        u, s, vh = cr.linalg.svd(a, full_matrices=full)
+        k = s.shape[-1]
+        u, vh = u[..., :k], vh[..., :k, :]
+        parts = [s, _abs2(u), _abs2(vh), u[..., :, :1] * vh[..., :1, :]]
+        return cr.concatenate([p.reshape(-1) for p in parts])
+    return f
+
+
+def _slogdet_complex_f(a):
+    sign, logdet = cr.linalg.slogdet(a)
+    return cr.concatenate([sign.reshape(-1), logdet.reshape(-1)])
+
+
 CASES = [
     OpCase("cholesky", cr.linalg.cholesky, spd()),
     OpCase("cholesky", cr.linalg.cholesky, spd(2), "batched"),
@@ -96,6 +142,35 @@ CASES = [
     OpCase("logabsdet", _slogdet_f, tall(3, 3, scale=3.0)),
     OpCase("logabsdet", _slogdet_f, tall(2, 3, 3, scale=3.0), "batched"),
     OpCase("sign_det", _slogdet_f, tall(3, 3, scale=3.0)),
+    OpCase("cholesky", cr.linalg.cholesky, hermitian_pd(), "complex"),
+    OpCase("cholesky", cr.linalg.cholesky, hermitian_pd(2), "complex-batched"),
+    OpCase("eigh", _eigh_complex_f, hermitian_distinct(), "complex"),
+    OpCase("eigh", lambda a: cr.linalg.eigh(a, UPLO="U")[0], hermitian_distinct(2),
+           "complex-upper-batched"),
+    OpCase("eigh", cr.linalg.eigvalsh, hermitian_distinct(), "complex-eigvalsh"),
+    OpCase("svd", _svd_complex_f(False), complex_tall(4, 3), "complex-tall"),
+    OpCase("svd", _svd_complex_f(False), complex_tall(3, 4), "complex-wide"),
+    OpCase("svd", _svd_complex_f(True), complex_tall(2, 3, 4), "complex-full-batched"),
+    OpCase("svd", lambda a: cr.linalg.norm(a, ord="nuc"), complex_tall(3, 3),
+           "complex-nuclear-norm"),
+    OpCase("qr", _qr_f("reduced"), complex_tall(4, 3), "complex-tall"),
+    OpCase("qr", _qr_f("reduced"), complex_tall(3, 5), "complex-wide"),
+    OpCase("qr", _qr_f("complete"), complex_tall(2, 4, 2), "complex-complete-batched"),
+    OpCase("pinv", cr.linalg.pinv, complex_tall(4, 3), "complex-tall"),
+    OpCase("pinv", cr.linalg.pinv, complex_tall(2, 3, 4), "complex-wide-batched"),
+    OpCase("logabsdet", _slogdet_complex_f, complex_tall(3, 3, scale=3.0), "complex"),
+    OpCase("logabsdet", _slogdet_complex_f, complex_tall(2, 3, 3, scale=3.0),
+           "complex-batched"),
+    OpCase("matrix_rank", lambda a: cr.linalg.matrix_rank(a) * cr.sum(a * a),
+           tall(2, 4, 3, scale=2.0)),
+    # lstsq under vmap (tests/test_batching.py): x, and residuals of full-rank tall a
+    OpCase("pinv", lambda a, b: cr.linalg.lstsq(a, b)[0], lambda rng: (
+        tall(4, 3, scale=2.0)(rng)[0], rng.standard_normal((4, 2))), "lstsq"),
+    OpCase("pinv", lambda a, b: cr.linalg.lstsq(a, b)[1], lambda rng: (
+        tall(4, 3, scale=2.0)(rng)[0], rng.standard_normal(4)), "lstsq-residuals"),
+    OpCase("pinv", lambda a, b: cr.linalg.lstsq(a, b)[0] * cr.linalg.lstsq(a, b)[2],
+           lambda rng: (complex_tall(3, 4)(rng)[0], rng.standard_normal(3)),
+           "lstsq-complex-wide-rank"),
     OpCase("pnorm", lambda x: cr.linalg.norm(x, ord=3), normal((3,)), "p3"),
     OpCase("pnorm", lambda x: cr.linalg.norm(x, ord=1.5, axis=0, keepdims=True),
            normal((3, 2)), "p1.5-axis"),

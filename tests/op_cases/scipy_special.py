@@ -16,6 +16,10 @@ CASES = [
     OpCase("digamma", sp.digamma, positive((4,), low=0.5, high=5.0)),
     OpCase("polygamma", lambda x: sp.polygamma(2, x), positive((4,), low=0.5, high=5.0)),
     OpCase("gamma", sp.gamma, positive((4,), low=0.5, high=4.0)),
+    OpCase("rgamma", sp.rgamma, positive((4,), low=0.5, high=4.0)),
+    OpCase("rgamma", sp.rgamma, lambda rng: (np.array([-2.6, -1.0, -0.4, 0.0]),), "poles"),
+    OpCase("gammasgn", lambda x: sp.gammasgn(x) * x, lambda rng: (
+        np.array([-2.6, -1.3, -0.4, 0.7]),)),
     OpCase("betaln", sp.betaln, positive((2, 3), (3,), low=0.5, high=4.0)),
     OpCase("beta", sp.beta, positive((3,), (3,), low=0.5, high=4.0)),
     OpCase("gammainc", lambda x: sp.gammainc(2.5, x), positive((4,), low=0.5, high=4.0)),

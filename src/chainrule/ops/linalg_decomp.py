@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core import is_mapped
 from ._define import as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
-from .elementwise import absolute, conj, less_equal, not_equal, real, sign, where
+from .elementwise import absolute, conj, exp, imag, less_equal, not_equal, real, sign, where
 from .linalg import _check_square, _mT, einsum, inv, matmul, norm2_p, solve
 from .reduce import _unreduce
 from .reduce import max as _max
@@ -62,13 +62,43 @@ def _leading(size, op, vals, batched, params):
                         params)
 
 
-def _real_only(op, a):
-    """The rules below use transposes, right for real matrices only: refuse complex ones
-    rather than return a wrong derivative (eig, inv, det, solve do take complex input)."""
-    if a.dtype.kind == "c":
-        raise NotImplementedError(f"linalg.{op}: complex matrices are not supported yet (their "
-                                  "derivative needs conjugate transposes); split into real and "
-                                  "imaginary parts, or use linalg.eig")
+# ----- complex matrices ----------------------------------------------------------------------
+# The rules are the textbook results with conjugate transposes: adjoints under the inner
+# product Re tr(X^H Y). chainrule pairs a cotangent c with a tangent t as Re sum(c t), without
+# a conjugate (JAX's convention, docs/complex.md), so a VJP conjugates the cotangent on the
+# way in and its result on the way out. For real matrices every conj below is skipped.
+
+def _is_complex(x):
+    return x.dtype.kind == "c"
+
+
+def _conj(x):
+    return conj(x) if _is_complex(x) else x
+
+
+def _mH(x):
+    """The conjugate transpose of the last two axes."""
+    return _conj(_mT(x))
+
+
+def _real_part(x):
+    return real(x) if _is_complex(x) else x
+
+
+def _textbook_adjoint(rule):
+    """A VJP from a rule written as the adjoint under Re tr(X^H Y): conjugate in and out."""
+    def vjp(g, ans, *args, **params):
+        return _conj(rule(_conj(g), ans, *args, **params))
+    vjp.__name__ = rule.__name__
+    return vjp
+
+
+def _imaginary_diagonal(x, scale=None):
+    """i Im(diag x) (times `scale`) as a diagonal matrix: the phase terms of complex rules."""
+    d = imag(_diagonal(x))
+    if scale is not None:
+        d = d * scale
+    return _diag_embed(astype(d, x.dtype) * 1j)
 
 
 # ----- small matrix helpers (chainrule ops) ----------------------------------------------
@@ -109,7 +139,8 @@ def _col(v):
 
 
 def _sym(x):
-    return 0.5 * (x + _mT(x))
+    """The Hermitian (for real x, symmetric) part."""
+    return 0.5 * (x + _mH(x))
 
 
 def _safe_reciprocal(d, tiny):
@@ -134,8 +165,13 @@ def _inverse_gaps(w, squared=False):
 
 
 def _from_lower(a):
-    """The symmetric matrix NumPy's eigh and cholesky read: a's lower triangle, mirrored."""
-    return _tril(a) + _mT(_tril(a, -1))
+    """The Hermitian matrix NumPy's eigh and cholesky read: a's lower triangle, mirrored
+    and conjugated; LAPACK ignores the imaginary part of the diagonal, and so do we."""
+    if not _is_complex(a):
+        return _tril(a) + _mT(_tril(a, -1))
+    low = _tril(a, -1)
+    diagonal = astype(real(_diagonal(a)), a.dtype)
+    return low + _mH(low) + _diag_embed(diagonal)
 
 
 # ----- cholesky (Murray 2016) ---------------------------------------------------------------
@@ -145,16 +181,17 @@ def _phi(x):
     return _tril(x) - 0.5 * x * _eye_like(x, x.shape[-1])
 
 
+@_textbook_adjoint
 def _cholesky_vjp(g, ans, a):
-    lt = _mT(ans)
-    p = _phi(matmul(lt, g))
-    s = _mT(solve(lt, _mT(solve(lt, p))))        # L^-T P L^-1
+    lh = _mH(ans)
+    p = _phi(matmul(lh, g))
+    s = _mH(solve(lh, _mH(solve(lh, p))))        # L^-H P L^-1
     return _sym(s)
 
 
 def _cholesky_jvp(t, ans, a):
     z = solve(ans, t)                            # L^-1 dA
-    z = _mT(solve(ans, _mT(z)))                  # L^-1 dA L^-T
+    z = _mH(solve(ans, _mH(z)))                  # L^-1 dA L^-H
     return matmul(ans, _phi(z))
 
 
@@ -163,9 +200,8 @@ cholesky_p = defop("cholesky", np.linalg.cholesky, vjp=_cholesky_vjp, jvp=_chole
 
 
 def cholesky(a):
-    """`np.linalg.cholesky`: lower L with a = L L^T; reads a's lower triangle, as NumPy does."""
+    """`np.linalg.cholesky`: lower L with a = L L^H; reads a's lower triangle, as NumPy does."""
     a = as_tensor(a)
-    _real_only("cholesky", a)
     _check_square("cholesky", a)
     return cholesky_p(_from_lower(a))
 
@@ -181,19 +217,20 @@ def _eigh_parts(packed, n):
     return _unpack(packed, ((n,), (n, n)))
 
 
+@_textbook_adjoint
 def _eigh_vjp(g, ans, a):
     n = a.shape[-1]
     w, v = _eigh_parts(ans, n)
     gw, gv = _eigh_parts(g, n)
-    inner = _diag_embed(gw) + _inverse_gaps(w) * matmul(_mT(v), gv)
-    return _sym(matmul(v, matmul(inner, _mT(v))))
+    inner = _diag_embed(gw) + _inverse_gaps(_real_part(w)) * matmul(_mH(v), gv)
+    return _sym(matmul(v, matmul(inner, _mH(v))))
 
 
 def _eigh_jvp(t, ans, a):
     n = a.shape[-1]
     w, v = _eigh_parts(ans, n)
-    m = matmul(_mT(v), matmul(t, v))
-    return _pack((_diagonal(m), matmul(v, _inverse_gaps(w) * m)), a.shape[:-2])
+    m = matmul(_mH(v), matmul(t, v))
+    return _pack((_diagonal(m), matmul(v, _inverse_gaps(_real_part(w)) * m)), a.shape[:-2])
 
 
 eigh_p = defop("eigh", _eigh_impl, vjp=_eigh_vjp, jvp=_eigh_jvp, batch=_leading,
@@ -201,19 +238,21 @@ eigh_p = defop("eigh", _eigh_impl, vjp=_eigh_vjp, jvp=_eigh_jvp, batch=_leading,
 
 
 def eigh(a, UPLO="L"):
-    """`np.linalg.eigh`: (w ascending, v with eigenvectors in columns) of a symmetric matrix.
+    """`np.linalg.eigh`: (w ascending, v with eigenvectors in columns) of a symmetric or
+    Hermitian matrix.
 
     At repeated eigenvalues the eigenvectors are not unique: the terms 1/(w_j - w_i) of
-    their derivative are taken as 0 there (right for functions of the eigenspace).
+    their derivative are taken as 0 there (right for functions of the eigenspace). A
+    complex eigenvector's phase is LAPACK's choice: only functions that ignore it (|v|,
+    v v^H) have a derivative, which takes v^H dv with a zero diagonal.
     """
     a = as_tensor(a)
-    _real_only("eigh", a)
     _check_square("eigh", a)
     if UPLO not in ("L", "U"):
         raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    sym = _from_lower(a) if UPLO == "L" else _from_lower(_mT(a))
+    sym = _from_lower(a) if UPLO == "L" else _from_lower(_mH(a))
     w, v = _eigh_parts(eigh_p(sym), a.shape[-1])
-    return w, v
+    return _real_part(w), v
 
 
 def eigvalsh(a, UPLO="L"):
@@ -291,25 +330,28 @@ def _svd_reduced(packed, a, full_matrices):
     if full_matrices:
         u, vh = getitem(u, (Ellipsis, slice(0, k))), getitem(vh, (Ellipsis, slice(0, k),
                                                                   slice(None)))
-    return u, s, _mT(vh)
+    return u, _real_part(s), _mH(vh)
 
 
+@_textbook_adjoint
 def _svd_vjp(g, ans, a, full_matrices):
     m, n = a.shape[-2:]
     u, s, v = _svd_reduced(ans, a, full_matrices)
     gu, gs, gv = _svd_reduced(g, a, full_matrices)
     f = _inverse_gaps(s, squared=True)
     s_inv = _safe_reciprocal(s, 0.0)
-    ut_gu, vt_gv = matmul(_mT(u), gu), matmul(_mT(v), gv)
-    j = f * (ut_gu - _mT(ut_gu))
-    kk = f * (vt_gv - _mT(vt_gv))
+    uh_gu, vh_gv = matmul(_mH(u), gu), matmul(_mH(v), gv)
+    j = f * (uh_gu - _mH(uh_gu))
+    kk = f * (vh_gv - _mH(vh_gv))
     inner = j * _row(s) + _diag_embed(gs) + _col(s) * kk
-    out = matmul(u, matmul(inner, _mT(v)))
+    if _is_complex(u):   # the phase of U's columns (the gauge the JVP takes)
+        inner = inner + _imaginary_diagonal(uh_gu, s_inv)
+    out = matmul(u, matmul(inner, _mH(v)))
     k = s.shape[-1]
     if m > k:       # the part of U's cotangent outside U's span
-        out = out + matmul((gu - matmul(u, ut_gu)) * _row(s_inv), _mT(v))
+        out = out + matmul((gu - matmul(u, uh_gu)) * _row(s_inv), _mH(v))
     if n > k:
-        out = out + matmul(u * _row(s_inv), _mT(gv - matmul(v, vt_gv)))
+        out = out + matmul(u * _row(s_inv), _mH(gv - matmul(v, vh_gv)))
     return out
 
 
@@ -317,27 +359,31 @@ def _svd_jvp(t, ans, a, full_matrices):
     m, n = a.shape[-2:]
     u, s, v = _svd_reduced(ans, a, full_matrices)
     k = s.shape[-1]
-    ds = matmul(_mT(u), matmul(t, v))
+    ds = matmul(_mH(u), matmul(t, v))
     f = _inverse_gaps(s, squared=True)
     s_inv = _safe_reciprocal(s, 0.0)
     ds_s = ds * _row(s)
     s_ds = _col(s) * ds
-    du = matmul(u, f * (ds_s + _mT(ds_s)))
-    dv = matmul(v, f * (s_ds + _mT(s_ds)))
+    du = matmul(u, f * (ds_s + _mH(ds_s)))
+    dv = matmul(v, f * (s_ds + _mH(s_ds)))
+    diagonal = _diagonal(ds)
+    if _is_complex(ds):   # the gauge: the phase of U's columns moves, V^H dV has a 0 diagonal
+        du = du + matmul(u, _imaginary_diagonal(ds, s_inv))
+        diagonal = astype(real(diagonal), ds.dtype)
     if m > k:
         tv = matmul(t, v)
-        du = du + (tv - matmul(u, matmul(_mT(u), tv))) * _row(s_inv)
+        du = du + (tv - matmul(u, matmul(_mH(u), tv))) * _row(s_inv)
     if n > k:
-        tu = matmul(_mT(t), u)
-        dv = dv + (tu - matmul(v, matmul(_mT(v), tu))) * _row(s_inv)
-    dvh = _mT(dv)
+        tu = matmul(_mH(t), u)
+        dv = dv + (tu - matmul(v, matmul(_mH(v), tu))) * _row(s_inv)
+    dvh = _mH(dv)
     batch = a.shape[:-2]
     if full_matrices:   # the completing columns are held constant (see docs/linalg.md)
         if m > k:
             du = concatenate([du, constant(np.zeros(batch + (m, m - k)), t.dtype)], axis=-1)
         if n > k:
             dvh = concatenate([dvh, constant(np.zeros(batch + (n - k, n)), t.dtype)], axis=-2)
-    return _pack((du, _diagonal(ds), dvh), batch)
+    return _pack((du, diagonal, dvh), batch)
 
 
 svd_p = defop("svd", _svd_impl, vjp=_svd_vjp, jvp=_svd_jvp, batch=_leading,
@@ -349,17 +395,20 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
     At repeated singular values the terms 1/(s_j^2 - s_i^2) are taken as 0, at zero ones
     1/s is taken as 0; with full_matrices the columns completing U and Vh are constants.
+    Complex singular vectors carry a phase LAPACK chooses: only functions that ignore it
+    (s, |U|, u_i v_i^H) have a derivative. hermitian=True decomposes the Hermitian matrix
+    of a's lower triangle, as NumPy does (its vectors' signs may differ from NumPy's).
     """
     a = as_tensor(a)
-    _real_only("svd", a)
     if a.ndim < 2:
         raise ValueError(f"linalg.svd: needs matrices (..., m, n), got shape {a.shape}")
-    if hermitian:
-        raise NotImplementedError("linalg.svd: hermitian=True is not supported; for a "
-                                  "symmetric matrix use cr.linalg.eigh")
+    if hermitian:   # NumPy reads only the lower triangle then (through eigh)
+        _check_square("svd", a)
+        a = _from_lower(a)
     full = bool(full_matrices) and compute_uv
     u, s, vh = _unpack(bind_tensors(svd_p, (a,), {"full_matrices": full}),
                        _svd_shapes(a, full))
+    s = _real_part(s)
     return (u, s, vh) if compute_uv else s
 
 
@@ -389,20 +438,24 @@ def _qr_reduced(packed, a, complete):
     return q, r
 
 
+@_textbook_adjoint
 def _qr_vjp(g, ans, a, complete):
     q, r = _qr_reduced(ans, a, complete)
     gq, gr = _qr_reduced(g, a, complete)
-    m = matmul(r, _mT(gr)) - matmul(_mT(gq), q)
-    copyltu = _tril(m) + _mT(_tril(m, -1))
-    return _mT(solve(r, _mT(gq + matmul(q, copyltu))))
+    m = matmul(r, _mH(gr)) - matmul(_mH(gq), q)
+    low = _tril(m, -1)        # copied to the upper triangle; the diagonal's real part
+    hermitian = low + _mH(low) + _diag_embed(_real_part(_diagonal(m)))
+    return _mH(solve(r, _mH(gq + matmul(q, hermitian))))
 
 
 def _qr_jvp(t, ans, a, complete):
     q, r = _qr_reduced(ans, a, complete)
-    dx_rinv = _mT(solve(_mT(r), _mT(t)))        # dA R^-1
-    qt = matmul(_mT(q), dx_rinv)
+    dx_rinv = _mH(solve(_mH(r), _mH(t)))        # dA R^-1
+    qt = matmul(_mH(q), dx_rinv)
     low = _tril(qt, -1)
-    skew = low - _mT(low)
+    skew = low - _mH(low)
+    if _is_complex(qt):   # keeps R's diagonal real, as LAPACK's is
+        skew = skew + _imaginary_diagonal(qt)
     dq = matmul(q, skew - qt) + dx_rinv
     dr = matmul(qt - skew, r)
     m, n = a.shape[-2:]
@@ -421,7 +474,6 @@ def qr(a, mode="reduced"):
     """`np.linalg.qr` (modes 'reduced', 'complete', 'r'); wide matrices go through the
     square part. With mode='complete' the columns completing Q are constants."""
     a = as_tensor(a)
-    _real_only("qr", a)
     if a.ndim < 2:
         raise ValueError(f"linalg.qr: needs matrices (..., m, n), got shape {a.shape}")
     if mode not in ("reduced", "complete", "r"):
@@ -430,7 +482,7 @@ def qr(a, mode="reduced"):
     if m < n:   # A = [X | Y] = Q [R_X | Q^T Y]
         x = getitem(a, (Ellipsis, slice(0, m)))
         q, rx = qr(x)
-        r = concatenate([rx, matmul(_mT(q), getitem(a, (Ellipsis, slice(m, n))))], axis=-1)
+        r = concatenate([rx, matmul(_mH(q), getitem(a, (Ellipsis, slice(m, n))))], axis=-1)
     else:
         complete = mode == "complete"
         q, r = _unpack(bind_tensors(qr_p, (a,), {"complete": complete}),
@@ -446,18 +498,19 @@ def _pinv_parts(ans, a):
     return eye_m - matmul(a, ans), eye_n - matmul(ans, a)   # I - A A+, I - A+ A
 
 
+@_textbook_adjoint
 def _pinv_vjp(g, ans, a, rcond):
-    p, pt = ans, _mT(ans)
+    p, pt = ans, _mH(ans)
     left, right = _pinv_parts(ans, a)
-    gt = _mT(g)
+    gt = _mH(g)
     return (-matmul(pt, matmul(g, pt)) + matmul(left, matmul(gt, matmul(p, pt)))
             + matmul(pt, matmul(p, matmul(gt, right))))
 
 
 def _pinv_jvp(t, ans, a, rcond):
-    p, pt = ans, _mT(ans)
+    p, pt = ans, _mH(ans)
     left, right = _pinv_parts(ans, a)
-    tt = _mT(t)
+    tt = _mH(t)
     return (-matmul(p, matmul(t, p)) + matmul(p, matmul(pt, matmul(tt, left)))
             + matmul(right, matmul(tt, matmul(pt, p))))
 
@@ -470,27 +523,36 @@ pinv_p = defop("pinv", lambda a, rcond: np.linalg.pinv(a, rcond=rcond),
 def pinv(a, rcond=None, hermitian=False):
     """`np.linalg.pinv`; its derivative holds where the rank does not change."""
     a = as_tensor(a)
-    _real_only("pinv", a)
     if a.ndim < 2:
         raise ValueError(f"linalg.pinv: needs matrices (..., m, n), got shape {a.shape}")
     rcond = 1e-15 if rcond is None else float(rcond)
     return bind_tensors(pinv_p, (a,), {"rcond": rcond})
 
 
+def _logdet_impl(x):
+    sign, logabs = np.linalg.slogdet(x)
+    return logabs if x.dtype.kind != "c" else logabs + 1j * np.angle(sign)
+
+
+# Holomorphic for complex x (the complex log det, whose real part is log |det x|), so the
+# one rule tr(x^-1 dx) serves both.
 logabsdet_p = defop(
-    "logabsdet", lambda x: np.linalg.slogdet(x)[1], batch=_leading,
+    "logabsdet", _logdet_impl, batch=_leading,
     vjp=lambda g, ans, x: reshape(g, g.shape + (1, 1)) * _mT(inv(x)),
     jvp=lambda t, ans, x: einsum("...ij,...ji->...", inv(x), t),
-    doc="log |det x|, computed without overflow.")
+    doc="log |det x| without overflow; for complex x, log |det x| + i arg det x.")
 sign_det_p = defop("sign_det", lambda x: np.linalg.slogdet(x)[0], differentiable=False,
                    batch=_leading, doc="The sign of det x: piecewise constant.")
 
 
 def slogdet(a):
-    """`np.linalg.slogdet`: (sign, log |det a|); the sign is piecewise constant."""
+    """`np.linalg.slogdet`: (sign, log |det a|); a real sign is piecewise constant, a
+    complex one, exp(i arg det a), is differentiable."""
     a = as_tensor(a)
-    _real_only("slogdet", a)
     _check_square("slogdet", a)
+    if _is_complex(a):
+        logdet = logabsdet_p(a)
+        return exp(astype(imag(logdet), a.dtype) * 1j), real(logdet)
     return sign_det_p(a), logabsdet_p(a)
 
 
@@ -516,31 +578,59 @@ def matrix_power(a, n):
     return result
 
 
+def _rank_impl(a, tol, rtol, hermitian):
+    """NumPy 2's matrix_rank (rtol is not in NumPy 1.26): singular values above tol."""
+    s = np.linalg.svd(a, compute_uv=False, hermitian=hermitian)
+    if tol is None:
+        rtol = max(a.shape[-2:]) * np.finfo(s.dtype).eps if rtol is None else rtol
+        tol = s.max(axis=-1, keepdims=True, initial=0.0) * rtol
+    return np.count_nonzero(s > tol, axis=-1)
+
+
+matrix_rank_p = defop("matrix_rank", _rank_impl, differentiable=False, batch=_leading,
+                      doc="The rank of matrices (integers): piecewise constant.")
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """`np.linalg.matrix_rank` of matrices (..., m, n): integers, with no derivative."""
+    a = as_tensor(A)
+    if a.ndim < 2:
+        raise ValueError(f"linalg.matrix_rank: needs matrices (..., m, n), got shape {a.shape}")
+    tol = None if tol is None else float(tol)
+    rtol = None if rtol is None else float(rtol)
+    return bind_tensors(matrix_rank_p, (a,), {"tol": tol, "rtol": rtol,
+                                               "hermitian": bool(hermitian)})
+
+
 def lstsq(a, b, rcond=None):
     """`np.linalg.lstsq`: (x, residuals, rank, s); x, residuals and s are differentiable.
 
-    x = pinv(a) b, whose derivative holds where the rank does not change.
+    x = pinv(a) b, whose derivative holds where the rank does not change. Under vmap over
+    `a` the rank is an integer tensor and the residuals are |b - a x|^2 whenever m > n
+    (NumPy's empty array for a rank-deficient example has no batched shape).
     """
     a, b = coerce((a, b))
-    _real_only("lstsq", a)
     if a.ndim != 2 or b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
         raise ValueError(f"linalg.lstsq: needs a of shape (m, n) and b of shape (m,) or "
                          f"(m, k), got {a.shape} and {b.shape}")
-    if is_mapped(a) or is_mapped(b):
-        raise ValueError("linalg.lstsq: the rank differs per example under vmap; use "
-                         "cr.linalg.pinv(a) @ b")
     m, n = a.shape
     rcond = np.finfo(a.dtype).eps * max(m, n) if rcond is None else float(rcond)
     s = svdvals(a)
-    rank = int(np.sum(s.data > rcond * s.data.max())) if s.size else 0
+    if is_mapped(a):   # one rank per example: decided without reading values
+        rank = bind_tensors(matrix_rank_p, (a,), {"tol": None, "rtol": rcond,
+                                                   "hermitian": False})
+        with_residuals = m > n
+    else:
+        rank = int(np.sum(s.data > rcond * s.data.max())) if s.size else 0
+        with_residuals = rank == n and m > n
     x = matmul(bind_tensors(pinv_p, (a,), {"rcond": rcond}), b)
-    if rank == n and m > n:
+    if with_residuals:
         r = b - matmul(a, x)
-        residuals = _sum(r * r, axis=0)
+        residuals = _sum(_real_part(r * _conj(r)), axis=0)
         if b.ndim == 1:
             residuals = reshape(residuals, (1,))
     else:
-        residuals = constant(np.zeros((0,)), dtype=a.dtype)
+        residuals = constant(np.zeros((0,)), dtype=s.dtype)
     return x, residuals, rank, s
 
 
@@ -605,11 +695,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     """`np.linalg.norm`: every vector and matrix `ord`; the gradient of a norm at 0 is 0."""
     x = as_tensor(x)
     keepdims = bool(keepdims)
-    if x.dtype.kind == "c":   # every norm but the spectral ones is a norm of |x|
-        if ord in (2, -2, "nuc") and (axis is None and x.ndim == 2 or
-                                      axis is not None and np.ndim(axis) and len(axis) == 2):
-            raise NotImplementedError(f"linalg.norm: ord={ord!r} of a complex matrix needs "
-                                      "a complex SVD, which chainrule does not have yet")
+    spectral = ord in (2, -2, "nuc") and (axis is None and x.ndim == 2 or axis is not None
+                                          and np.ndim(axis) and len(axis) == 2)
+    if _is_complex(x) and not spectral:   # these are norms of |x|; the spectral ones use svd
         x = absolute(x)
     if axis is None:
         if ord is not None and x.ndim not in (1, 2):
@@ -634,5 +722,5 @@ def norm(x, ord=None, axis=None, keepdims=False):
                      "one (vector) or two (matrix)")
 
 
-__all__ = ["cholesky", "eig", "eigh", "eigvals", "eigvalsh", "lstsq", "matrix_power", "norm",
-           "pinv", "qr", "slogdet", "svd", "svdvals"]
+__all__ = ["cholesky", "eig", "eigh", "eigvals", "eigvalsh", "lstsq", "matrix_power",
+           "matrix_rank", "norm", "pinv", "qr", "slogdet", "svd", "svdvals"]

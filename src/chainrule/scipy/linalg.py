@@ -1,10 +1,11 @@
-"""`cr.scipy.linalg`: triangular and Cholesky solves, expm, sqrtm, solve_sylvester.
+"""`cr.scipy.linalg`: triangular, banded and Cholesky solves, expm, sqrtm, solve_sylvester.
 
 The solves are compositions of `cr.linalg.solve` on the triangle SciPy reads (so their
 derivatives are solve's, and the other triangle gets gradient 0). expm, sqrtm and
 solve_sylvester are primitives whose rules are written with themselves: the Fréchet
 derivative of expm is a block of expm of a block matrix (Al-Mohy and Higham 2009), and
-the derivatives of sqrtm and solve_sylvester solve Sylvester equations.
+the derivatives of sqrtm and solve_sylvester solve Sylvester equations (complex
+matrices too: all three are holomorphic).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg as _sl
 
-from ..ops._define import as_tensor, coerce, constant
+from ..ops._define import as_tensor, bind_tensors, coerce, constant
 from ..ops.linalg import _check_square, _mT, matmul, solve
 from ..ops.linalg_decomp import _leading, _mask
 from ..ops.linalg_decomp import cholesky as _cholesky
-from ..ops.shape import concatenate, getitem, sum_to
+from ..ops.shape import concatenate, getitem, scatter_add_p, sum_to
 from ._define import defop
 
 
@@ -56,6 +57,24 @@ def cho_solve(c_and_lower, b):
     c, b = coerce((c, b))
     y = solve_triangular(c, b, trans=0 if lower else 1, lower=lower)
     return solve_triangular(c, y, trans=1 if lower else 0, lower=lower)
+
+
+def solve_banded(l_and_u, ab, b):
+    """`scipy.linalg.solve_banded((l, u), ab, b)`: a x = b for the band matrix a stored in
+    ab (ab[u + i - j, j] = a[i, j]); the dense a is gathered from ab differentiably, so the
+    entries of ab outside the band get gradient 0, as SciPy ignores them."""
+    ab, b = coerce((ab, b))
+    lower, upper = (int(k) for k in l_and_u)
+    n = ab.shape[-1]
+    if ab.ndim != 2 or ab.shape[0] != lower + upper + 1 or b.shape[0] != n:
+        raise ValueError(f"solve_banded: ab must have shape (l + u + 1, n) = "
+                         f"({lower + upper + 1}, n) and b n rows, got ab {ab.shape}, "
+                         f"b {b.shape}")
+    rows, cols = np.array([(i, j) for j in range(n)
+                           for i in range(max(0, j - upper), min(n, j + lower + 1))]).T
+    band = getitem(ab, (upper + rows - cols, cols))
+    a = bind_tensors(scatter_add_p, (band,), {"index": (rows, cols), "shape": (n, n)})
+    return solve(a, b)
 
 
 # ----- expm ----------------------------------------------------------------------------
@@ -139,17 +158,15 @@ def solve_sylvester(a, b, q):
 
 
 def _sqrtm_impl(a):
-    def one(m):
-        root = _sl.sqrtm(m)
-        if np.iscomplexobj(root):
-            if np.abs(root.imag).max() > 1e3 * np.finfo(m.dtype).eps * max(np.abs(root).max(), 1):
-                raise ValueError("sqrtm: the matrix has eigenvalues on the negative real "
-                                 "axis, so its square root is complex")
-            root = root.real
-        return root.astype(m.dtype)
-    return _per_matrix(one, a)
+    """SciPy's roots: real where a real matrix has a real principal root, else complex (a
+    batch in which one root is complex is complex throughout)."""
+    out = _per_matrix(_sl.sqrtm, a)
+    kind = np.complex64 if out.dtype.kind == "c" else a.dtype
+    return out.astype(np.result_type(a.dtype, kind), copy=False)
 
 
+# sqrtm is holomorphic: the rules are the same for real and complex roots (JAX's pairing
+# transposes, it does not conjugate).
 sqrtm_p = defop("sqrtm", _sqrtm_impl, batch=_leading,
                 vjp=lambda g, ans, a: solve_sylvester(_mT(ans), _mT(ans), g),
                 jvp=lambda t, ans, a: solve_sylvester(ans, ans, t),
@@ -157,11 +174,13 @@ sqrtm_p = defop("sqrtm", _sqrtm_impl, batch=_leading,
 
 
 def sqrtm(a):
-    """`scipy.linalg.sqrtm`: the principal square root (real matrices with a real root)."""
+    """`scipy.linalg.sqrtm`: the principal square root, whose eigenvalues have nonnegative
+    real parts. As SciPy, complex when a real matrix has negative eigenvalues (each root
+    then lies on the branch cut: +i sqrt|lambda|) or when a is complex."""
     a = as_tensor(a)
     _check_square("sqrtm", a)
     return sqrtm_p(a)
 
 
-__all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "solve_sylvester",
+__all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "solve_banded", "solve_sylvester",
            "solve_triangular", "sqrtm"]

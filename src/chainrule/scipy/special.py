@@ -14,7 +14,7 @@ from scipy import special as _sp
 
 from ..core import PRIMITIVES, TensorBase
 from ..ops._define import as_tensor, coerce
-from ..ops.elementwise import absolute, exp, log, sigmoid, sign, where
+from ..ops.elementwise import absolute, cos, exp, log, sigmoid, sign, where
 from ..ops.reduce import logsumexp as _logsumexp
 from ..ops.reduce import max as _max
 from ..ops.reduce import sum as _sum
@@ -90,6 +90,20 @@ psi = digamma
 gammaln = _unary("gammaln", _sp.gammaln, lambda x, ans: digamma(x), "log |Gamma(x)|.")
 gamma = _unary("gamma", _sp.gamma, lambda x, ans: ans * digamma(x))
 
+
+
+def _drgamma(x, ans):
+    """d/dx 1/Gamma(x): -psi(x)/Gamma(x) for x > 0; for x <= 0 by the reflection
+    1/Gamma(x) = sin(pi x) Gamma(1 - x) / pi, finite at the poles of Gamma ((-1)^n n!)."""
+    right = where(x > 0, x, 1.0)
+    left = where(x > 0, 0.0, x)
+    return where(x > 0, -ans * digamma(right),
+                 cos(np.pi * left) * gamma(1.0 - left) - ans * digamma(1.0 - left))
+
+
+rgamma = _unary("rgamma", _sp.rgamma, _drgamma, "1 / Gamma(x), entire (0 at x = 0, -1, ...).")
+gammasgn = defop("gammasgn", _sp.gammasgn, differentiable=False, batch="elementwise",
+                 doc="The sign of Gamma(x): piecewise constant.")
 betaln = _binary("betaln", _sp.betaln,
                  lambda ans, a, b: digamma(a) - digamma(a + b),
                  lambda ans, a, b: digamma(b) - digamma(a + b), "log |B(a, b)|.")
@@ -268,7 +282,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
 
 __all__ = [
     "beta", "betainc", "betaln", "digamma", "erf", "erfc", "erfcinv", "erfinv", "expit",
-    "gamma", "gammainc", "gammaincc", "gammaln", "i0", "i1", "iv", "ive", "j0", "j1", "jn",
-    "jv", "log_ndtr", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi",
-    "stdtr", "xlog1py", "xlogy", "y0", "y1", "yn", "yv",
+    "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i1", "iv", "ive", "j0",
+    "j1", "jn", "jv", "log_ndtr", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
+    "polygamma", "psi", "rgamma", "stdtr", "xlog1py", "xlogy", "y0", "y1", "yn", "yv",
 ]

@@ -94,18 +94,28 @@ def _argnums(argnums):
     return nums
 
 
-def _check_complex(out, variables, holomorphic):
-    """grad of a complex output needs holomorphic=True (then complex inputs): see
-    docs/complex.md for the convention."""
+def _check_complex_inputs(variables, holomorphic, transform="grad"):
+    """holomorphic=True needs complex inputs (see docs/complex.md for the convention)."""
     if holomorphic:
         for i, x in enumerate(variables):
             if x.dtype.kind != "c":
-                raise TypeError(f"grad: holomorphic=True needs complex inputs, argument "
+                raise TypeError(f"{transform}: holomorphic=True needs complex inputs, argument "
                                 f"{i} has dtype {x.dtype}; pass x.astype(np.complex128)")
-    elif out.dtype.kind == "c":
-        raise TypeError("grad: f returned a complex value, which has no gradient; return a "
-                        "real number (cr.real(z), cr.abs(z)), or pass holomorphic=True if f "
-                        "is holomorphic (complex-differentiable) to get f'(z)")
+
+
+def _refuse_complex_output(out, holomorphic, transform="grad"):
+    """A complex output has no gradient (no reverse Jacobian) unless f is holomorphic."""
+    if not holomorphic and out.dtype.kind == "c":
+        raise TypeError(f"{transform}: f returned a complex value, which has no gradient; "
+                        "return a real number (cr.real(z), cr.abs(z)), or pass "
+                        "holomorphic=True if f is holomorphic (complex-differentiable) to get "
+                        "f'(z)")
+
+
+def _check_complex(out, variables, holomorphic):
+    """grad of a complex output needs holomorphic=True (then complex inputs)."""
+    _check_complex_inputs(variables, holomorphic)
+    _refuse_complex_output(out, holomorphic)
 
 
 def value_and_grad(f, argnums=0, has_aux=False, holomorphic=False):
@@ -255,28 +265,49 @@ def _with(args, i, value):
     return a
 
 
-def _jac_fwd_one(f, args, i):
+def _jac_fwd_one(f, args, i, holomorphic, transform):
     """Jacobian of f with respect to args[i]: one forward sweep carrying all n tangents."""
-    x = as_input(args[i], "jacfwd", i)
+    x = as_input(args[i], transform, i)
+    _check_complex_inputs((x,), holomorphic, transform)
+    if not holomorphic and x.dtype.kind == "c":
+        raise TypeError(f"{transform}: argument {i} is complex ({x.dtype}); a Jacobian by "
+                        "complex inputs exists for holomorphic functions only: pass "
+                        "holomorphic=True, or differentiate a non-holomorphic function by "
+                        "the real and imaginary parts (cr.jvp takes complex tangents)")
     column = lambda t: jvp(lambda xi: f(*_with(args, i, xi)), (x,), (t,))[1]  # noqa: E731
     columns = vmap(column, out_axes=-1)(_identity_basis(x))
+    if holomorphic:
+        for leaf in flatten(columns, transform)[0]:
+            _check_complex_outputs(leaf, transform)
     return map_leaves(lambda c: reshape(c, c.shape[:-1] + x.shape), columns)
 
 
-def jacfwd(f, argnums=0):
+def _check_complex_outputs(leaf, transform):
+    if leaf.dtype.kind != "c":
+        raise TypeError(f"{transform}: holomorphic=True needs complex outputs, f returned "
+                        f"{leaf.dtype}; drop holomorphic=True for a real-valued f")
+
+
+def jacfwd(f, argnums=0, holomorphic=False):
     """The Jacobian by forward mode (shape out.shape + in.shape): cheap for few inputs.
 
     JAX's layout, as `jacrev`'s: the output's structure, each leaf holding one block per
-    argnum when `argnums` is a tuple (`J[output][argnum]`)."""
+    argnum when `argnums` is a tuple (`J[output][argnum]`). Complex inputs need
+    holomorphic=True (JAX's rule): the Jacobian is then f'(z)."""
+    return _jacfwd(f, argnums, holomorphic, "jacfwd")
+
+
+def _jacfwd(f, argnums, holomorphic, transform):
     nums = _argnums(argnums)
 
     def wrapped(*args):
         if has_containers(args[i] for i in nums if i < len(args)):
-            return _jac_over_leaves(jacfwd, f, args, nums, argnums)
-        jacs = [_jac_fwd_one(f, args, i) for i in nums]  # each: the output's structure
+            return _jac_over_leaves(lambda g, a: _jacfwd(g, a, holomorphic, transform),
+                                    f, args, nums, argnums)
+        jacs = [_jac_fwd_one(f, args, i, holomorphic, transform) for i in nums]
         if isinstance(argnums, numbers.Integral):
             return jacs[0]
-        per_arg = [flatten(j, "jacfwd") for j in jacs]
+        per_arg = [flatten(j, transform) for j in jacs]
         rebuild = per_arg[0][1]
         blocks = [tuple(leaves[k] for leaves, _ in per_arg)
                   for k in range(len(per_arg[0][0]))]
@@ -285,13 +316,20 @@ def jacfwd(f, argnums=0):
     return wrapped
 
 
-def jacrev(f, argnums=0):
-    """The Jacobian by reverse mode (shape out.shape + in.shape): cheap for few outputs."""
+def jacrev(f, argnums=0, holomorphic=False):
+    """The Jacobian by reverse mode (shape out.shape + in.shape): cheap for few outputs.
+
+    A complex output needs holomorphic=True (then complex inputs), as `grad`'s does."""
+    return _jacrev(f, argnums, holomorphic, "jacrev")
+
+
+def _jacrev(f, argnums, holomorphic, transform):
     nums = _argnums(argnums)
 
     def wrapped(*args):
         if has_containers(args[i] for i in nums if i < len(args)):
-            return _jac_over_leaves(jacrev, f, args, nums, argnums)
+            return _jac_over_leaves(lambda g, a: _jacrev(g, a, holomorphic, transform),
+                                    f, args, nums, argnums)
 
         def f_sel(*xs):
             a = list(args)
@@ -299,9 +337,14 @@ def jacrev(f, argnums=0):
                 a[i] = x
             return f(*a)
 
+        inputs = [as_input(args[i], transform, i) for i in nums]
+        _check_complex_inputs(inputs, holomorphic, transform)
         out, vjp_fn = vjp(f_sel, *[args[i] for i in nums])
-        leaves, rebuild = flatten(out, "jacrev")
-        inputs = [as_input(args[i], "jacrev", i) for i in nums]
+        leaves, rebuild = flatten(out, transform)
+        for leaf in leaves:
+            if holomorphic:
+                _check_complex_outputs(leaf, transform)
+            _refuse_complex_output(leaf, holomorphic, transform)
         per_leaf = []
         for k, leaf in enumerate(leaves):
             def row(e, k=k):  # one cotangent per output leaf: e on leaf k, zeros elsewhere
@@ -333,14 +376,18 @@ def _jac_over_leaves(jac, f, args, nums, argnums):
 JACOBIAN_MODES: dict = {}
 
 
-def jacobian(f, argnums=0, mode=None):
+def jacobian(f, argnums=0, mode=None, holomorphic=False):
     """The Jacobian in the cheaper mode: forward when outputs outnumber inputs, else reverse.
 
     The choice needs the output's size: it is found once per argument shapes and remembered
     (a wrong guess would only cost time, never correctness). `mode="eliminate"` runs vertex
-    elimination in the cheapest order found (see docs/elimination.md).
+    elimination in the cheapest order found (see docs/elimination.md). holomorphic=True as
+    in jacfwd/jacrev: complex inputs and outputs, the Jacobian f'(z).
     """
     if mode in JACOBIAN_MODES:
+        if holomorphic:
+            raise ValueError(f"jacobian: holomorphic=True works with mode None, 'fwd' or "
+                             f"'rev', not {mode!r}")
         return JACOBIAN_MODES[mode](f, argnums)
     if mode not in (None, "fwd", "rev"):
         raise ValueError(f"jacobian: mode must be None, 'fwd', 'rev' or one of "
@@ -353,18 +400,23 @@ def jacobian(f, argnums=0, mode=None):
             key = tuple((np.shape(a), np.asarray(a).dtype.str) for a in args)
             chosen = chosen_for.get(key)
             if chosen is None:
-                chosen = chosen_for[key] = choose_mode(f, args, argnums)
-        return (jacfwd if chosen == "fwd" else jacrev)(f, argnums)(*args)
+                chosen = chosen_for[key] = choose_mode(f, args, argnums, holomorphic)
+        jac = _jacfwd if chosen == "fwd" else _jacrev
+        return jac(f, argnums, holomorphic, "jacobian")(*args)
 
-    wrapped.choose_mode = lambda *args: choose_mode(f, args, argnums)
+    wrapped.choose_mode = lambda *args: choose_mode(f, args, argnums, holomorphic)
     return wrapped
 
 
-def choose_mode(f, args, argnums=0) -> str:
-    """'fwd' when the output has more entries than the inputs, 'rev' otherwise."""
+def choose_mode(f, args, argnums=0, holomorphic=False) -> str:
+    """'fwd' when the output has more entries than the inputs, 'rev' otherwise; 'rev' for
+    complex inputs without holomorphic=True (only reverse mode has a Jacobian for them:
+    the gradients of real outputs, grad's convention)."""
     args = list(args)
     for i in _argnums(argnums):
         args[i] = as_input(args[i], "jacobian", i)
+        if args[i].dtype.kind == "c" and not holomorphic:
+            return "rev"
     with no_grad():
         out = f(*args)
     leaves, _ = flatten(out, "jacobian")
@@ -373,9 +425,11 @@ def choose_mode(f, args, argnums=0) -> str:
     return "fwd" if n_out > n_in else "rev"
 
 
-def hessian(f, argnums=0):
-    """The Hessian: forward mode over reverse mode."""
-    return jacfwd(jacrev(f, argnums), argnums)
+def hessian(f, argnums=0, holomorphic=False):
+    """The Hessian: forward mode over reverse mode. Complex inputs need holomorphic=True
+    (JAX's rule): the result is then f''(z)."""
+    return _jacfwd(_jacrev(f, argnums, holomorphic, "hessian"), argnums, holomorphic,
+                   "hessian")
 
 
 def hvp(f, primals, tangents):
