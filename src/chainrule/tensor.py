@@ -117,7 +117,8 @@ class Tensor(TensorBase):
 
     def __array__(self, dtype=None, copy=None):
         self._concrete("np.asarray")
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        data = self.data if type(self.data) is np.ndarray else np.asarray(self.data)
+        return data if dtype is None else data.astype(dtype, copy=False)
 
     def _concrete(self, what: str):
         core.check_concrete(self, what)
@@ -135,9 +136,10 @@ class Tensor(TensorBase):
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied)."""
+        """The underlying ndarray (shared, not copied; a 0-d result's NumPy scalar, which
+        cannot be written, comes as a fresh 0-d array)."""
         self._concrete("numpy")
-        return self.data
+        return self.data if type(self.data) is np.ndarray else np.asarray(self.data)
 
     def tolist(self):
         self._concrete("tolist")
@@ -296,6 +298,8 @@ class Tensor(TensorBase):
                                "tensor with cr.where or indexing instead")
         if isinstance(value, TensorBase):
             core.check_concrete(value, "item assignment")
+        if type(self.data) is not np.ndarray:  # a 0-d result's NumPy scalar cannot be written
+            self.data = np.array(self.data)
         self.data[index] = np.asarray(value)
         core.bump_version(self)  # a node that saved this tensor must not use the new values
 
