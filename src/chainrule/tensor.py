@@ -30,9 +30,8 @@ def _check_differentiable_dtype(dtype, op="tensor"):
 
 
 def _other(self, x, prim):
-    """The second operand of a binary operator, as a tensor (Python numbers stay weak)."""
-    if isinstance(x, TensorBase):
-        return x
+    """The second operand of a binary operator (not a tensor), as a tensor (Python numbers
+    stay weak)."""
     dtype = self.data.dtype if self._trace is None else self.dtype  # a vmap box has no data
     kind = dtype.kind
     # NumPy 2 promotion of a Python number, without asking np.result_type on the hot path.
@@ -45,11 +44,16 @@ def _other(self, x, prim):
 
 
 def _binary(prim):
+    # The tensor-tensor case (every binary rule in a backward pass) skips `_other`'s call.
     def forward(self, other):
-        return bind(prim, (self, _other(self, other, prim)), EMPTY)
+        if not isinstance(other, TensorBase):
+            other = _other(self, other, prim)
+        return bind(prim, (self, other), EMPTY)
 
     def reflected(self, other):
-        return bind(prim, (_other(self, other, prim), self), EMPTY)
+        if not isinstance(other, TensorBase):
+            other = _other(self, other, prim)
+        return bind(prim, (other, self), EMPTY)
 
     return forward, reflected
 
