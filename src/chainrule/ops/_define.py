@@ -119,7 +119,8 @@ class Op(Primitive):
             if not isinstance(a, TensorBase):
                 args = self._coerce(args)
                 break
-        return bind(self, args, params)
+        # no parameters: the one shared empty dict, not a fresh one kept by every node
+        return bind(self, args, params or EMPTY)
 
     def _coerce(self, args):
         like = _like(args)
