@@ -211,13 +211,14 @@ class TensorBase:
 # 0-d array costs more than the op, and NumPy's scalar arithmetic is 10x faster than a
 # ufunc on 0-d arrays (the scalar fast path, docs/engine.md).
 SCALAR_TYPES = frozenset((np.float64, np.float32))
+_ndarray = np.ndarray  # a module global: one lookup, not two, on the hot paths below
 
 
 def _new_tensor(data) -> TensorBase:
     """Wraps an ndarray (or NumPy float scalar) result of an impl into a fresh tensor."""
     t = _tensor_class.__new__(_tensor_class)
     # init_slots written out: this runs for every op
-    t.data = data if type(data) is np.ndarray or type(data) in SCALAR_TYPES else \
+    t.data = data if type(data) is _ndarray or type(data) in SCALAR_TYPES else \
         np.asarray(data)
     t._node = None
     t.requires_grad = False
@@ -412,14 +413,16 @@ def bind(op: Primitive, args: tuple, params: dict):
         try:
             if n == 2:
                 da, db = a.data, b.data
-                scalar = op.scalar
-                if scalar is not None and (type(da) in SCALAR_TYPES or type(db) in SCALAR_TYPES):
+                # two ndarrays (the array case) are told apart first, by identity tests
+                if (type(da) is not _ndarray or type(db) is not _ndarray) and \
+                        op.scalar is not None and \
+                        (type(da) in SCALAR_TYPES or type(db) in SCALAR_TYPES):
                     # a 0-d ndarray (a leaf made by cr.tensor) joins as its NumPy scalar
-                    if type(da) is np.ndarray and not da.shape:
+                    if type(da) is _ndarray and not da.shape:
                         da = da[()]
-                    elif type(db) is np.ndarray and not db.shape:
+                    elif type(db) is _ndarray and not db.shape:
                         db = db[()]
-                    data = scalar(da, db)
+                    data = op.scalar(da, db)
                 else:
                     data = op.impl(da, db, **params) if params else op.impl(da, db)
             elif n == 1:

@@ -7,7 +7,7 @@ import operator
 import numpy as np
 
 from . import core
-from .core import TensorBase, _new_tensor, bind, is_grad_enabled
+from .core import SCALAR_TYPES, TensorBase, _new_tensor, bind, is_grad_enabled
 from .ops import arrays as A
 from .ops import elementwise as E
 from .ops import elementwise_extra as X
@@ -37,7 +37,7 @@ def _other(self, x, prim):
     # NumPy 2 promotion of a Python number, without asking np.result_type on the hot path.
     if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
             -2**31 <= x < 2**31:
-        if kind == "f" and self._trace is None and type(self.data) in core.SCALAR_TYPES:
+        if kind == "f" and self._trace is None and type(self.data) in SCALAR_TYPES:
             return _new_tensor(dtype.type(x))  # a NumPy scalar: the scalar fast path
         return _new_tensor(np.array(x, dtype=dtype))
     return operand(prim, x, self, self.requires_grad and is_grad_enabled())
