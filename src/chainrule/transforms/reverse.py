@@ -133,8 +133,11 @@ def _accumulate(total, g, create_graph: bool):
     if total is not None:
         if create_graph or total._trace is not None or g._trace is not None:
             g = total + g  # recorded (or boxed): the sum is part of a graph
-        else:
-            return _new_tensor(np.asarray(total.data + g.data))  # NumPy's add, no bind
+        else:  # NumPy's add, no bind; on 0-d values NumPy's scalar math, not a ufunc
+            td, gd = total.data, g.data
+            if not td.shape and type(gd) in core.SCALAR_TYPES:
+                td = td[()]
+            return _new_tensor(np.asarray(td + gd))
     if g._trace is None and type(g.data) in core.SCALAR_TYPES:
         g.data = np.asarray(g.data)
     return g
