@@ -5,12 +5,21 @@
 (b) One training step of an MLP 784-512-512-10 (ReLU, batch 128, float32, softmax
     cross-entropy, forward + backward + SGD).
 Run: python benchmarks/run.py   (PyTorch is optional: `pip install torch==2.13.0`).
+`--against OTHER/src`: (a) and (b) of this tree and of another chainrule checkout (e.g. a
+worktree of an older commit), interleaved round by round in two worker processes, medians
+of CPU time (a regression check for the engine's per-op cost).
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import json
 import os
+import statistics
+import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -208,5 +217,61 @@ def main():
           f"PyTorch {per_op_torch:.1f} us")
 
 
+def _worker():
+    """Serve `--against`: one timing of each of (a), its forward alone and (b) per line read."""
+    x0 = np.linspace(-1, 1, 16)
+    w, b, x, y = mlp_setup()
+    params = [cr.tensor(a.copy(), requires_grad=True) for pair in zip(w, b) for a in pair]
+    fns = {"(a) fwd+bwd": lambda: chain_chainrule(x0),
+           "(a) fwd": lambda: chain(cr, cr.tensor(x0, requires_grad=True)).sum(),
+           "(b)": lambda: mlp_step_chainrule(params, x, y)}
+    for fn in fns.values():
+        for _ in range(3):
+            fn()
+    for _ in sys.stdin:
+        result = {}
+        for name, fn in fns.items():
+            gc.collect()
+            t0 = time.thread_time()
+            fn()
+            result[name] = time.thread_time() - t0
+        print(json.dumps(result), flush=True)
+
+
+def against(other_src: str, rounds: int) -> None:
+    """(a) and (b): this tree vs `other_src`, interleaved rounds in two processes."""
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    trees = {"other": os.path.abspath(other_src), "this": here}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = {k: subprocess.Popen([sys.executable, __file__, "--worker"], text=True,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 env={**env, "PYTHONPATH": path}) for k, path in trees.items()}
+    times = {k: {} for k in trees}
+    for r in range(rounds):
+        for k in (("other", "this") if r % 2 == 0 else ("this", "other")):
+            procs[k].stdin.write("go\n")
+            procs[k].stdin.flush()
+            for name, t in json.loads(procs[k].stdout.readline()).items():
+                times[k].setdefault(name, []).append(t)
+    for p in procs.values():
+        p.stdin.close()
+        p.wait()
+    rows = []
+    for name in times["this"]:
+        o, t = (statistics.median(times[k][name]) * 1e3 for k in ("other", "this"))
+        rows.append([name, f"{o:.2f}", f"{t:.2f}", f"{t / o:.3f}"])
+    print(table(rows, ["benchmark (median CPU ms)", f"{other_src}", "this tree", "ratio"]))
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", metavar="SRC", help="another checkout's src directory")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _worker()
+    elif args.against:
+        against(args.against, args.rounds)
+    else:
+        main()

@@ -22,14 +22,15 @@ def median_seconds(fn, repeats: int = 20, warmup: int = 3, min_time: float = 0.0
     return statistics.median(times)
 
 
-def compare(fns: dict, repeats: int = 30, warmup: int = 3, clocks=None) -> dict:
+def compare(fns: dict, repeats: int = 30, warmup: int = 3, clock=None, clocks=None) -> dict:
     """Median seconds of each fn, timed round-robin so machine noise hits all alike.
 
+    clock: one clock function instead of wall time (`time.thread_time` counts CPU time
+    only: on a shared machine the time spent waiting for a core is left out).
     clocks: {label: clock function} to read several clocks at once (say wall time and
-    `time.process_time`, the CPU time this process used, which on a shared machine leaves
-    out the time the step waited for a core); then each value is {label: median}."""
+    `time.process_time`); then each value is {label: median}."""
     many = clocks is not None
-    clocks = clocks if many else {"": time.perf_counter}
+    clocks = clocks if many else {"": clock or time.perf_counter}
     for fn in fns.values():
         for _ in range(warmup):
             fn()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import core
-from .core import TensorBase, _new_tensor, bind, is_grad_enabled
+from .core import SCALAR_TYPES, TensorBase, _new_tensor, bind, is_grad_enabled
 from .ops import arrays as A
 from .ops import elementwise as E
 from .ops import elementwise_extra as X
@@ -28,24 +30,30 @@ def _check_differentiable_dtype(dtype, op="tensor"):
 
 
 def _other(self, x, prim):
-    """The second operand of a binary operator, as a tensor (Python numbers stay weak)."""
-    if isinstance(x, TensorBase):
-        return x
-    dtype = self.dtype  # not .data: a vmap box has none
+    """The second operand of a binary operator (not a tensor), as a tensor (Python numbers
+    stay weak)."""
+    dtype = self.data.dtype if self._trace is None else self.dtype  # a vmap box has no data
     kind = dtype.kind
     # NumPy 2 promotion of a Python number, without asking np.result_type on the hot path.
     if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
             -2**31 <= x < 2**31:
+        if kind == "f" and self._trace is None and type(self.data) in SCALAR_TYPES:
+            return _new_tensor(dtype.type(x))  # a NumPy scalar: the scalar fast path
         return _new_tensor(np.array(x, dtype=dtype))
     return operand(prim, x, self, self.requires_grad and is_grad_enabled())
 
 
 def _binary(prim):
+    # The tensor-tensor case (every binary rule in a backward pass) skips `_other`'s call.
     def forward(self, other):
-        return bind(prim, (self, _other(self, other, prim)), EMPTY)
+        if not isinstance(other, TensorBase):
+            other = _other(self, other, prim)
+        return bind(prim, (self, other), EMPTY)
 
     def reflected(self, other):
-        return bind(prim, (_other(self, other, prim), self), EMPTY)
+        if not isinstance(other, TensorBase):
+            other = _other(self, other, prim)
+        return bind(prim, (other, self), EMPTY)
 
     return forward, reflected
 
@@ -79,21 +87,12 @@ class Tensor(TensorBase):
         self.requires_grad = bool(requires_grad)
 
     # ----- array facts -------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def dtype(self):
-        return self.data.dtype
+    # Properties whose getter is C (attrgetter), not a Python function: the reverse sweep
+    # and every binary rule read shapes, and a Python getter costs a frame each time.
+    shape = property(operator.attrgetter("data.shape"), doc="The shape (a tuple of ints).")
+    ndim = property(operator.attrgetter("data.ndim"), doc="The number of axes.")
+    size = property(operator.attrgetter("data.size"), doc="The number of elements.")
+    dtype = property(operator.attrgetter("data.dtype"), doc="The NumPy dtype.")
 
     @property
     def T(self):
@@ -122,7 +121,8 @@ class Tensor(TensorBase):
 
     def __array__(self, dtype=None, copy=None):
         self._concrete("np.asarray")
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        data = self.data if type(self.data) is np.ndarray else np.asarray(self.data)
+        return data if dtype is None else data.astype(dtype, copy=False)
 
     def _concrete(self, what: str):
         core.check_concrete(self, what)
@@ -140,9 +140,10 @@ class Tensor(TensorBase):
         return self.data.item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied)."""
+        """The underlying ndarray (shared, not copied; a 0-d result's NumPy scalar, which
+        cannot be written, comes as a fresh 0-d array)."""
         self._concrete("numpy")
-        return self.data
+        return self.data if type(self.data) is np.ndarray else np.asarray(self.data)
 
     def tolist(self):
         self._concrete("tolist")
@@ -221,7 +222,7 @@ class Tensor(TensorBase):
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor after backward."""
-        self._retains_grad = True
+        core.retain_grad(self)
         return self
 
     def detach(self) -> Tensor:
@@ -235,7 +236,7 @@ class Tensor(TensorBase):
                                "its inputs; use .detach()")
         if requires_grad:
             _check_differentiable_dtype(self.dtype, "requires_grad_")
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     @staticmethod
@@ -301,6 +302,8 @@ class Tensor(TensorBase):
                                "tensor with cr.where or indexing instead")
         if isinstance(value, TensorBase):
             core.check_concrete(value, "item assignment")
+        if type(self.data) is not np.ndarray:  # a 0-d result's NumPy scalar cannot be written
+            self.data = np.array(self.data)
         self.data[index] = np.asarray(value)
         core.bump_version(self)  # a node that saved this tensor must not use the new values
 
@@ -409,7 +412,7 @@ class Tensor(TensorBase):
     def version(self) -> int:
         """Changes with every in-place write through chainrule (setitem, zero_, optimizer
         steps, load_state_dict); 0 for a tensor never written in place."""
-        return self._version
+        return core.version_of(self)
 
     def zero_(self):
         """Fill with zeros in place (for `.grad` between steps); returns self."""

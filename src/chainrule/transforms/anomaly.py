@@ -58,11 +58,12 @@ class detect_anomaly:
         self._in_rule = 0  # inside a derivative rule: its ops are judged by their result
 
     def __enter__(self):
-        self._previous, core._tls.anomaly = core._tls.anomaly, self
+        state = core.thread_state()
+        self._previous, state.anomaly = state.anomaly, self
         return self
 
     def __exit__(self, *exc):
-        core._tls.anomaly = self._previous
+        core.thread_state().anomaly = self._previous
         self.lines.clear()
         return False
 

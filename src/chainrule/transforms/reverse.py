@@ -12,6 +12,7 @@ from ..core import (
     enable_grad,
     grad_hooks,
     no_grad,
+    retained,
     run_grad_hooks,
     topological_order,
 )
@@ -57,22 +58,24 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
         k = id(out)
         cotangents[k] = seed if k not in cotangents else cotangents[k] + seed
     reached = {}
+    anomaly = core.thread_state().anomaly
     for t in reversed(order):
         k = id(t)
         g = cotangents.pop(k, None)
         if g is None:
             continue
-        if g.dtype != t.dtype:
+        gd, td = g.dtype, t.dtype
+        if gd is not td and gd != td:
             # one rule: a gradient has its primal's dtype (a real primal takes the real
             # part of a complex cotangent: JAX's convention, docs/complex.md)
-            g = g.astype(t.dtype)
+            g = g.astype(td)
         if grad_hooks and k in grad_hooks:
             g = run_grad_hooks(t, g)
         node = t._node
         if node is None or (stop is not None and k in stop):
             reached[k] = (t, g)
             continue
-        if t._retains_grad:
+        if retained and k in retained:
             reached[k] = (t, g)
         inputs = node.inputs
         if inputs is not None and node.stamp != core._clock:  # something was written in place
@@ -83,10 +86,10 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
             ka = id(a)
             if needed is not None and ka not in needed:
                 continue
-            if core._tls.anomaly is None:
-                ga = rules[i](g, t, *inputs, **params)
+            if anomaly is None:
+                ga = rules[i](g, t, *inputs, **params) if params else rules[i](g, t, *inputs)
             else:
-                ga = core._tls.anomaly.run_rule(rules[i], t, i, g, inputs, params)
+                ga = anomaly.run_rule(rules[i], t, i, g, inputs, params)
             if ga is None:
                 continue
             if ga.shape != a.shape:
@@ -122,7 +125,22 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
         for t, g in reached.values():
-            t.grad = g if t.grad is None else t.grad + g
+            t.grad = _accumulate(t.grad, g, create_graph)
+
+
+def _accumulate(total, g, create_graph: bool):
+    """`total + g` (total: a leaf's .grad or None), an ndarray inside: zero_grad writes it."""
+    if total is not None:
+        if create_graph or total._trace is not None or g._trace is not None:
+            g = total + g  # recorded (or boxed): the sum is part of a graph
+        else:  # NumPy's add, no bind; on 0-d values NumPy's scalar math, not a ufunc
+            td, gd = total.data, g.data
+            if not td.shape and type(gd) in core.SCALAR_TYPES:
+                td = td[()]
+            return _new_tensor(np.asarray(td + gd))
+    if g._trace is None and type(g.data) in core.SCALAR_TYPES:
+        g.data = np.asarray(g.data)
+    return g
 
 
 def grads_wrt(outputs, seeds, targets, create_graph, retain_graph):
