@@ -626,10 +626,55 @@ def _nn_specs():
                 g, x_shape=g.shape[:2] + (2 * g.shape[2], 2 * g.shape[3]), **pool_p),
             _then(lambda g: np.repeat(np.repeat(g * 0.25, 2, 2), 2, 3),
                   lambda g, h: [_pool_view(h).mean(axis=(3, 5))])),
+        "linear_input_grad": Spec(
+            normal(square, square), prim("linear_input_grad"),
+            _then(lambda g, w: g @ w, lambda g, w, h: [h @ w.T, g.T @ h])),
+        "linear_weight_grad": Spec(
+            normal(square, square), prim("linear_weight_grad"),
+            _then(lambda g, x: g.T @ x, lambda g, x, h: [x @ h.T, g @ h])),
+        "normalize": Spec(normal(mat), prim("normalize", naxes=1, eps=1e-5),
+                          lambda x, g: [_layer_norm_vjp(g, *_layer_norm(x))],
+                          lambda x: torch.nn.functional.layer_norm(x, x.shape[-1:])),
+        "normalize_jacobian": Spec(normal(mat, mat), prim("normalize_jacobian", naxes=1,
+                                                          eps=1e-5),
+                                   _normalize_jacobian_floor),
+        "attention_probs": Spec(
+            normal(qkv, qkv), lambda q, k: P["attention_probs"](
+                q, k, mask=None, causal=False, scale=q.shape[-1] ** -0.5),
+            _attention_probs_floor,
+            lambda q, k: torch.softmax(q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5, -1)),
         "dropout": Spec(normal(vec), lambda x: P["dropout"](x, p=0.5, seed=0),
                         _dropout_floor, lambda x: torch.nn.functional.dropout(x, 0.5),
                         check=False),
     }
+
+
+def _layer_norm(x, eps=1e-5):
+    """x normalized over its last axis, and the inverse standard deviation per row."""
+    c = x - x.mean(-1, keepdims=True)
+    s = 1 / np.sqrt((c * c).mean(-1, keepdims=True) + eps)
+    return c * s, s
+
+
+def _layer_norm_vjp(g, xh, s):
+    """The (symmetric) Jacobian of layer norm applied to g."""
+    return s * (g - g.mean(-1, keepdims=True) - xh * (xh * g).mean(-1, keepdims=True))
+
+
+def _normalize_jacobian_floor(v, x, c):
+    xh, s = _layer_norm(x)
+    w = _layer_norm_vjp(v, xh, s)   # the forward
+    a = (xh * v).mean(-1, keepdims=True)
+    dx = -s * (xh * (w * c).mean(-1, keepdims=True) + a * _layer_norm_vjp(c, xh, s)
+               + w * (xh * c).mean(-1, keepdims=True))
+    return [_layer_norm_vjp(c, xh, s), dx]
+
+
+def _attention_probs_floor(q, k, c):
+    s = q.shape[-1] ** -0.5
+    p = _softmax(q @ k.swapaxes(-1, -2) * s)
+    ds = p * (c - (c * p).sum(-1, keepdims=True)) * s
+    return [ds @ k, ds.swapaxes(-1, -2) @ q]
 
 
 def _dropout_floor(x, g):

@@ -20,7 +20,8 @@ from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.conv_nd import conv1d, conv3d, conv_transpose1d
 from ..ops.dropout import dropout_seeded
 from ..ops.elementwise import erf, relu, sigmoid, tanh
-from ..ops.nn import cross_entropy_per_sample, linear, normalize
+from ..ops.nn import cross_entropy_per_sample, linear
+from ..ops.nn import normalize as standardize_trailing  # not torch's F.normalize (an Lp norm)
 from ..ops.pool import avg_pool2d, max_pool2d
 from . import init as _init
 
@@ -167,7 +168,7 @@ def embedding_renorm_(weight, indices, max_norm: float, norm_type: float = 2.0):
 def _normalize(x, axes, eps):
     """One `normalize` primitive over the trailing `axes` (its backward is one node)."""
     assert axes == tuple(range(x.ndim - len(axes), x.ndim)), axes
-    return normalize(x, len(axes), eps)
+    return standardize_trailing(x, len(axes), eps)
 
 
 def _trailing_axes(x, normalized_shape, name: str) -> tuple:
