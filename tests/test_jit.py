@@ -296,3 +296,11 @@ def test_one_simplify_pass_reaches_the_fixed_point():
         eqns, log = [str(e) for e in graph.eqns], list(graph.log)
         symbolic.simplify(graph)
         assert [str(e) for e in graph.eqns] == eqns and graph.log == log
+
+
+def test_jit_traces_through_scan():
+    f = lambda c, xs: cr.sum(cr.scan(lambda c, x: (cr.sin(c) * x, c), c, xs)[0])  # noqa: E731
+    c, xs = np.ones(3), np.linspace(0, 1, 12).reshape(4, 3)
+    for scale in (1.0, 2.0):
+        close(cr.jit(f)(c, xs * scale).data, f(cr.tensor(c), cr.tensor(xs * scale)).data)
+        close(cr.jit(cr.grad(f))(c, xs * scale).data, cr.grad(f)(c, xs * scale).data)
