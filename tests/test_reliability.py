@@ -118,6 +118,17 @@ def test_a_vjp_rule_returning_the_wrong_shape_is_an_error():
         bad(x).sum().backward()
 
 
+def test_only_built_in_rules_skip_the_sweeps_shape_check():
+    bad = cr.defop("test_reliability.trusted", lambda x: x * 2,
+                   vjp=lambda g, ans, x: cr.sum(g), jvp=lambda t, ans, x: t * 2)
+    assert not bad.trusted
+    assert cr.core.PRIMITIVES["add"].trusted and cr.core.PRIMITIVES["matmul"].trusted
+    with cr.detect_anomaly():  # anomaly mode checks every rule, built-in or not
+        x = cr.tensor(np.ones(3), requires_grad=True)
+        with pytest.raises(ValueError, match="returned a cotangent of shape"):
+            bad(x).sum().backward()
+
+
 def test_python_numbers_take_the_dtype_of_ndarray_and_numpy_scalar_operands():
     # Found by tests/test_fuzz.py: NumPy 2 treats Python numbers as weak next to arrays.
     x32 = np.array(0.4, np.float32)

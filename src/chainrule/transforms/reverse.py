@@ -80,7 +80,11 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
         inputs = node.inputs
         if inputs is not None and node.stamp != core._clock:  # something was written in place
             core.check_versions(node, node.op.name)
-        rules, params = node.op.vjp, node.params
+        op, params = node.op, node.params
+        rules = op.vjp
+        # a user's rule is checked on every edge; a built-in's shapes are proven by the op
+        # table (the check cost ~3 % of a 1,000-op chain's fwd+bwd)
+        check_shapes = not op.trusted or anomaly is not None
         for i in node.flows:
             a = inputs[i]
             ka = id(a)
@@ -92,8 +96,8 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
                 ga = anomaly.run_rule(rules[i], t, i, g, inputs, params)
             if ga is None:
                 continue
-            if ga.shape != a.shape:
-                raise _wrong_shape(node.op, i, ga, a)
+            if check_shapes and ga.shape != a.shape:
+                raise _wrong_shape(op, i, ga, a)
             previous = cotangents.get(ka)
             cotangents[ka] = ga if previous is None else previous + ga
             if on_edge is not None:
