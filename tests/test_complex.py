@@ -32,6 +32,8 @@ def test_complex_output_without_holomorphic_raises():
         cr.grad(lambda x: x * (1 + 1j))(2.0)   # real input, complex output
     with pytest.raises(TypeError, match="holomorphic=True needs complex inputs"):
         cr.grad(lambda x: x * x, holomorphic=True)(2.0)
+    with pytest.raises(TypeError, match="grad: holomorphic=True needs complex outputs"):
+        cr.grad(lambda z: cr.abs(z), holomorphic=True)(1 + 2j)
 
 
 def test_real_inputs_get_real_gradients_through_complex_intermediates():

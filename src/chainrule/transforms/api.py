@@ -115,6 +115,8 @@ def _refuse_complex_output(out, holomorphic, transform="grad"):
 def _check_complex(out, variables, holomorphic):
     """grad of a complex output needs holomorphic=True (then complex inputs)."""
     _check_complex_inputs(variables, holomorphic)
+    if holomorphic:
+        _check_complex_outputs(out, "grad")   # JAX refuses a real f here too
     _refuse_complex_output(out, holomorphic)
 
 
