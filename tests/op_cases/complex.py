@@ -38,6 +38,7 @@ CASES = [
     OpCase("sqrt", cr.sqrt, away_from_zero((3,)), "complex"),
     OpCase("sin", cr.sin, cnormal((3,)), "complex"),
     OpCase("tanh", cr.tanh, cnormal((3,)), "complex"),
+    OpCase("erf", cr.erf, cnormal((3,)), "complex"),
     OpCase("matmul", lambda a, b: a @ b, cnormal((2, 3), (3, 2)), "complex"),
     OpCase("einsum", lambda a, b: cr.einsum("ij,j->i", a, b), cnormal((2, 3), (3,)), "complex"),
     OpCase("sum", lambda z: cr.sum(z * z, axis=0), cnormal((2, 3)), "complex"),

@@ -332,9 +332,20 @@ def _poly(x, coefficients):
     return out
 
 
+def _complex_erf(z):
+    """erf of complex z by SciPy (Faddeeva's algorithm): the rational approximations below
+    are for real x only, and the core needs no SciPy for real inputs."""
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        raise TypeError("erf of complex numbers needs SciPy: pip install 'chainrule[scipy]' "
+                        "(real inputs need nothing more)") from None
+    return scipy_erf(z)
+
+
 def _erf_impl(x):
-    if x.dtype.kind == "c":   # the rational approximations are for real x only
-        raise TypeError("erf of complex numbers is not supported; pass real values")
+    if x.dtype.kind == "c":
+        return _complex_erf(x)
     v = np.asarray(x, dtype=np.float64)
     a = np.abs(v)
     z = np.minimum(v * v, 1.0)  # clipped: the branch is only used where |x| <= 1
