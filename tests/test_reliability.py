@@ -135,3 +135,25 @@ def test_python_numbers_take_the_dtype_of_ndarray_and_numpy_scalar_operands():
     assert cr.clip(x32, -0.5, 0.5).dtype == np.float32
     assert cr.maximum(np.float32(1.0), 0.2).dtype == np.float32
     assert cr.where(x32 > 0, x32, 0.0).dtype == np.float32
+
+
+def test_backward_pauses_the_cyclic_collector_and_restores_it():
+    import gc
+    seen = []
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    y.sum().backward()
+    assert seen == [False] and gc.isenabled()   # off during the sweep, back on after it
+    bad = cr.defop("test_reliability.raises", lambda x: x * 2,
+                   vjp=lambda g, ans, x: 1 / 0, jvp=lambda t, ans, x: t * 2)
+    with pytest.raises(ZeroDivisionError):
+        bad(x).sum().backward()
+    assert gc.isenabled()                       # restored when a rule raises
+    gc.disable()
+    try:
+        (x * 3).sum().backward()
+        assert not gc.isenabled()               # a user's own gc.disable() is kept
+    finally:
+        gc.enable()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import gc
 import itertools
 
 import numpy as np
@@ -225,6 +226,24 @@ def _new_tensor(data) -> TensorBase:
     t.grad = None
     t._trace = None
     return t
+
+
+class paused_collection:
+    """`with paused_collection(when):` Python's cyclic garbage collector is off inside (if
+    `when`), for passes that make many objects and no reference cycles."""
+
+    __slots__ = ("resume",)
+
+    def __init__(self, when: bool = True):
+        self.resume = when and gc.isenabled()
+
+    def __enter__(self):
+        if self.resume:
+            gc.disable()
+
+    def __exit__(self, *exc):
+        if self.resume:
+            gc.enable()
 
 
 def init_slots(t: TensorBase, data) -> None:

@@ -8,13 +8,20 @@ generates a Python function of ndarrays; later calls with that signature run it 
 from __future__ import annotations
 
 import functools
-import gc
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core import TensorBase, _new_tensor, active, in_reverse, innermost_trace, new_level
+from ..core import (
+    TensorBase,
+    _new_tensor,
+    active,
+    in_reverse,
+    innermost_trace,
+    new_level,
+    paused_collection,
+)
 from ..transforms.anomaly import user_line
 from .codegen import compile_tuple
 from .graph import Graph, Slot, Var
@@ -215,9 +222,7 @@ def _trace(f, leaves, structure) -> tuple:
 
 def lower(f, leaves, structure, backend="numpy", name="jitted") -> Lowered:
     """Trace, simplify and generate code for f on these argument leaves."""
-    collecting = gc.isenabled()
-    gc.disable()   # a trace makes many objects and no cycles: collections would be wasted
-    try:
+    with paused_collection():   # a trace makes many objects and no cycles
         t0 = time.perf_counter()
         graph, live, out_structure, out_static = _trace(f, leaves, structure)
         traced = graph.count()
@@ -230,9 +235,6 @@ def lower(f, leaves, structure, backend="numpy", name="jitted") -> Lowered:
         else:
             run, source = compile_tuple(graph, name)
         t3 = time.perf_counter()
-    finally:
-        if collecting:
-            gc.enable()
     return Lowered(graph, source, graph.log, traced, graph.count(),
                    {"trace": t1 - t0, "simplify": t2 - t1, "codegen": t3 - t2}, run, live,
                    out_structure, out_static)
