@@ -304,3 +304,19 @@ def test_jit_traces_through_scan():
     for scale in (1.0, 2.0):
         close(cr.jit(f)(c, xs * scale).data, f(cr.tensor(c), cr.tensor(xs * scale)).data)
         close(cr.jit(cr.grad(f))(c, xs * scale).data, cr.grad(f)(c, xs * scale).data)
+
+
+def test_generated_code_writes_into_dead_arrays_only_when_no_view_shares_them():
+    x = np.linspace(0.1, 1.0, 6).reshape(2, 3)
+    chain = cr.jit(lambda x: cr.exp(cr.sin(x) * 2.0) + 1.0)
+    assert "out=" in chain.lower(x).source   # sin's result is dead after the multiply
+    close(chain(x).data, np.exp(np.sin(x) * 2.0) + 1.0)
+
+    def viewed(x):
+        a = cr.sin(x)
+        v = cr.transpose(a)          # a view of a's array
+        c = cr.exp(a)                # a is read for the last time here
+        return c + cr.transpose(v)   # writing c into a's array would change v
+    low = cr.jit(viewed).lower(x)
+    assert "exp(v0, out=" not in low.source
+    close(cr.jit(viewed)(x).data, np.exp(np.sin(x)) + np.sin(x))

@@ -63,6 +63,7 @@ class _Writer:
         self.other = {}            # id(var) -> name of its converted (float/array) form
         self.fns = {}              # id(impl) -> name in the namespace
         self.lines = []
+        self.owned = set()         # ids of arrays a ufunc made that no view can share
 
     def constant(self, value) -> str:
         key = f"c{len(self.namespace)}"
@@ -115,7 +116,7 @@ class _Writer:
             return repr(value)
         return self.constant(value)
 
-    def equation(self, k: int, eqn) -> None:
+    def equation(self, k: int, eqn, dying=()) -> None:
         out = f"v{k}"
         form = scalar_form(eqn) if self.scalars else None
         if form is not None:
@@ -125,13 +126,39 @@ class _Writer:
             args = [self.array(v) for v in eqn.args]
             args += [f"{key}={self.param(value, eqn.inputs)}"
                      for key, value in eqn.params.items()]
+            into = self.reusable(eqn, dying)
+            if into is not None:
+                args.append(f"out={into}")
             expr = f"{self.function(eqn.op)}({', '.join(args)})"
+        self.track_ownership(eqn)
         self.names[id(eqn.out)] = out
         self.lines.append(f"    {out} = {expr}")
+
+    def reusable(self, eqn, dying):
+        """The name of an array this elementwise ufunc may write its result into: one it
+        reads for the last time, of the result's shape and dtype, that a ufunc made and no
+        view shares (so writing it changes nothing anyone reads). Saves an allocation."""
+        if eqn.params or not _elementwise_ufunc(eqn.op.impl):
+            return None
+        dead = {id(v) for v in dying}
+        for v in eqn.args:
+            if id(v) in dead and id(v) in self.owned and v.shape == eqn.out.shape and \
+                    v.dtype == eqn.out.dtype:
+                return self.names[id(v)]
+        return None
+
+    def track_ownership(self, eqn) -> None:
+        """A ufunc's array result is its own; any other reader may have made a view of it."""
+        impl = eqn.op.impl
+        if not (isinstance(impl, np.ufunc) and impl.nout == 1):
+            self.owned.difference_update(id(v) for v in eqn.inputs)
+        elif eqn.out.shape != () and id(eqn.out) not in self.floats:
+            self.owned.add(id(eqn.out))
 
     def group(self, k: int, fused) -> None:
         """A fused loop (numba backend): several outputs from one call."""
         fn = self.constant(fused.kernel)
+        self.owned.difference_update(id(v) for v in fused.inputs)
         outs = [f"v{k}_{i}" for i in range(len(fused.outputs))]
         args = ", ".join(self.array(v) for v in fused.inputs)
         note = fused.note or f"{len(fused.eqns)} fused"
@@ -162,12 +189,16 @@ class _Writer:
             if hasattr(item, "kernel"):
                 self.group(k, item)
             else:
-                self.equation(k, item)
+                self.equation(k, item, dead[k])
             self.free(dead[k])
         outs = [self.array(v) for v in self.graph.outputs]
         outs = [o if o.startswith("v") or o.startswith("x") else f"_asarray({o})" for o in outs]
         self.lines.append(f"    return ({', '.join(outs)},)")
         return "\n".join(self.lines) + "\n"
+
+
+def _elementwise_ufunc(impl) -> bool:
+    return isinstance(impl, np.ufunc) and impl.signature is None and impl.nout == 1
 
 
 def _dead_after(items, outputs) -> list:
