@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-import chainrule as cr
-
-from .optimizer import Optimizer, as_dtype_of, sqrt
+from .optimizer import Optimizer, as_dtype_of, maximum, sqrt
 
 __all__ = ["Adam", "AdamW"]
 
@@ -52,39 +48,10 @@ class Adam(Optimizer):
         m = state["exp_avg"] = state["exp_avg"] * b1 + (1 - b1) * grad
         v = state["exp_avg_sq"] = state["exp_avg_sq"] * b2 + (1 - b2) * (grad * grad)
         if group["amsgrad"]:
-            v = state["max_exp_avg_sq"] = cr.maximum(state["max_exp_avg_sq"], v)
-        denom = cr.sqrt(v) / as_dtype_of(sqrt(1 - b2 ** t), p) + eps
+            v = state["max_exp_avg_sq"] = maximum(state["max_exp_avg_sq"], v)
+        denom = sqrt(v) / as_dtype_of(sqrt(1 - b2 ** t), p) + eps
         step = m / denom * as_dtype_of(lr / (1 - b1 ** t), p)
         return p - step, state
-
-    def _apply(self, p, grad, group, state):
-        """`_rule`'s arithmetic, operation for operation (so the numbers are identical), on
-        the arrays in place: a dozen NumPy calls per parameter instead of a dozen tensors."""
-        hyper = (group["lr"], group["eps"], group["weight_decay"], *group["betas"])
-        if not all(type(h) in (int, float) for h in hyper):  # e.g. a tensor lr: the rule
-            return super()._apply(p, grad, group, state)
-        lr, eps, wd, b1, b2 = hyper
-        w = p.data
-        if group["maximize"]:
-            grad = -grad
-        if wd and self._decoupled:
-            w *= 1 - lr * wd
-        elif wd:
-            grad = grad + wd * w
-        state["step"] = t = state["step"] + 1
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * (grad * grad)
-        if group["amsgrad"]:
-            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - b2 ** t)
-        denom += eps
-        step = np.divide(m, denom, out=denom)
-        step *= lr / (1 - b1 ** t)
-        w -= step
 
 
 class AdamW(Adam):

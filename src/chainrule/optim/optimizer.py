@@ -10,7 +10,7 @@ import numpy as np
 
 import chainrule as cr
 
-__all__ = ["Optimizer", "as_dtype_of", "sqrt"]
+__all__ = ["Optimizer", "as_dtype_of", "maximum", "sqrt"]
 
 
 def as_dtype_of(x, p):
@@ -20,8 +20,16 @@ def as_dtype_of(x, p):
 
 
 def sqrt(x):
-    """math.sqrt of a number, cr.sqrt of a tensor."""
-    return cr.sqrt(x) if isinstance(x, cr.Tensor) else math.sqrt(x)
+    """math.sqrt of a number, cr.sqrt of a tensor, np.sqrt of an array."""
+    if isinstance(x, cr.Tensor):
+        return cr.sqrt(x)
+    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
+
+
+def maximum(a, b):
+    """cr.maximum of tensors, np.maximum of arrays."""
+    return cr.maximum(a, b) if isinstance(a, cr.Tensor) or isinstance(b, cr.Tensor) else \
+        np.maximum(a, b)
 
 
 class Optimizer:
@@ -138,23 +146,29 @@ class Optimizer:
         return loss
 
     def _apply(self, p, grad, group, state):
-        """The functional rule on the arrays, written back in place."""
-        wrap = cr.Tensor._wrap
-        view = {k: wrap(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
-        new_p, new_state = self._rule(wrap(p.data), wrap(grad), group, view)
-        p.data[...] = new_p.data
+        """The functional rule run on the arrays themselves (NumPy's ufuncs, the very ones
+        chainrule's ops call: the same numbers, without a tensor per operation), written
+        back in place."""
+        new_p, new_state = self._rule(p.data, grad, group, dict(state))
+        p.data[...] = np.asarray(new_p)
         for k, v in new_state.items():
-            if isinstance(state.get(k), np.ndarray):
-                state[k][...] = v.data
+            if isinstance(v, (np.ndarray, cr.Tensor)):
+                v = np.asarray(v)
+                if isinstance(state.get(k), np.ndarray):
+                    state[k][...] = v
+                else:
+                    state[k] = v.copy()   # e.g. SGD's first momentum buffer is the gradient
             else:
-                state[k] = v.data.copy() if isinstance(v, cr.Tensor) else v
+                state[k] = v
 
     def _fresh_state(self, p, group) -> dict:
         """The state before the first step (arrays shaped like the parameter array p)."""
         return {}
 
     def _rule(self, p, grad, group, state):  # pragma: no cover - abstract
-        """(new p, new state) from tensors, written with chainrule ops."""
+        """(new p, new state) from tensors (`update`, traceable by cr.jit) or from ndarrays
+        (`step`): written with operators and this module's `sqrt`/`maximum`, which serve
+        both."""
         raise NotImplementedError
 
     # ----- state ---------------------------------------------------------------------

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import chainrule as cr
-
-from .optimizer import Optimizer, as_dtype_of
+from .optimizer import Optimizer, as_dtype_of, sqrt
 
 __all__ = ["RMSprop"]
 
@@ -41,9 +39,9 @@ class RMSprop(Optimizer):
         sq = state["square_avg"] = state["square_avg"] * alpha + (1 - alpha) * (grad * grad)
         if group["centered"]:
             ga = state["grad_avg"] = state["grad_avg"] * alpha + (1 - alpha) * grad
-            avg = cr.sqrt(sq - ga * ga) + eps
+            avg = sqrt(sq - ga * ga) + eps
         else:
-            avg = cr.sqrt(sq) + eps
+            avg = sqrt(sq) + eps
         lr = as_dtype_of(lr, p)
         if momentum > 0:
             buf = state["momentum_buffer"] = state["momentum_buffer"] * momentum + grad / avg
