@@ -30,6 +30,7 @@ import contextlib
 import contextvars
 import gc
 import itertools
+import weakref
 
 import numpy as np
 
@@ -229,13 +230,13 @@ def _new_tensor(data) -> TensorBase:
 
 
 class paused_collection:
-    """`with paused_collection(when):` Python's cyclic garbage collector is off inside (if
-    `when`), for passes that make many objects and no reference cycles."""
+    """`with paused_collection():` Python's cyclic garbage collector is off inside, for
+    passes that make many objects and no reference cycles (restored on the way out)."""
 
     __slots__ = ("resume",)
 
-    def __init__(self, when: bool = True):
-        self.resume = when and gc.isenabled()
+    def __init__(self):
+        self.resume = gc.isenabled()
 
     def __enter__(self):
         if self.resume:
@@ -271,16 +272,22 @@ def version_of(t: TensorBase) -> int:
     return versions.get(id(t), 0) if versions else 0
 
 
+def side_entry(table: dict, t: TensorBase, make):
+    """id(t), after giving t an entry `make()` in `table` if it has none; the entry goes
+    when t is garbage collected. For what few tensors have (versions, retain_grad, hooks):
+    a side table costs nothing per tensor, a slot would cost every tensor."""
+    key = id(t)
+    if key not in table:
+        table[key] = make()
+        weakref.finalize(t, table.pop, key, None)
+    return key
+
+
 def bump_version(t: TensorBase) -> None:
     """Record that t's values were changed in place (setitem, zero_, an optimizer step)."""
     global _clock
     _clock += 1
-    key = id(t)
-    if key not in versions:
-        import weakref
-
-        weakref.finalize(t, versions.pop, key, None)
-    versions[key] = _clock
+    versions[side_entry(versions, t, int)] = _clock
 
 
 def check_versions(node: Node, op_name: str) -> None:
@@ -533,17 +540,12 @@ def topological_order(roots, stop=None) -> list:
 # so the sweep's test is one lookup in an (almost always empty) dict.
 grad_hooks: dict = {}
 # Tensor.retain_grad: ids of the non-leaf tensors whose .grad a backward keeps.
-retained: set = set()
+retained: dict = {}
 
 
 def retain_grad(t: TensorBase) -> None:
     """Let every backward set `t.grad` though t is not a leaf (until t is collected)."""
-    import weakref
-
-    key = id(t)
-    if key not in retained:
-        retained.add(key)
-        weakref.finalize(t, retained.discard, key)
+    side_entry(retained, t, bool)
 
 
 class RemovableHandle:
@@ -567,13 +569,7 @@ class RemovableHandle:
 def add_grad_hook(t: TensorBase, fn) -> RemovableHandle:
     """Call `fn(grad)` when t's gradient is complete in a sweep; a tensor it returns
     replaces the gradient. The hooks go when t is garbage collected."""
-    import weakref
-
-    key = id(t)
-    if key not in grad_hooks:
-        grad_hooks[key] = {}
-        weakref.finalize(t, grad_hooks.pop, key, None)
-    hooks = grad_hooks[key]
+    hooks = grad_hooks[side_entry(grad_hooks, t, dict)]
     token = object()
     hooks[token] = fn
     return RemovableHandle(hooks, token)

@@ -121,7 +121,7 @@ class Tensor(TensorBase):
 
     def __array__(self, dtype=None, copy=None):
         self._concrete("np.asarray")
-        data = self.data if type(self.data) is np.ndarray else np.asarray(self.data)
+        data = np.asarray(self.data)   # a 0-d result's NumPy scalar becomes a 0-d array
         return data if dtype is None else data.astype(dtype, copy=False)
 
     def _concrete(self, what: str):
@@ -143,7 +143,7 @@ class Tensor(TensorBase):
         """The underlying ndarray (shared, not copied; a 0-d result's NumPy scalar, which
         cannot be written, comes as a fresh 0-d array)."""
         self._concrete("numpy")
-        return self.data if type(self.data) is np.ndarray else np.asarray(self.data)
+        return np.asarray(self.data)
 
     def tolist(self):
         self._concrete("tolist")
