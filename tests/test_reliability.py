@@ -157,3 +157,17 @@ def test_backward_pauses_the_cyclic_collector_and_restores_it():
         assert not gc.isenabled()               # a user's own gc.disable() is kept
     finally:
         gc.enable()
+
+
+def test_each_leaf_grad_is_its_own_writable_array():
+    # add hands one cotangent to both inputs and sum's is a read-only broadcast view: the
+    # leaves' .grad must still be separate arrays that in-place tools may write.
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    y = cr.tensor(np.ones(3), requires_grad=True)
+    (x + y).sum().backward()
+    assert x.grad.data is not y.grad.data and x.grad.data.flags.writeable
+    cr.nn.utils.clip_grad_norm_([x, y], 0.1)
+    np.testing.assert_allclose(x.grad.data, y.grad.data)
+    np.testing.assert_allclose(np.sqrt(2 * np.sum(x.grad.data ** 2)), 0.1, rtol=1e-6)
+    x.grad.zero_()
+    assert np.all(y.grad.data > 0)   # zeroing x.grad left y.grad alone

@@ -138,12 +138,16 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
     seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
+        given = set()   # ids of the arrays this backward has put into a .grad
         for t, g in reached.values():
-            t.grad = _accumulate(t.grad, g, create_graph)
+            t.grad = _accumulate(t.grad, g, create_graph, given)
 
 
-def _accumulate(total, g, create_graph: bool):
-    """`total + g` (total: a leaf's .grad or None), an ndarray inside: zero_grad writes it."""
+def _accumulate(total, g, create_graph: bool, given: set):
+    """`total + g` (total: a leaf's .grad or None). Outside create_graph the result holds an
+    ndarray of its own, writable and in no other .grad, since zero_grad, clip_grad_norm_
+    and users write into it: a rule may hand one cotangent to several inputs (add) or pass
+    on a read-only broadcast view (sum), as PyTorch's AccumulateGrad clones a shared one."""
     if total is not None:
         if create_graph or total._trace is not None or g._trace is not None:
             g = total + g  # recorded (or boxed): the sum is part of a graph
@@ -152,8 +156,17 @@ def _accumulate(total, g, create_graph: bool):
             if not td.shape and type(gd) in core.SCALAR_TYPES:
                 td = td[()]
             return _new_tensor(np.asarray(td + gd))
-    if g._trace is None and type(g.data) in core.SCALAR_TYPES:
-        g.data = np.asarray(g.data)
+    if g._trace is not None:
+        return g
+    data = g.data
+    if create_graph:   # g is a node of the graph: keep it, as an array
+        if type(data) is not np.ndarray:
+            g.data = np.asarray(data)
+    elif type(data) is not np.ndarray:   # a 0-d result's NumPy scalar
+        g = _new_tensor(np.asarray(data))
+    elif id(data) in given or data.base is not None or not data.flags.writeable:
+        g = _new_tensor(data.copy())
+    given.add(id(g.data))
     return g
 
 
