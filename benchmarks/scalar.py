@@ -336,9 +336,7 @@ def measure(rounds: int, want_million: bool) -> dict:
         rss = workers.ask_all("rss", deep)  # first: the worker is still fresh
         checks = workers.ask_all("check")
         check_agreement(checks)
-        times = interleaved(workers, {"mlp": names, "diamond": deep}, rounds)
-        for name, t in interleaved(workers, {"chain": deep}, max(3, rounds // 3)).items():
-            times[name].update(t)
+        times = interleaved(workers, {"mlp": names, "diamond": deep, "chain": deep}, rounds)
         big = workers.ask("chainrule", "million") if want_million else None
     return {"names": names, "times": times, "rss": rss, "million": big,
             "nodes": checks["chainrule"]["nodes"]}
@@ -363,8 +361,8 @@ def report(m: dict, rounds: int) -> None:
                      us("chain"), vs_torch("chain"), us("chain forward"),
                      us("chain backward"), f"{rss:.0f}" if rss is not None else ""])
     print(f"MLP 2-16-16-1, {SAMPLES} samples one by one: {m['nodes']} nodes; diamond depth "
-          f"{DEPTH}; chain of {CHAIN:,} ops. Medians of {rounds} interleaved rounds "
-          f"({max(3, rounds // 3)} for the chain), CPU time, one worker process per library.\n")
+          f"{DEPTH}; chain of {CHAIN:,} ops. Medians of {rounds} interleaved rounds of CPU "
+          f"time, one fresh worker process per library.\n")
     print(table(rows, ["library", "mlp µs/node", "/ torch", "diamond µs/layer", "/ torch",
                        "chain µs/node", "/ torch", "chain fwd µs/node", "chain bwd µs/node",
                        "chain bytes/node (RSS)"]))
