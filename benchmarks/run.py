@@ -13,19 +13,15 @@ of CPU time (a regression check for the engine's per-op cost).
 from __future__ import annotations
 
 import argparse
-import gc
-import json
 import os
-import statistics
-import subprocess
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import chainrule as cr  # noqa: E402
 from timing import compare, optional_torch, table  # noqa: E402
+from workers import Workers, interleaved, script_worker, serve  # noqa: E402
 
 torch = optional_torch()   # the bench extra is optional
 
@@ -217,48 +213,30 @@ def main():
           f"PyTorch {per_op_torch:.1f} us")
 
 
+AGAINST = ("(a) fwd+bwd", "(a) fwd", "(b)")
+
+
 def _worker():
-    """Serve `--against`: one timing of each of (a), its forward alone and (b) per line read."""
+    """Serve `--against` (workers.serve): one timing of (a), its forward alone or (b)."""
     x0 = np.linspace(-1, 1, 16)
     w, b, x, y = mlp_setup()
     params = [cr.tensor(a.copy(), requires_grad=True) for pair in zip(w, b) for a in pair]
-    fns = {"(a) fwd+bwd": lambda: chain_chainrule(x0),
-           "(a) fwd": lambda: chain(cr, cr.tensor(x0, requires_grad=True)).sum(),
-           "(b)": lambda: mlp_step_chainrule(params, x, y)}
-    for fn in fns.values():
-        for _ in range(3):
-            fn()
-    for _ in sys.stdin:
-        result = {}
-        for name, fn in fns.items():
-            gc.collect()
-            t0 = time.thread_time()
-            fn()
-            result[name] = time.thread_time() - t0
-        print(json.dumps(result), flush=True)
+    fns = (lambda: chain_chainrule(x0),
+           lambda: chain(cr, cr.tensor(x0, requires_grad=True)).sum(),
+           lambda: mlp_step_chainrule(params, x, y))
+    serve(dict(zip(AGAINST, fns)), warmup=3)
 
 
 def against(other_src: str, rounds: int) -> None:
     """(a) and (b): this tree vs `other_src`, interleaved rounds in two processes."""
     here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
     trees = {"other": os.path.abspath(other_src), "this": here}
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = {k: subprocess.Popen([sys.executable, __file__, "--worker"], text=True,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 env={**env, "PYTHONPATH": path}) for k, path in trees.items()}
-    times = {k: {} for k in trees}
-    for r in range(rounds):
-        for k in (("other", "this") if r % 2 == 0 else ("this", "other")):
-            procs[k].stdin.write("go\n")
-            procs[k].stdin.flush()
-            for name, t in json.loads(procs[k].stdout.readline()).items():
-                times[k].setdefault(name, []).append(t)
-    for p in procs.values():
-        p.stdin.close()
-        p.wait()
+    with Workers({k: script_worker(__file__, env={"PYTHONPATH": path})
+                  for k, path in trees.items()}) as workers:
+        times = interleaved(workers, {name: trees for name in AGAINST}, rounds)
     rows = []
-    for name in times["this"]:
-        o, t = (statistics.median(times[k][name]) * 1e3 for k in ("other", "this"))
+    for name in AGAINST:
+        o, t = (times[k][name] * 1e3 for k in ("other", "this"))
         rows.append([name, f"{o:.2f}", f"{t:.2f}", f"{t / o:.3f}"])
     print(table(rows, ["benchmark (median CPU ms)", f"{other_src}", "this tree", "ratio"]))
 

@@ -6,35 +6,36 @@
   each sample forward + squared error + backward; reported in µs per recorded node.
 - diamond: `y = sin(y) + cos(y)` to depth 2,000, forward + backward; µs per layer.
 - chain: 100,000 scalar ops (`* 0.999`, `+ 0.001` alternating), forward + backward; µs
-  per node, and the graph's size as RSS growth per node (measured in a fresh process).
+  per node, its forward and its backward apart, and the graph's size as RSS growth per
+  node (measured first thing in the library's fresh worker).
 - --million: a 1,000,000-node chain goes backward (chainrule only; prints its time).
 
-Run: python benchmarks/scalar.py [--quick] [--million]. Times are medians of interleaved
-rounds of CPU time (`time.thread_time`, one thread everywhere): on a shared machine wall
-time also counts waiting for a core. Expect 5-10 % noise between runs all the same.
+Each library runs in its own fresh worker process that imports only that library
+(workers.py): Python's cyclic collector scans every tracked object in the process at each
+full collection, so in one shared process chainrule's graphs (Python objects) would pay
+for the ~165,000 objects importing torch adds, which no user who runs chainrule alone
+pays. The parent drives the workers round by round (interleaved, contenders' order
+rotating), checks that every library computes the same losses and gradients, and reports
+medians of CPU time (`time.thread_time`, one thread everywhere): on a shared machine wall
+time also counts waiting for a core. Each worker warms each workload up once; the
+collector runs with Python's defaults. Expect 5-10 % noise between runs all the same.
+
+Run: python benchmarks/scalar.py [--quick] [--million].
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import random
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-import chainrule as cr  # noqa: E402
-from timing import compare, optional_torch, table  # noqa: E402
-
-torch = optional_torch()
-if torch is not None:
-    torch.set_num_threads(1)  # scalars: threads only add overhead
-try:
-    from micrograd.engine import Value as MicrogradValue
-except ImportError:  # pip install micrograd (optional)
-    MicrogradValue = None
+from timing import table  # noqa: E402
+from workers import Workers, interleaved, script_worker, serve  # noqa: E402
 
 
 class Value:
@@ -116,15 +117,22 @@ class Value:
                 v._backward()
 
 
-# ----- the libraries, behind one small interface ---------------------------------------------
+# ----- the libraries, behind one small interface (built in each library's own worker) -----
 
 def _chainrule_lib():
+    import chainrule as cr
+
+    def nodes(t):
+        return sum(1 for u in cr.core.topological_order([t]) if u._node is not None)
     return {"param": lambda v: cr.tensor(v, requires_grad=True), "relu": cr.relu,
             "sin": cr.sin, "cos": cr.cos, "value": lambda t: t.item(),
-            "grad": lambda t: t.grad.item()}
+            "grad": lambda t: t.grad.item(), "nodes": nodes}
 
 
 def _torch_lib():
+    import torch
+
+    torch.set_num_threads(1)  # scalars: threads only add overhead
     return {"param": lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True),
             "relu": torch.relu, "sin": torch.sin, "cos": torch.cos,
             "value": lambda t: t.item(), "grad": lambda t: t.grad.item()}
@@ -135,14 +143,24 @@ def _value_lib(cls):
             "cos": lambda v: v.cos(), "value": lambda v: v.data, "grad": lambda v: v.grad}
 
 
-def libraries() -> dict:
-    libs = {"chainrule": _chainrule_lib()}
-    if torch is not None:
-        libs["torch"] = _torch_lib()
-    libs["Value (floor)"] = _value_lib(Value)
-    if MicrogradValue is not None:
-        libs["micrograd"] = _value_lib(MicrogradValue)
-    return libs
+def _micrograd_lib():
+    from micrograd.engine import Value as MicrogradValue  # pip install micrograd (optional)
+
+    return _value_lib(MicrogradValue)
+
+
+# name: (the module its worker imports, None for the floor; its interface)
+LIBRARIES = {"chainrule": ("chainrule", _chainrule_lib), "torch": ("torch", _torch_lib),
+             "Value (floor)": (None, lambda: _value_lib(Value)),
+             "micrograd": ("micrograd", _micrograd_lib)}
+# micrograd has no sin, and its recursive topological sort cannot take 100,000 nodes
+SHALLOW = {"micrograd"}
+
+
+def available() -> list:
+    """The libraries installed here (found without importing them)."""
+    return [name for name, (module, _) in LIBRARIES.items()
+            if module is None or importlib.util.find_spec(module) is not None]
 
 
 # ----- workloads -------------------------------------------------------------------------
@@ -195,15 +213,11 @@ def mlp_run(lib, params, data):
     return total
 
 
-def mlp_nodes(data) -> int:
+def mlp_nodes(lib, data) -> int:
     """Nodes chainrule records for the 32 samples (the same ops in every library)."""
-    lib = _chainrule_lib()
     ws, bs = mlp_params(lib, data[0], data[1])
-    nodes = 0
-    for x, y in zip(data[2], data[3]):
-        loss = (mlp_forward(lib, ws, bs, x) - y) ** 2
-        nodes += sum(1 for t in cr.core.topological_order([loss]) if t._node is not None)
-    return nodes
+    return sum(lib["nodes"]((mlp_forward(lib, ws, bs, x) - y) ** 2)
+               for x, y in zip(data[2], data[3]))
 
 
 DEPTH = 2000
@@ -221,17 +235,37 @@ def diamond(lib, x0=0.3):
 CHAIN = 100_000
 
 
-def chain_forward(lib, x):
+def chain_forward(x, n=CHAIN, a=0.999, b=0.001):
     y = x
-    for _ in range(CHAIN // 2):
-        y = y * 0.999 + 0.001
+    for _ in range(n // 2):
+        y = y * a + b
     return y
 
 
-def chain(lib):
+def chain(lib, times=None, **shape):
+    """d/dx of the chain; `times`, a dict, receives its forward and backward CPU seconds."""
     x = lib["param"](0.5)
-    chain_forward(lib, x).backward()
+    t0 = time.thread_time()
+    y = chain_forward(x, **shape)
+    t1 = time.thread_time()
+    y.backward()
+    if times is not None:
+        times.update(forward=t1 - t0, backward=time.thread_time() - t1)
     return lib["grad"](x)
+
+
+def chain_times(lib) -> dict:
+    """The chain's forward and backward CPU seconds (a timed task's phases)."""
+    times = {}
+    chain(lib, times)
+    return times
+
+
+def million(lib) -> dict:
+    """A 1,000,000-node chain goes backward: its CPU seconds and d/dx against the exact one."""
+    times = {}
+    grad = chain(lib, times, n=1_000_000, a=0.999999, b=1e-6)
+    return {**times, "grad": grad, "exact": 0.999999 ** 500_000}
 
 
 def _rss() -> int:
@@ -242,109 +276,115 @@ def _rss() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def chain_bytes_per_node(name: str) -> float:
-    """RSS growth per node while a 100,000-op chain's graph is held (a fresh process)."""
-    code = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); "
-            f"import scalar as S; print(S._measure_rss({name!r}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    return float(out.stdout.split()[-1])
-
-
-def _measure_rss(name: str) -> float:
+def chain_bytes_per_node(lib) -> float:
+    """RSS growth per node while a 100,000-op chain's graph is held (ask a fresh worker)."""
     import gc
 
-    lib = libraries()[name]
-    y = lib["param"](0.5)
-    for _ in range(100):  # warm up: imports and caches, but not the graph's memory pools
-        y = y * 0.999 + 0.001
+    y = chain_forward(lib["param"](0.5), n=200)  # warm up: imports and caches, not pools
     y.backward()
     gc.collect()
     x = lib["param"](0.5)
     before = _rss()
-    y = chain_forward(lib, x)
+    y = chain_forward(x)
     grown = _rss() - before
     assert y is not None
     return grown / CHAIN
 
 
-def million() -> None:
-    """A 1,000,000-node chain goes backward (chainrule), and its time."""
-    import time
-
-    x = cr.tensor(0.5, requires_grad=True)
-    t0 = time.perf_counter()
-    y = x
-    for _ in range(500_000):
-        y = y * 0.999999 + 1e-6
-    t1 = time.perf_counter()
-    y.backward()
-    t2 = time.perf_counter()
-    expected = 0.999999 ** 500_000
-    assert abs(x.grad.item() - expected) < 1e-9 * expected, (x.grad.item(), expected)
-    print(f"1,000,000-node chain: forward {t1 - t0:.2f} s, backward {t2 - t1:.2f} s, "
-          f"d/dx = {x.grad.item():.6f} (exact {expected:.6f})")
+def check(lib, data, deep: bool) -> dict:
+    """The numbers the parent compares across libraries (and chainrule's node count)."""
+    params = mlp_params(lib, data[0], data[1])
+    out = {"mlp loss": mlp_run(lib, params, data), "mlp grad": lib["grad"](params[0][0][0][0])}
+    if deep:
+        out.update(diamond=diamond(lib), chain=chain(lib))
+    if "nodes" in lib:
+        out["nodes"] = mlp_nodes(lib, data)
+    return out
 
 
-def check_agreement(libs, data):
-    """Every library computes the same losses and gradients."""
-    ref = None
-    for name, lib in libs.items():
-        params = mlp_params(lib, data[0], data[1])
-        total = mlp_run(lib, params, data)
-        g = lib["grad"](params[0][0][0][0])
-        d = diamond(lib) if name != "micrograd" else None
-        if ref is None:
-            ref = (total, g, d)
-            continue
-        assert math.isclose(total, ref[0], rel_tol=1e-9), (name, total, ref[0])
-        assert math.isclose(g, ref[1], rel_tol=1e-9), (name, g, ref[1])
-        assert d is None or math.isclose(d, ref[2], rel_tol=1e-9), (name, d, ref[2])
+def worker(name: str) -> None:
+    """Serve one library's tasks to the parent (workers.serve), importing only it."""
+    lib = LIBRARIES[name][1]()
+    data = mlp_data()
+    params = mlp_params(lib, data[0], data[1])
+    deep = name not in SHALLOW
+    timed = {"mlp": lambda: mlp_run(lib, params, data)}
+    untimed = {"check": lambda: check(lib, data, deep)}
+    if deep:
+        timed.update(diamond=lambda: diamond(lib), chain=lambda: chain_times(lib))
+        untimed.update(rss=lambda: chain_bytes_per_node(lib), million=lambda: million(lib))
+    serve(timed, untimed)
+
+
+# ----- the parent ----------------------------------------------------------------------
+
+def check_agreement(checks: dict) -> None:
+    """Every library computed the same losses and gradients as the first one."""
+    ref_name, *others = checks
+    ref = checks[ref_name]
+    for name in others:
+        for key, value in checks[name].items():
+            if key in ref and key != "nodes":
+                assert math.isclose(value, ref[key], rel_tol=1e-9), (name, key, value, ref)
+
+
+def measure(rounds: int, want_million: bool) -> dict:
+    """Everything the table shows, each library in its own fresh worker."""
+    names = available()
+    deep = [n for n in names if n not in SHALLOW]
+    with Workers({n: script_worker(__file__, n) for n in names}) as workers:
+        rss = workers.ask_all("rss", deep)  # first: the worker is still fresh
+        checks = workers.ask_all("check")
+        check_agreement(checks)
+        times = interleaved(workers, {"mlp": names, "diamond": deep, "chain": deep}, rounds)
+        big = workers.ask("chainrule", "million") if want_million else None
+    return {"names": names, "times": times, "rss": rss, "million": big,
+            "nodes": checks["chainrule"]["nodes"]}
+
+
+def report(m: dict, rounds: int) -> None:
+    """Print the table (µs per node or layer, ratios to torch) and the million-node line."""
+    per = {"mlp": m["nodes"], "diamond": DEPTH, "chain": CHAIN, "chain forward": CHAIN,
+           "chain backward": CHAIN}
+    torch_t = m["times"].get("torch")
+    rows = []
+    for name in m["names"]:
+        t = m["times"][name]
+
+        def us(label, t=t):
+            return f"{t[label] / per[label] * 1e6:.2f}" if label in t else ""
+
+        def vs_torch(label, t=t):
+            return f"{t[label] / torch_t[label]:.2f}" if torch_t and label in t else ""
+        rss = m["rss"].get(name)
+        rows.append([name, us("mlp"), vs_torch("mlp"), us("diamond"), vs_torch("diamond"),
+                     us("chain"), vs_torch("chain"), us("chain forward"),
+                     us("chain backward"), f"{rss:.0f}" if rss is not None else ""])
+    print(f"MLP 2-16-16-1, {SAMPLES} samples one by one: {m['nodes']} nodes; diamond depth "
+          f"{DEPTH}; chain of {CHAIN:,} ops. Medians of {rounds} interleaved rounds of CPU "
+          f"time, one fresh worker process per library.\n")
+    print(table(rows, ["library", "mlp µs/node", "/ torch", "diamond µs/layer", "/ torch",
+                       "chain µs/node", "/ torch", "chain fwd µs/node", "chain bwd µs/node",
+                       "chain bytes/node (RSS)"]))
+    big = m["million"]
+    if big:
+        assert abs(big["grad"] - big["exact"]) < 1e-9 * big["exact"], big
+        print(f"\n1,000,000-node chain (chainrule): forward {big['forward']:.2f} s, backward "
+              f"{big['backward']:.2f} s CPU, d/dx = {big['grad']:.6f} "
+              f"(exact {big['exact']:.6f})")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--million", action="store_true", help="also the 1M-node chain")
+    parser.add_argument("--worker", metavar="LIBRARY", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
     rounds = 5 if args.quick else 15
-    libs = libraries()
-    data = mlp_data()
-    check_agreement(libs, data)
-    nodes = mlp_nodes(data)
-
-    params = {name: mlp_params(lib, data[0], data[1]) for name, lib in libs.items()}
-    t_mlp = compare({name: (lambda lib=lib, p=params[name]: mlp_run(lib, p, data))
-                     for name, lib in libs.items()}, repeats=rounds, warmup=1,
-                    clock=time.thread_time)
-    # micrograd has no sin, and its recursive topological sort cannot take 100,000 nodes
-    deep = {k: v for k, v in libs.items() if k != "micrograd"}
-    t_diamond = compare({name: (lambda lib=lib: diamond(lib)) for name, lib in deep.items()},
-                        repeats=rounds, warmup=1,
-                    clock=time.thread_time)
-    t_chain = compare({name: (lambda lib=lib: chain(lib)) for name, lib in deep.items()},
-                      repeats=max(3, rounds // 3), warmup=1,
-                      clock=time.thread_time)
-    rss = {name: chain_bytes_per_node(name) for name in deep}
-
-    torch_ref = "torch" in libs
-    rows = []
-    for name in libs:
-        mlp_us = t_mlp[name] / nodes * 1e6
-        dia_us = t_diamond[name] / DEPTH * 1e6 if name in t_diamond else float("nan")
-        ch_us = t_chain[name] / CHAIN * 1e6 if name in t_chain else float("nan")
-
-        def vs_torch(t, name=name):
-            return f"{t[name] / t['torch']:.2f}" if torch_ref and name in t else ""
-        rows.append([name, f"{mlp_us:.2f}", vs_torch(t_mlp), f"{dia_us:.2f}",
-                     vs_torch(t_diamond), f"{ch_us:.2f}", vs_torch(t_chain),
-                     f"{rss.get(name, float('nan')):.0f}"])
-    print(f"MLP 2-16-16-1, {SAMPLES} samples one by one: {nodes} nodes; diamond depth "
-          f"{DEPTH}; chain of {CHAIN:,} ops. Medians of {rounds} interleaved rounds.\n")
-    print(table(rows, ["library", "mlp µs/node", "/ torch", "diamond µs/layer", "/ torch",
-                       "chain µs/node", "/ torch", "chain bytes/node (RSS)"]))
-    if args.million:
-        million()
+    report(measure(rounds, args.million), rounds)
 
 
 if __name__ == "__main__":
