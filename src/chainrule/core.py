@@ -258,12 +258,14 @@ def init_slots(t: TensorBase, data) -> None:
 
 
 # ----- version counters ---------------------------------------------------------------------
-# One clock for all tensors: an in-place write stamps the tensor with the next tick, and a
-# node remembers the clock when it was recorded. A saved input whose stamp is newer than
-# its node was written after being saved. While nothing is written in place the clock does
-# not move, so the sweep's check is one comparison per node.
-_clock = 0
-# Tensors written in place: id -> the clock at their last write (0 for all others).
+# One clock for all tensors and nodes: every recorded node and every in-place write takes
+# the next tick. A node's stamp is thus both its place in recording order (the reverse
+# sweep runs nodes from the newest down) and the time its inputs were saved: a saved input
+# whose last write is newer than its node was written after being saved. While nothing is
+# written in place `last_write` stays 0, so the sweep's check is one comparison per node.
+_ticks = itertools.count(1)
+last_write = 0
+# Tensors written in place: id -> the tick of their last write (0 for all others).
 versions: dict = {}
 
 
@@ -285,14 +287,13 @@ def side_entry(table: dict, t: TensorBase, make):
 
 def bump_version(t: TensorBase) -> None:
     """Record that t's values were changed in place (setitem, zero_, an optimizer step)."""
-    global _clock
-    _clock += 1
-    versions[side_entry(versions, t, int)] = _clock
+    global last_write
+    last_write = versions[side_entry(versions, t, int)] = next(_ticks)
 
 
 def check_versions(node: Node, op_name: str) -> None:
     """Raise if an input saved by `node` was written in place after it was recorded."""
-    if node.stamp == _clock:
+    if node.stamp > last_write:
         return
     for i, a in enumerate(node.inputs):
         version = version_of(a)
@@ -345,7 +346,7 @@ class Node:
         self.inputs = inputs
         self.params = params
         self.flows = flows  # positions of the inputs gradient flows through (`flowing`)
-        self.stamp = _clock  # the version clock when recorded (see `check_versions`)
+        self.stamp = next(_ticks)  # recording order, and the version clock (see above)
 
 
 PRIMITIVES: dict[str, Primitive] = {}
