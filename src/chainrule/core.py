@@ -295,7 +295,7 @@ def check_versions(node: Node, op_name: str) -> None:
     """Raise if an input saved by `node` was written in place after it was recorded."""
     if node.stamp > last_write:
         return
-    for i, a in enumerate(node.inputs):
+    for i, a in enumerate(node):
         version = version_of(a)
         if version > node.stamp:
             raise RuntimeError(
@@ -331,22 +331,46 @@ def set_tensor_class(cls) -> None:
     _tensor_class = cls
 
 
-class Node:
-    """One recorded application: the operation, its inputs (ordered) and its parameters.
+class Node(list):
+    """One recorded application: the list of its inputs (ordered), its operation and its
+    parameters.
 
     A node never refers to its own output (no reference cycles, DESIGN property 5): the
     reverse sweep walks tensors, and hands each node's output to its rule as `ans`.
-    `inputs` becomes None once a backward has freed the saved values.
+    The node *is* the list of its inputs rather than holding a tuple of them: one object
+    per recorded op instead of two, and Python's cyclic collector rescans every object a
+    deep graph keeps alive (a third of a 100,000-op scalar chain's forward pass; lean
+    graphs, issue 13). The list empties once a backward has freed the saved values.
     """
 
-    __slots__ = ("op", "inputs", "params", "flows", "stamp")
+    __slots__ = ("op", "params", "flows", "stamp")
+    __hash__ = object.__hash__  # a node is itself, not the value of a list
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
 
     def __init__(self, op: Primitive, inputs: tuple, params: dict, flows: tuple):
+        list.__init__(self, inputs)
         self.op = op
-        self.inputs = inputs
         self.params = params
         self.flows = flows  # positions of the inputs gradient flows through (`flowing`)
         self.stamp = next(_ticks)  # recording order, and the version clock (see above)
+
+    def __bool__(self):
+        return True   # a node, freed or not (not "a list with items")
+
+    def __repr__(self):
+        return f"<node {self.op.name} of {len(self)} inputs>"
+
+    @property
+    def inputs(self):
+        """The inputs as a tuple, or None once a backward has freed the saved values."""
+        return tuple(self) if len(self) else None
+
+    @inputs.setter
+    def inputs(self, value):
+        if value is not None:
+            raise AttributeError("a node's inputs are fixed when it is recorded")
+        self.clear()   # free the saved values
 
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -485,13 +509,14 @@ def bind(op: Primitive, args: tuple, params: dict):
     return out
 
 
-def saved_inputs(node: Node) -> tuple:
-    """The node's inputs, or the freed-graph error if a backward has released them."""
-    if node.inputs is None:
+def saved_inputs(node: Node) -> Node:
+    """The node (the list of its inputs), or the freed-graph error if a backward has
+    released them."""
+    if not len(node):
         raise RuntimeError(
             f"backward: the graph through '{node.op.name}' was freed by an earlier backward; "
             "pass retain_graph=True to the first backward() to go through it twice")
-    return node.inputs
+    return node
 
 
 def differentiable_inputs(t: TensorBase):
@@ -499,8 +524,8 @@ def differentiable_inputs(t: TensorBase):
     node = t._node
     if node is None:
         return ()
-    inputs = saved_inputs(node)
-    return tuple(inputs[i] for i in node.flows)
+    saved_inputs(node)
+    return tuple(node[i] for i in node.flows)
 
 
 def topological_order(roots, stop=None) -> list:
@@ -525,11 +550,10 @@ def topological_order(roots, stop=None) -> list:
         node = t._node
         if node is None or (stop is not None and key in stop):
             continue
-        inputs = node.inputs
-        if inputs is None:
+        if not len(node):
             saved_inputs(node)  # raises the freed-graph error
         for i in reversed(node.flows):
-            a = inputs[i]
+            a = node[i]
             if id(a) not in visited:
                 stack.append((a, False))
     return order

@@ -97,7 +97,7 @@ def _propagate(outputs, seeds, stop, needed, retain_graph, on_edge):
         if retained and k in retained:
             reached[k] = (t, g)
         node = t._node
-        inputs = saved_inputs(node) if node.inputs is None else node.inputs
+        inputs = node if len(node) else saved_inputs(node)   # the node is its inputs' list
         if node.stamp < core.last_write:  # something was written in place since recording
             core.check_versions(node, node.op.name)
         op, params = node.op, node.params
@@ -129,7 +129,7 @@ def _propagate(outputs, seeds, stop, needed, retain_graph, on_edge):
             if on_edge is not None:
                 on_edge(t, i, g, ga, cotangents[ka])
         if not retain_graph:
-            node.inputs = None  # free the saved values
+            node.clear()  # free the saved values
     for k, t in ends.items():
         reached[k] = (t, _complete(t, k, cotangents.pop(k)))
     return reached
