@@ -36,7 +36,8 @@ import numpy as np
 
 __all__ = [
     "Node", "Primitive", "PRIMITIVES", "REVERSE", "TensorBase", "Trace", "bind", "no_grad",
-    "enable_grad", "flowing", "is_grad_enabled", "new_level", "top_trace", "topological_order",
+    "enable_grad", "flowing", "is_grad_enabled", "new_level", "new_node", "top_trace",
+    "topological_order",
 ]
 
 class _ThreadState:
@@ -76,13 +77,26 @@ def is_grad_enabled() -> bool:
     return thread_state().grad_enabled
 
 
-@contextlib.contextmanager
-def _grad_mode(enabled: bool):
-    state = thread_state()
-    previous, state.grad_enabled = state.grad_enabled, enabled
-    try:
-        yield
-    finally:
+class _grad_mode(contextlib.ContextDecorator):
+    """`with` block (or decorator) setting this thread's grad mode, restored on the way out.
+
+    A class rather than a generator-based context manager: every backward enters one, and
+    a generator costs four times as much to enter and leave."""
+
+    __slots__ = ("enabled", "saved")
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.saved = []   # (state, previous mode) per entry: the same object may nest
+
+    def __enter__(self):
+        state = thread_state()
+        self.saved.append((state, state.grad_enabled))
+        state.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        state, previous = self.saved.pop()
         state.grad_enabled = previous
 
 
@@ -348,12 +362,7 @@ class Node(list):
     __eq__ = object.__eq__
     __ne__ = object.__ne__
 
-    def __init__(self, op: Primitive, inputs: tuple, params: dict, flows: tuple):
-        list.__init__(self, inputs)
-        self.op = op
-        self.params = params
-        self.flows = flows  # positions of the inputs gradient flows through (`flowing`)
-        self.stamp = next(_ticks)  # recording order, and the version clock (see above)
+    # No __init__: `Node(inputs)` is list's own constructor, in C (see `new_node`).
 
     def __bool__(self):
         return True   # a node, freed or not (not "a list with items")
@@ -371,6 +380,16 @@ class Node(list):
         if value is not None:
             raise AttributeError("a node's inputs are fixed when it is recorded")
         self.clear()   # free the saved values
+
+
+def new_node(op: Primitive, inputs: tuple, params: dict, flows: tuple) -> Node:
+    """The node recording op applied to `inputs` (`bind` writes this out)."""
+    node = Node(inputs)
+    node.op = op
+    node.params = params
+    node.flows = flows  # positions of the inputs gradient flows through (`flowing`)
+    node.stamp = next(_ticks)  # recording order, and the version clock (see above)
+    return node
 
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -501,8 +520,12 @@ def bind(op: Primitive, args: tuple, params: dict):
             flows = _FLOWS_1[a.requires_grad and a._trace is trace]
         else:
             flows = flowing(args, trace)
-        if flows:
-            out._node = Node(op, args, params, flows)
+        if flows:   # new_node written out: this runs for every recorded op
+            out._node = node = Node(args)
+            node.op = op
+            node.params = params
+            node.flows = flows
+            node.stamp = next(_ticks)
             out.requires_grad = True
     if state.anomaly is not None:
         state.anomaly.recorded(op, args, out)
