@@ -93,7 +93,12 @@ def _propagate(outputs, seeds, stop, needed, retain_graph, on_edge):
     while queue:
         t = heappop(queue)[1]
         k = id(t)
-        g = _complete(t, k, cotangents.pop(k))
+        g = cotangents.pop(k)
+        gd, td = g.dtype, t.dtype   # `_complete` written out: this runs for every node
+        if gd is not td and gd != td:
+            g = g.astype(td)
+        if grad_hooks and k in grad_hooks:
+            g = run_grad_hooks(t, g)
         if retained and k in retained:
             reached[k] = (t, g)
         node = t._node
@@ -119,9 +124,13 @@ def _propagate(outputs, seeds, stop, needed, retain_graph, on_edge):
             if check_shapes and ga.shape != a.shape:
                 raise _wrong_shape(op, i, ga, a)
             previous = cotangents.get(ka)
-            if previous is None:
+            if previous is None:   # a's first cotangent: queue a (`_enqueue` written out)
                 cotangents[ka] = ga
-                _enqueue(a, ka, queue, ends, stop)
+                node_a = a._node
+                if node_a is None or (stop is not None and ka in stop):
+                    ends[ka] = a
+                else:
+                    heappush(queue, (-node_a.stamp, a))
             elif plain_sums and previous._trace is None and ga._trace is None:
                 cotangents[ka] = _new_tensor(previous.data + ga.data)
             else:
@@ -178,7 +187,10 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
     seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
-        given = set()   # ids of the arrays this backward has put into a .grad
+        # ids of the arrays a .grad must not hold: those this backward has put into a
+        # .grad, and the caller's own grad= arrays (a rule may pass a seed through: add)
+        given = {id(s.data) for s, g in zip(seeds, grads) if g is not None and
+                 s._trace is None}
         for t, g in reached.values():
             t.grad = _accumulate(t.grad, g, create_graph, given)
 
