@@ -171,3 +171,13 @@ def test_each_leaf_grad_is_its_own_writable_array():
     np.testing.assert_allclose(np.sqrt(2 * np.sum(x.grad.data ** 2)), 0.1, rtol=1e-6)
     x.grad.zero_()
     assert np.all(y.grad.data > 0)   # zeroing x.grad left y.grad alone
+
+
+def test_a_leaf_grad_never_holds_the_callers_seed():
+    # add passes its cotangent through, so the grad= array would reach x.grad as it is
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    seed = cr.tensor(np.ones(2))
+    (x + 0.0).backward(seed)
+    assert x.grad is not seed and not np.shares_memory(x.grad.data, seed.data)
+    x.grad.zero_()
+    np.testing.assert_array_equal(seed.data, [1.0, 1.0])

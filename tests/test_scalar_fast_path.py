@@ -112,3 +112,36 @@ def test_a_scalar_result_can_be_written_and_read_as_an_array():
     t[()] = 5.0
     assert t.item() == 5.0 and type(t.numpy()) is np.ndarray
     assert np.asarray(cr.tensor(3.0) * 1.0).shape == ()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_on_scalars_is_numpys_maximum_bit_for_bit(dtype):
+    for v in [1.5, -2.0, 0.0, -0.0, np.nan, -np.inf, np.inf]:
+        x = cr.tensor(v, dtype=dtype) * 1.0   # a NumPy scalar: the scalar path
+        got, want = cr.relu(x).data, np.maximum(dtype(v), dtype(0))
+        assert type(got) is type(want)
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.signbit(got) == np.signbit(want)
+
+
+def test_numbers_in_a_scalar_loop_are_shared_constants_but_zero_keeps_its_sign():
+    x = cr.tensor(0.5, requires_grad=True)
+    a, b = x * 0.999, x * 0.999
+    assert a._node[1] is b._node[1]          # one constant tensor for 0.999, not one per op
+    assert type(a._node[1].data) is np.float64
+    neg = cr.tensor(2.0) * 1.0 * -0.0       # -0.0 and 0.0 are one dict key, not one operand
+    pos = cr.tensor(2.0) * 1.0 * 0.0
+    assert np.signbit(neg.data) and not np.signbit(pos.data)
+    (a + b).backward()
+    assert x.grad.item() == pytest.approx(2 * 0.999)
+
+
+def test_a_node_is_the_list_of_its_inputs_but_compares_as_itself():
+    a, b = cr.tensor(1.0, requires_grad=True), cr.tensor(2.0, requires_grad=True)
+    c, d = a * b, a * b
+    assert c.inputs == (a, b) and list(c._node) == [a, b]
+    assert c._node != d._node and len({c._node, d._node}) == 2 and c._node
+    c.backward()
+    assert c._node.inputs is None and c._node     # freed, still a node
+    with pytest.raises(RuntimeError, match="freed by an earlier backward"):
+        c.backward()

@@ -36,7 +36,8 @@ import numpy as np
 
 __all__ = [
     "Node", "Primitive", "PRIMITIVES", "REVERSE", "TensorBase", "Trace", "bind", "no_grad",
-    "enable_grad", "flowing", "is_grad_enabled", "new_level", "top_trace", "topological_order",
+    "enable_grad", "flowing", "is_grad_enabled", "new_level", "new_node", "top_trace",
+    "topological_order",
 ]
 
 class _ThreadState:
@@ -76,13 +77,26 @@ def is_grad_enabled() -> bool:
     return thread_state().grad_enabled
 
 
-@contextlib.contextmanager
-def _grad_mode(enabled: bool):
-    state = thread_state()
-    previous, state.grad_enabled = state.grad_enabled, enabled
-    try:
-        yield
-    finally:
+class _grad_mode(contextlib.ContextDecorator):
+    """`with` block (or decorator) setting this thread's grad mode, restored on the way out.
+
+    A class rather than a generator-based context manager: every backward enters one, and
+    a generator costs four times as much to enter and leave."""
+
+    __slots__ = ("enabled", "saved")
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.saved = []   # (state, previous mode) per entry: the same object may nest
+
+    def __enter__(self):
+        state = thread_state()
+        self.saved.append((state, state.grad_enabled))
+        state.grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        state, previous = self.saved.pop()
         state.grad_enabled = previous
 
 
@@ -258,12 +272,14 @@ def init_slots(t: TensorBase, data) -> None:
 
 
 # ----- version counters ---------------------------------------------------------------------
-# One clock for all tensors: an in-place write stamps the tensor with the next tick, and a
-# node remembers the clock when it was recorded. A saved input whose stamp is newer than
-# its node was written after being saved. While nothing is written in place the clock does
-# not move, so the sweep's check is one comparison per node.
-_clock = 0
-# Tensors written in place: id -> the clock at their last write (0 for all others).
+# One clock for all tensors and nodes: every recorded node and every in-place write takes
+# the next tick. A node's stamp is thus both its place in recording order (the reverse
+# sweep runs nodes from the newest down) and the time its inputs were saved: a saved input
+# whose last write is newer than its node was written after being saved. While nothing is
+# written in place `last_write` stays 0, so the sweep's check is one comparison per node.
+_ticks = itertools.count(1)
+last_write = 0
+# Tensors written in place: id -> the tick of their last write (0 for all others).
 versions: dict = {}
 
 
@@ -285,16 +301,15 @@ def side_entry(table: dict, t: TensorBase, make):
 
 def bump_version(t: TensorBase) -> None:
     """Record that t's values were changed in place (setitem, zero_, an optimizer step)."""
-    global _clock
-    _clock += 1
-    versions[side_entry(versions, t, int)] = _clock
+    global last_write
+    last_write = versions[side_entry(versions, t, int)] = next(_ticks)
 
 
 def check_versions(node: Node, op_name: str) -> None:
     """Raise if an input saved by `node` was written in place after it was recorded."""
-    if node.stamp == _clock:
+    if node.stamp > last_write:
         return
-    for i, a in enumerate(node.inputs):
+    for i, a in enumerate(node):
         version = version_of(a)
         if version > node.stamp:
             raise RuntimeError(
@@ -330,22 +345,51 @@ def set_tensor_class(cls) -> None:
     _tensor_class = cls
 
 
-class Node:
-    """One recorded application: the operation, its inputs (ordered) and its parameters.
+class Node(list):
+    """One recorded application: the list of its inputs (ordered), its operation and its
+    parameters.
 
     A node never refers to its own output (no reference cycles, DESIGN property 5): the
     reverse sweep walks tensors, and hands each node's output to its rule as `ans`.
-    `inputs` becomes None once a backward has freed the saved values.
+    The node *is* the list of its inputs rather than holding a tuple of them: one object
+    per recorded op instead of two, and Python's cyclic collector rescans every object a
+    deep graph keeps alive (a third of a 100,000-op scalar chain's forward pass; lean
+    graphs, issue 13). The list empties once a backward has freed the saved values.
     """
 
-    __slots__ = ("op", "inputs", "params", "flows", "stamp")
+    __slots__ = ("op", "params", "flows", "stamp")
+    __hash__ = object.__hash__  # a node is itself, not the value of a list
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
 
-    def __init__(self, op: Primitive, inputs: tuple, params: dict, flows: tuple):
-        self.op = op
-        self.inputs = inputs
-        self.params = params
-        self.flows = flows  # positions of the inputs gradient flows through (`flowing`)
-        self.stamp = _clock  # the version clock when recorded (see `check_versions`)
+    # No __init__: `Node(inputs)` is list's own constructor, in C (see `new_node`).
+
+    def __bool__(self):
+        return True   # a node, freed or not (not "a list with items")
+
+    def __repr__(self):
+        return f"<node {self.op.name} of {len(self)} inputs>"
+
+    @property
+    def inputs(self):
+        """The inputs as a tuple, or None once a backward has freed the saved values."""
+        return tuple(self) if len(self) else None
+
+    @inputs.setter
+    def inputs(self, value):
+        if value is not None:
+            raise AttributeError("a node's inputs are fixed when it is recorded")
+        self.clear()   # free the saved values
+
+
+def new_node(op: Primitive, inputs: tuple, params: dict, flows: tuple) -> Node:
+    """The node recording op applied to `inputs` (`bind` writes this out)."""
+    node = Node(inputs)
+    node.op = op
+    node.params = params
+    node.flows = flows  # positions of the inputs gradient flows through (`flowing`)
+    node.stamp = next(_ticks)  # recording order, and the version clock (see above)
+    return node
 
 
 PRIMITIVES: dict[str, Primitive] = {}
@@ -476,21 +520,26 @@ def bind(op: Primitive, args: tuple, params: dict):
             flows = _FLOWS_1[a.requires_grad and a._trace is trace]
         else:
             flows = flowing(args, trace)
-        if flows:
-            out._node = Node(op, args, params, flows)
+        if flows:   # new_node written out: this runs for every recorded op
+            out._node = node = Node(args)
+            node.op = op
+            node.params = params
+            node.flows = flows
+            node.stamp = next(_ticks)
             out.requires_grad = True
     if state.anomaly is not None:
         state.anomaly.recorded(op, args, out)
     return out
 
 
-def saved_inputs(node: Node) -> tuple:
-    """The node's inputs, or the freed-graph error if a backward has released them."""
-    if node.inputs is None:
+def saved_inputs(node: Node) -> Node:
+    """The node (the list of its inputs), or the freed-graph error if a backward has
+    released them."""
+    if not len(node):
         raise RuntimeError(
             f"backward: the graph through '{node.op.name}' was freed by an earlier backward; "
             "pass retain_graph=True to the first backward() to go through it twice")
-    return node.inputs
+    return node
 
 
 def differentiable_inputs(t: TensorBase):
@@ -498,8 +547,8 @@ def differentiable_inputs(t: TensorBase):
     node = t._node
     if node is None:
         return ()
-    inputs = saved_inputs(node)
-    return tuple(inputs[i] for i in node.flows)
+    saved_inputs(node)
+    return tuple(node[i] for i in node.flows)
 
 
 def topological_order(roots, stop=None) -> list:
@@ -524,11 +573,10 @@ def topological_order(roots, stop=None) -> list:
         node = t._node
         if node is None or (stop is not None and key in stop):
             continue
-        inputs = node.inputs
-        if inputs is None:
+        if not len(node):
             saved_inputs(node)  # raises the freed-graph error
         for i in reversed(node.flows):
-            a = inputs[i]
+            a = node[i]
             if id(a) not in visited:
                 stack.append((a, False))
     return order

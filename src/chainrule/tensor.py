@@ -7,7 +7,7 @@ import operator
 import numpy as np
 
 from . import core
-from .core import SCALAR_TYPES, TensorBase, _new_tensor, bind, is_grad_enabled
+from .core import TensorBase, _new_tensor, bind, is_grad_enabled
 from .ops import arrays as A
 from .ops import elementwise as E
 from .ops import elementwise_extra as X
@@ -37,10 +37,31 @@ def _other(self, x, prim):
     # NumPy 2 promotion of a Python number, without asking np.result_type on the hot path.
     if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
             -2**31 <= x < 2**31:
-        if kind == "f" and self._trace is None and type(self.data) in SCALAR_TYPES:
-            return _new_tensor(dtype.type(x))  # a NumPy scalar: the scalar fast path
+        if kind == "f" and self._trace is None and not self.data.shape:
+            return _scalar_constant(dtype, x)  # a NumPy scalar: the scalar fast path
         return _new_tensor(np.array(x, dtype=dtype))
     return operand(prim, x, self, self.requires_grad and is_grad_enabled())
+
+
+# Python numbers met as operands of 0-d float tensors, as constant tensors holding a NumPy
+# scalar, kept by value: a scalar loop (`y = y * 0.999 + 0.001`) reuses two constants
+# instead of recording two new ones per step (fewer objects for the garbage collector to
+# rescan: lean graphs, issue 13). Their data is a NumPy scalar, which nothing can write
+# into. Zero is left out: 0.0 and -0.0 are one key but not one operand.
+_constants = {np.dtype(np.float64): {}, np.dtype(np.float32): {}}
+
+
+def _scalar_constant(dtype, x) -> TensorBase:
+    """x as a 0-d constant tensor of `dtype`, shared with earlier calls for the same x."""
+    cache = _constants.get(dtype)
+    if cache is None or not x:
+        return _new_tensor(dtype.type(x))
+    t = cache.get(x)
+    if t is None:
+        if len(cache) >= 256:   # many distinct numbers (a loop's counter): start again
+            cache.clear()
+        t = cache[x] = _new_tensor(dtype.type(x))
+    return t
 
 
 def _binary(prim):

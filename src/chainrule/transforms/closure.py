@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Node, Trace, _new_tensor, bind, ground, is_grad_enabled, new_level
+from ..core import Trace, _new_tensor, bind, ground, is_grad_enabled, new_level, new_node
 from ..tensor import Box
 
 # Results of these primitives are kept by `policy="dots"` (JAX's dots_saveable).
@@ -144,7 +144,7 @@ def _with_value(op, inner, params, data):
     out = _new_tensor(data)
     flows = tuple(i for i, a in enumerate(inner) if a.requires_grad)
     if is_grad_enabled() and op.differentiable and flows:
-        out._node = Node(op, inner, params, flows)
+        out._node = new_node(op, inner, params, flows)
         out.requires_grad = True
     return out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
+
 import numpy as np
 
 from .. import core
@@ -15,6 +17,7 @@ from ..core import (
     paused_collection,
     retained,
     run_grad_hooks,
+    saved_inputs,
     topological_order,
 )
 
@@ -53,42 +56,54 @@ def sweep(outputs, seeds, stop=None, retain_graph=False, on_edge=None):
     i and `total` is that input's cotangent so far (the explainer logs the sweep this way).
     """
     # Python's cyclic collector would rescan the whole recorded graph again and again while
-    # the walk and the sweep allocate (a quarter of a 100,000-node backward), and neither
-    # makes a reference cycle: the collector waits until the sweep is done.
+    # the sweep allocates (a quarter of a 100,000-node backward), and the sweep makes no
+    # reference cycle: the collector waits until the sweep is done.
     with paused_collection():
-        return _propagate(topological_order(outputs, stop), outputs, seeds, stop,
-                          retain_graph, on_edge)
+        # Toward targets, only the tensors from which a target can be reached get a rule:
+        # that needs the whole graph first. Otherwise the sweep discovers it as it goes.
+        needed = None if stop is None else _needed(topological_order(outputs, stop), stop)
+        return _propagate(outputs, seeds, stop, needed, retain_graph, on_edge)
 
 
-def _propagate(order, outputs, seeds, stop, retain_graph, on_edge):
-    """The sweep's loop over `order`, each tensor after every tensor that uses it."""
-    needed = None if stop is None else _needed(order, stop)
+def _propagate(outputs, seeds, stop, needed, retain_graph, on_edge):
+    """The sweep's loop: each tensor once its cotangent is complete, newest node first.
+
+    A tensor with a rule to run enters the queue when its first cotangent arrives, keyed by
+    its node's stamp (recording order). Every consumer of a tensor was recorded after it,
+    so when the newest queued tensor comes out, every consumer that can reach it has
+    already run its rule: its cotangent is complete. So no topological walk of the graph
+    is needed first. Leaves (and targets) wait aside until the queue is empty.
+    """
     cotangents = {}
+    queue = []      # a heap of (-stamp, tensor): the newest node first
+    ends = {}       # id -> leaf or target tensor reached (no rule to run)
     for out, seed in zip(outputs, seeds):
         k = id(out)
-        cotangents[k] = seed if k not in cotangents else cotangents[k] + seed
+        if k in cotangents:
+            cotangents[k] = cotangents[k] + seed
+        else:
+            cotangents[k] = seed
+            _enqueue(out, k, queue, ends, stop)
     reached = {}
-    anomaly = core.thread_state().anomaly
-    for t in reversed(order):
+    state = core.thread_state()
+    anomaly = state.anomaly
+    # Not recording (no create_graph) and no anomaly detection: two cotangents of one tensor
+    # are added by NumPy, without a recorded op.
+    plain_sums = not state.grad_enabled and anomaly is None
+    while queue:
+        t = heappop(queue)[1]
         k = id(t)
-        g = cotangents.pop(k, None)
-        if g is None:
-            continue
-        gd, td = g.dtype, t.dtype
+        g = cotangents.pop(k)
+        gd, td = g.dtype, t.dtype   # `_complete` written out: this runs for every node
         if gd is not td and gd != td:
-            # one rule: a gradient has its primal's dtype (a real primal takes the real
-            # part of a complex cotangent: JAX's convention, docs/complex.md)
             g = g.astype(td)
         if grad_hooks and k in grad_hooks:
             g = run_grad_hooks(t, g)
-        node = t._node
-        if node is None or (stop is not None and k in stop):
-            reached[k] = (t, g)
-            continue
         if retained and k in retained:
             reached[k] = (t, g)
-        inputs = node.inputs
-        if inputs is not None and node.stamp != core._clock:  # something was written in place
+        node = t._node
+        inputs = node if len(node) else saved_inputs(node)   # the node is its inputs' list
+        if node.stamp < core.last_write:  # something was written in place since recording
             core.check_versions(node, node.op.name)
         op, params = node.op, node.params
         rules = op.vjp
@@ -109,12 +124,46 @@ def _propagate(order, outputs, seeds, stop, retain_graph, on_edge):
             if check_shapes and ga.shape != a.shape:
                 raise _wrong_shape(op, i, ga, a)
             previous = cotangents.get(ka)
-            cotangents[ka] = ga if previous is None else previous + ga
+            if previous is None:   # a's first cotangent: queue a (`_enqueue` written out)
+                cotangents[ka] = ga
+                node_a = a._node
+                if node_a is None or (stop is not None and ka in stop):
+                    ends[ka] = a
+                else:
+                    heappush(queue, (-node_a.stamp, a))
+            elif plain_sums and previous._trace is None and ga._trace is None:
+                cotangents[ka] = _new_tensor(previous.data + ga.data)
+            else:
+                cotangents[ka] = previous + ga
             if on_edge is not None:
                 on_edge(t, i, g, ga, cotangents[ka])
         if not retain_graph:
-            node.inputs = None  # free the saved values
+            node.clear()  # free the saved values
+    for k, t in ends.items():
+        reached[k] = (t, _complete(t, k, cotangents.pop(k)))
     return reached
+
+
+def _enqueue(t: TensorBase, k: int, queue: list, ends: dict, stop) -> None:
+    """Queue t, whose first cotangent just arrived: by recording order if it has a rule
+    to run, else aside with the other leaves and targets."""
+    node = t._node
+    if node is None or (stop is not None and k in stop):
+        ends[k] = t
+    else:
+        heappush(queue, (-node.stamp, t))
+
+
+def _complete(t: TensorBase, k: int, g: TensorBase) -> TensorBase:
+    """t's complete cotangent g in t's dtype, after t's gradient hooks."""
+    gd, td = g.dtype, t.dtype
+    if gd is not td and gd != td:
+        # one rule: a gradient has its primal's dtype (a real primal takes the real part
+        # of a complex cotangent: JAX's convention, docs/complex.md)
+        g = g.astype(td)
+    if grad_hooks and k in grad_hooks:
+        g = run_grad_hooks(t, g)
+    return g
 
 
 def _wrong_shape(op, i: int, ga, a) -> ValueError:
@@ -138,7 +187,10 @@ def backward(outputs, grads=None, retain_graph=False, create_graph=False):
     seeds = [_seed(o, g) for o, g in zip(outputs, grads)]
     with enable_grad() if create_graph else no_grad():
         reached = sweep(outputs, seeds, retain_graph=retain_graph or create_graph)
-        given = set()   # ids of the arrays this backward has put into a .grad
+        # ids of the arrays a .grad must not hold: those this backward has put into a
+        # .grad, and the caller's own grad= arrays (a rule may pass a seed through: add)
+        given = {id(s.data) for s, g in zip(seeds, grads) if g is not None and
+                 s._trace is None}
         for t, g in reached.values():
             t.grad = _accumulate(t.grad, g, create_graph, given)
 
