@@ -232,7 +232,7 @@ _ndarray = np.ndarray  # a module global: one lookup, not two, on the hot paths 
 
 def _new_tensor(data) -> TensorBase:
     """Wraps an ndarray (or NumPy float scalar) result of an impl into a fresh tensor."""
-    t = _tensor_class.__new__(_tensor_class)
+    t = _tensor_new(_tensor_class)
     # init_slots written out: this runs for every op
     t.data = data if type(data) is _ndarray or type(data) in SCALAR_TYPES else \
         np.asarray(data)
@@ -337,6 +337,7 @@ def is_mapped(t: TensorBase) -> bool:
 
 
 _tensor_class = TensorBase
+_tensor_new = object.__new__   # a tensor's slots are set by hand: no __init__ to run
 
 
 def set_tensor_class(cls) -> None:
