@@ -129,6 +129,10 @@ def test_numbers_in_a_scalar_loop_are_shared_constants_but_zero_keeps_its_sign()
     a, b = x * 0.999, x * 0.999
     assert a._node[1] is b._node[1]          # one constant tensor for 0.999, not one per op
     assert type(a._node[1].data) is np.float64
+    c = x * np.float64(0.999)               # a NumPy scalar of x's dtype: the same constant
+    assert c._node[1] is a._node[1]
+    half = cr.tensor(np.float32(2.0)) * np.float64(0.5)   # NumPy 2: not a weak scalar
+    assert half.dtype == np.float64
     neg = cr.tensor(2.0) * 1.0 * -0.0       # -0.0 and 0.0 are one dict key, not one operand
     pos = cr.tensor(2.0) * 1.0 * 0.0
     assert np.signbit(neg.data) and not np.signbit(pos.data)

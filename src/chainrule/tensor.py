@@ -40,6 +40,8 @@ def _other(self, x, prim):
         if kind == "f" and self._trace is None and not self.data.shape:
             return _scalar_constant(dtype, x)  # a NumPy scalar: the scalar fast path
         return _new_tensor(np.array(x, dtype=dtype))
+    if type(x) is dtype.type and kind == "f" and self._trace is None and not self.data.shape:
+        return _scalar_constant(dtype, x)  # a NumPy scalar of the tensor's own dtype
     return operand(prim, x, self, self.requires_grad and is_grad_enabled())
 
 

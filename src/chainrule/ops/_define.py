@@ -152,7 +152,9 @@ def bind_tensors(prim: Primitive, args: tuple, params: dict = EMPTY):
 
 def axis_index(axis, ndim: int, op: str) -> int:
     """One axis as a non-negative int; out of range, a bool or a non-integer is an error."""
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+    # `type(axis) is int` first: the ABC check costs ~0.5 us, more than a small op
+    if type(axis) is not int and (isinstance(axis, bool) or
+                                  not isinstance(axis, numbers.Integral)):
         raise TypeError(f"{op}: an axis must be an int, got {axis!r}")
     if not -ndim <= axis < max(ndim, 1):
         raise ValueError(f"{op}: axis {axis} is out of range for a tensor of {ndim} dims")
@@ -163,7 +165,7 @@ def normalize_axis(axis, ndim: int, op: str):
     """`axis` (None, int or tuple) as a sorted tuple of non-negative ints, checked."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    axes = (axis,) if type(axis) is int or isinstance(axis, numbers.Integral) else tuple(axis)
     out = [axis_index(a, ndim, op) for a in axes]
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -110,18 +111,19 @@ reshape_p = defop(
 def reshape(x, *shape) -> TensorBase:
     """`np.reshape`; the shape may be given as a tuple or as separate ints, one may be -1."""
     x = as_tensor(x)
-    if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+    if len(shape) == 1 and type(shape[0]) is not int and \
+            not isinstance(shape[0], numbers.Integral):
         shape = tuple(shape[0])
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(map(int, shape))
     if shape == x.shape:
         return x
     if -1 in shape:
-        known = int(np.prod([s for s in shape if s != -1]))
+        known = math.prod(s for s in shape if s != -1)
         if known == 0 or x.size % known:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                              f"({x.size} entries) into {shape}")
         shape = tuple(x.size // known if s == -1 else s for s in shape)
-    if int(np.prod(shape)) != x.size:
+    if math.prod(shape) != x.size:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({x.size} entries) into {shape}")
     return bind_tensors(reshape_p, (x,), {"shape": shape})
@@ -145,7 +147,8 @@ def transpose(x, *axes, **kwargs) -> TensorBase:
             raise TypeError(f"transpose: unexpected arguments {sorted(kwargs)}; give the axes "
                             "once, as axes=(...) or positionally")
         axes = (kwargs["axes"],)
-    if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
+    if len(axes) == 1 and (axes[0] is None or type(axes[0]) is not int and
+                           not isinstance(axes[0], numbers.Integral)):
         axes = axes[0]
     axes = tuple(reversed(range(x.ndim))) if axes in (None, ()) else tuple(
         axis_index(a, x.ndim, "transpose") for a in axes)
