@@ -145,7 +145,9 @@ def _arg_extreme(prim, name):
         a = as_tensor(a)
         if a.size == 0:
             raise ValueError(f"{name}: an empty tensor of shape {a.shape} has no {name[3:]}")
-        if axis is None:
+        if axis is None and a._trace is None:   # NumPy flattens: nothing to record
+            return bind_tensors(prim, (a,), {"axis": None, "keepdims": bool(keepdims)})
+        if axis is None:   # a box: flatten it by hand, so that vmap sees an axis
             out = bind_tensors(prim, (reshape(a, -1),), {"axis": 0, "keepdims": False})
             return reshape(out, (1,) * a.ndim) if keepdims else out
         axis = normalize_axis(axis, a.ndim, name)[0]
