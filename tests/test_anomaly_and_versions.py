@@ -30,6 +30,25 @@ def test_a_saved_input_written_in_place_is_an_error_naming_op_and_versions():
         y.backward()
 
 
+@pytest.mark.parametrize("view", [lambda c: cr.reshape(c, (2, 1)), lambda c: c[0:1],
+                                  lambda c: cr.transpose(cr.reshape(c, (1, 2)))])
+def test_a_write_through_a_view_of_a_saved_input_is_caught(view):
+    # the view shares c's memory: writing into it changes the values multiply saved
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = cr.tensor([3.0, 4.0])
+    y = cr.sum(w * c)
+    v = view(c)
+    v[0] = 100.0
+    assert c.version == v.version > 0
+    with pytest.raises(RuntimeError, match=r"input 1 of 'multiply' .* modified in place"):
+        y.backward()
+    # and the other way round: a node that saved the view sees a write into its base
+    z = cr.sum(w * cr.reshape(c, (2,)))
+    c[1] = 7.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.backward()
+
+
 def test_an_optimizer_step_between_forward_and_backward_is_caught():
     lin = cr.nn.Linear(2, 1)
     loss = lin(cr.tensor(np.ones((1, 2), np.float32))).sum()

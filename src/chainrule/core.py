@@ -279,19 +279,33 @@ def init_slots(t: TensorBase, data) -> None:
 # written in place `last_write` stays 0, so the sweep's check is one comparison per node.
 _ticks = itertools.count(1)
 last_write = 0
-# Tensors written in place: id -> the tick of their last write (0 for all others).
+# Memory written in place: id of the array written (see `_written`) -> the tick of its last
+# write (0 for all others).
 versions: dict = {}
 
 
+def _written(t: TensorBase):
+    """What an in-place write into t marks: the array t's data lives in. A view shares it
+    with its base (a write through `cr.reshape(c, ...)` changes c's values, so a node that
+    saved c must see it), as PyTorch's views share their base's version counter. A value
+    that is not an array (a box, a NumPy scalar) is marked itself."""
+    if t._trace is not None or type(t.data) is not np.ndarray:
+        return t
+    data = t.data
+    while isinstance(data.base, np.ndarray):
+        data = data.base
+    return data
+
+
 def version_of(t: TensorBase) -> int:
-    """The clock at t's last in-place write, 0 if never written."""
-    return versions.get(id(t), 0) if versions else 0
+    """The clock at the last in-place write into t's memory, 0 if never written."""
+    return versions.get(id(_written(t)), 0) if versions else 0
 
 
-def side_entry(table: dict, t: TensorBase, make):
-    """id(t), after giving t an entry `make()` in `table` if it has none; the entry goes
-    when t is garbage collected. For what few tensors have (versions, retain_grad, hooks):
-    a side table costs nothing per tensor, a slot would cost every tensor."""
+def side_entry(table: dict, t, make):
+    """id(t), after giving t (a tensor or an array) an entry `make()` in `table` if it has
+    none; the entry goes when t is garbage collected. For what few tensors have (versions,
+    retain_grad, hooks): a side table costs nothing per tensor, a slot every tensor."""
     key = id(t)
     if key not in table:
         table[key] = make()
@@ -302,7 +316,7 @@ def side_entry(table: dict, t: TensorBase, make):
 def bump_version(t: TensorBase) -> None:
     """Record that t's values were changed in place (setitem, zero_, an optimizer step)."""
     global last_write
-    last_write = versions[side_entry(versions, t, int)] = next(_ticks)
+    last_write = versions[side_entry(versions, _written(t), int)] = next(_ticks)
 
 
 def check_versions(node: Node, op_name: str) -> None:

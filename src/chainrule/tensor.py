@@ -423,7 +423,7 @@ class Tensor(TensorBase):
         return self.size
 
     def view(self, *shape):
-        """`t.reshape(*shape)` (a differentiable reshape; NumPy arrays never alias here)."""
+        """`t.reshape(*shape)` (a differentiable reshape, a view where NumPy's is one)."""
         return S.reshape(self, *shape)
 
     def _bump_version(self):
