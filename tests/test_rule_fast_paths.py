@@ -65,3 +65,51 @@ def test_sigmoid_and_softplus_are_exact_in_both_tails():
     np.testing.assert_allclose(cr.sigmoid(x32).data, 1 / (1 + np.exp(-x32.astype(float))),
                                rtol=1e-6)
     assert cr.sigmoid(np.float64(0.0)).shape == ()
+
+
+def _weighted_values_grad(values, a, c):
+    """The gradient of sum(c * values(a)) at a."""
+    t = cr.tensor(a, requires_grad=True)
+    (cr.real(values(t)) * c).sum().backward()
+    return t.grad.data
+
+
+def test_eigenvalues_alone_skip_the_eigenvector_terms():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 6))
+    a, c = x @ x.T + np.eye(6), rng.standard_normal(6)
+    v = np.linalg.eigh(a)[1]
+    sym = (v * c) @ v.T
+    want = np.tril(sym) + np.tril(sym.T, -1)   # eigh reads the lower triangle
+    for values in (cr.linalg.eigvalsh, lambda t: cr.linalg.eigh(t)[0]):
+        np.testing.assert_allclose(_weighted_values_grad(values, a, c), want,
+                                   rtol=1e-10, atol=1e-12)
+    w, v = np.linalg.eig(x)
+    want = np.real(np.linalg.inv(v).T @ (c[:, None] * v.T))
+    np.testing.assert_allclose(_weighted_values_grad(cr.linalg.eigvals, x, c), want,
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_singular_values_alone_skip_the_vector_terms():
+    rng = np.random.default_rng(5)
+    for shape in ((5, 5), (7, 4), (4, 7)):
+        a = rng.standard_normal(shape)
+        c = rng.standard_normal(min(shape))
+        u, _, vh = np.linalg.svd(a, full_matrices=False)
+        for values in (cr.linalg.svdvals, lambda t: cr.linalg.svd(t)[1]):
+            np.testing.assert_allclose(_weighted_values_grad(values, a, c), (u * c) @ vh,
+                                       rtol=1e-10, atol=1e-12)
+
+
+def test_a_vector_cotangent_that_is_zero_but_recorded_keeps_its_terms():
+    # at s = 1 the eigenvectors' cotangent (s - 1) is zero but requires grad: the second
+    # derivative comes from the terms it multiplies, so the rule must keep them
+    rng = np.random.default_rng(6)
+    a, b, c = rng.standard_normal((3, 4, 4))
+    a, b = a @ a.T + np.eye(4), b + b.T
+
+    def f(s):
+        w, v = cr.linalg.eigh(cr.tensor(a) + s * cr.tensor(b))
+        return w.sum() + (v * v * c * (s - 1.0)).sum()
+
+    cr.testing.check_grads(f, (np.array(1.0),), order=2, modes=("rev",))

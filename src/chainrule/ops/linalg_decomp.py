@@ -56,6 +56,19 @@ def _unpack(packed, shapes):
     return out
 
 
+def _only_part(g, shapes, i):
+    """True when every packed part of the cotangent g but the i-th is a constant zero:
+    outputs no one used (a slice's VJP fills them with zeros), whose terms a rule may skip.
+    A boxed cotangent, or one that requires grad, is never skipped: its derivative need
+    not vanish where its value does."""
+    if g._trace is not None or g.requires_grad:
+        return False
+    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
+    start = sum(sizes[:i])
+    data = g.data
+    return not data[..., :start].any() and not data[..., start + sizes[i]:].any()
+
+
 def _leading(size, op, vals, batched, params):
     """vmap rule of an op already batched over leading axes: give every input the axis."""
     return bind_tensors(op, tuple(materialize(v, b, size) for v, b in zip(vals, batched)),
@@ -217,10 +230,20 @@ def _eigh_parts(packed, n):
     return _unpack(packed, ((n,), (n, n)))
 
 
+def _values_only(g, n):
+    """The eigenvalues' cotangent when the eigenvectors got none, else None."""
+    if not _only_part(g, ((n,), (n, n)), 0):
+        return None
+    return reshape(getitem(g, (Ellipsis, slice(0, n))), g.shape[:-1] + (n,))
+
+
 @_textbook_adjoint
 def _eigh_vjp(g, ans, a):
     n = a.shape[-1]
     w, v = _eigh_parts(ans, n)
+    gw = _values_only(g, n)
+    if gw is not None:   # eigvalsh: V diag(gw) V^H, one product instead of three
+        return _sym(matmul(v * _row(gw), _mH(v)))
     gw, gv = _eigh_parts(g, n)
     inner = _diag_embed(gw) + _inverse_gaps(_real_part(w)) * matmul(_mH(v), gv)
     return _sym(matmul(v, matmul(inner, _mH(v))))
@@ -271,6 +294,9 @@ def _eig_impl(a):
 def _eig_vjp(g, ans, a):
     n = a.shape[-1]
     w, v = _eigh_parts(ans, n)
+    gw = _values_only(g, n)
+    if gw is not None:   # eigvals: V^-T diag(gw) V^T, one product instead of three
+        return matmul(_mT(inv(v)), _col(gw) * _mT(v))
     gw, gv = _eigh_parts(g, n)
     # unit-norm columns: the part of gv along Re(v^H dv) is removed first
     s = real(_sum(gv * v, axis=-2))
@@ -337,6 +363,9 @@ def _svd_reduced(packed, a, full_matrices):
 def _svd_vjp(g, ans, a, full_matrices):
     m, n = a.shape[-2:]
     u, s, v = _svd_reduced(ans, a, full_matrices)
+    shapes = _svd_shapes(a, full_matrices)
+    if _only_part(g, shapes, 1):   # svdvals: U diag(gs) V^H, one product instead of five
+        return matmul(u * _row(_real_part(_unpack(g, shapes)[1])), _mH(v))
     gu, gs, gv = _svd_reduced(g, a, full_matrices)
     f = _inverse_gaps(s, squared=True)
     s_inv = _safe_reciprocal(s, 0.0)
