@@ -113,3 +113,26 @@ def test_a_vector_cotangent_that_is_zero_but_recorded_keeps_its_terms():
         return w.sum() + (v * v * c * (s - 1.0)).sum()
 
     cr.testing.check_grads(f, (np.array(1.0),), order=2, modes=("rev",))
+
+
+def test_solve_shares_one_transposed_solve_between_its_inputs():
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((5, 5)) + 5 * np.eye(5)
+    b, c, g = rng.standard_normal((3, 5, 3))
+    gb = np.linalg.solve(a.T, g)
+    x = np.linalg.solve(a, b)
+    ta, tb = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
+    cr.linalg.solve(ta, tb).backward(g)
+    np.testing.assert_allclose(ta.grad.data, -gb @ x.T, rtol=1e-12)
+    np.testing.assert_allclose(tb.grad.data, gb, rtol=1e-12)
+    # a's rule alone (b constant), then another solve's b alone: nothing carried over
+    ta = cr.tensor(a, requires_grad=True)
+    cr.linalg.solve(ta, b).backward(g)
+    tc = cr.tensor(c, requires_grad=True)
+    cr.linalg.solve(a, tc).backward(g)
+    np.testing.assert_allclose(tc.grad.data, gb, rtol=1e-12)
+    a2 = a + np.eye(5)
+    ta, tb = cr.tensor(a2, requires_grad=True), cr.tensor(b, requires_grad=True)
+    cr.grad(lambda p: cr.linalg.solve(ta, p).sum())(tb)
+    np.testing.assert_allclose(cr.grad(lambda p: cr.linalg.solve(a2, p).sum())(b).data,
+                               np.linalg.solve(a2.T, np.ones((5, 3))), rtol=1e-12)
