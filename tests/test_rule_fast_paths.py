@@ -136,3 +136,19 @@ def test_solve_shares_one_transposed_solve_between_its_inputs():
     cr.grad(lambda p: cr.linalg.solve(ta, p).sum())(tb)
     np.testing.assert_allclose(cr.grad(lambda p: cr.linalg.solve(a2, p).sum())(b).data,
                                np.linalg.solve(a2.T, np.ones((5, 3))), rtol=1e-12)
+
+
+def test_pnorm_slope_split_matches_the_ratio_form():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((6, 5))
+    for zero in (False, True):
+        if zero:
+            x[2, 3] = 0.0
+        for p in (1.5, 2.5, 3.0, 4.0):
+            n = np.sum(np.abs(x) ** p, axis=1, keepdims=True) ** (1 / p)
+            want = np.sign(x) * (np.abs(x) / n) ** (p - 1)
+            g, h = _grad_and_second(lambda t, p=p: cr.linalg.norm(t, ord=p, axis=1), x)
+            np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
+            assert np.isfinite(h).all()
+    cr.testing.check_grads(lambda t: cr.linalg.norm(t, ord=3, axis=0), (x[:, 1:3] + 0.5,),
+                           order=2)

@@ -665,23 +665,59 @@ def lstsq(a, b, rcond=None):
 
 # ----- norm, every ord ------------------------------------------------------------------
 
+def _kept(ans, x, axes, keepdims):
+    """The norm with its reduced axes kept (length 1), to broadcast against x."""
+    return ans if keepdims else reshape(ans, tuple(1 if i in axes else s
+                                                   for i, s in enumerate(x.shape)))
+
+
 def _pnorm_ratio_power(x, ans, axes, keepdims, p):
     """sign(x) (|x| / ||x||_p)^(p-1), the p-norm's derivative; 0 where x or the norm is 0."""
-    if not keepdims:
-        ans = reshape(ans, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    ans = _kept(ans, x, axes, keepdims)
     ax = absolute(x)
     off = less_equal(ax, 0.0) | less_equal(ans, 0.0)
     ratio = where(off, 1.0, ax / where(off, 1.0, ans))
     return where(off, 0.0, sign(x) * ratio ** (p - 1.0))
 
 
+def _pnorm_split(x, ans, axes, keepdims, p):
+    """The derivative as (x |x|^(p-2), ||x||^(1-p) on the reduced shape): one pass over x
+    (with |x| itself for p = 3) and a scale on the small norm, as a hand-written rule does.
+    None where that form is not exact: a boxed value, a norm that is 0 or not finite, or a
+    power of |x| that is fractional (its derivative at an entry 0 is infinite) and x has a 0."""
+    if x._trace is not None or ans._trace is not None or p <= 1.0:
+        return None
+    norm = ans.data
+    if not (np.isfinite(norm).all() and (norm > 0).all()):
+        return None
+    k = p - 2.0
+    if not (k >= 0 and k == int(k)) and not x.data.all():
+        return None
+    slope = x if k == 0 else x * (absolute(x) if k == 1 else absolute(x) ** k)
+    return slope, _kept(ans, x, axes, keepdims) ** (1.0 - p)
+
+
+def _pnorm_vjp(g, ans, x, axes, keepdims, p):
+    split = _pnorm_split(x, ans, axes, keepdims, p)
+    if split is None:
+        return _unreduce(g, x, axes, keepdims) * _pnorm_ratio_power(x, ans, axes, keepdims, p)
+    slope, scale = split
+    return broadcast_to(_kept(g, x, axes, keepdims) * scale, x.shape) * slope
+
+
+def _pnorm_jvp(t, ans, x, axes, keepdims, p):
+    split = _pnorm_split(x, ans, axes, keepdims, p)
+    if split is None:
+        return _sum(t * _pnorm_ratio_power(x, ans, axes, keepdims, p), axes, keepdims)
+    slope, scale = split
+    scale = scale if keepdims else reshape(scale, ans.shape)
+    return _sum(t * slope, axes, keepdims) * scale
+
+
 pnorm_p = defop(
     "pnorm", lambda x, axes, keepdims, p: np.sum(np.abs(x) ** p, axis=axes,
                                                  keepdims=keepdims) ** (1.0 / p),
-    vjp=lambda g, ans, x, axes, keepdims, p: _unreduce(g, x, axes, keepdims)
-    * _pnorm_ratio_power(x, ans, axes, keepdims, p),
-    jvp=lambda t, ans, x, axes, keepdims, p: _sum(
-        t * _pnorm_ratio_power(x, ans, axes, keepdims, p), axes, keepdims),
+    vjp=_pnorm_vjp, jvp=_pnorm_jvp,
     batch="axes", doc="Vector p-norm (sum |x|^p)^(1/p); gradient 0 at 0.")
 
 
