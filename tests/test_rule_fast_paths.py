@@ -152,3 +152,39 @@ def test_pnorm_slope_split_matches_the_ratio_form():
             assert np.isfinite(h).all()
     cr.testing.check_grads(lambda t: cr.linalg.norm(t, ord=3, axis=0), (x[:, 1:3] + 0.5,),
                            order=2)
+
+
+def test_scatter_along_axis_paths_match_add_at():
+    from chainrule.ops.sorting import _scatter_along_axis_impl as scatter
+    rng = np.random.default_rng(9)
+
+    def add_at(g, idx, axis, shape):
+        out = np.zeros(shape, g.dtype)
+        grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
+        grid[axis] = idx
+        np.add.at(out, tuple(grid), g)
+        return out
+
+    for shape, axis, k in [((4, 5), 1, 5), ((4, 5), 1, 3), ((4, 5), 0, 7), ((3, 4, 5), 2, 9)]:
+        at = list(shape)
+        at[axis] = k
+        perm = np.argsort(rng.random(at), axis=axis) if k == shape[axis] else None
+        for idx in (rng.integers(-shape[axis], shape[axis], at), perm):
+            for dtype in (np.float64, np.float32, np.complex128):
+                if idx is None:
+                    continue
+                g = rng.standard_normal(at).astype(dtype)
+                got = scatter(g, idx, axis, shape)
+                assert got.dtype == dtype
+                np.testing.assert_allclose(got, add_at(g, idx, axis, shape), rtol=1e-5,
+                                           atol=1e-6)
+    g = np.ones((2, 3))
+    g[0, 0] = np.nan   # a NaN cotangent is not mistaken for an unwritten position
+    np.testing.assert_array_equal(scatter(g, np.array([[1, 0, 2], [2, 1, 0]]), 1, (2, 3)),
+                                  [[1.0, np.nan, 1.0], [1.0, 1.0, 1.0]])
+    for bad in ([[0, 1, 3], [0, 1, 2]], [[0, 0], [0, -4]]):
+        try:
+            scatter(np.ones(np.shape(bad)), np.array(bad), 1, (2, 3))
+        except IndexError:
+            continue
+        raise AssertionError(f"positions {bad} out of range were accepted")
