@@ -16,7 +16,7 @@ from ..core import is_mapped
 from ._define import as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
 from .elementwise import absolute, conj, exp, imag, less_equal, not_equal, real, sign, where
 from .linalg import _check_square, _mT, einsum, inv, matmul, norm2_p, solve
-from .reduce import _unreduce
+from .reduce import _kept, _unreduce
 from .reduce import max as _max
 from .reduce import min as _min
 from .reduce import sum as _sum
@@ -664,12 +664,6 @@ def lstsq(a, b, rcond=None):
 
 
 # ----- norm, every ord ------------------------------------------------------------------
-
-def _kept(ans, x, axes, keepdims):
-    """The norm with its reduced axes kept (length 1), to broadcast against x."""
-    return ans if keepdims else reshape(ans, tuple(1 if i in axes else s
-                                                   for i, s in enumerate(x.shape)))
-
 
 def _pnorm_ratio_power(x, ans, axes, keepdims, p):
     """sign(x) (|x| / ||x||_p)^(p-1), the p-norm's derivative; 0 where x or the norm is 0."""
