@@ -188,3 +188,15 @@ def test_scatter_along_axis_paths_match_add_at():
         except IndexError:
             continue
         raise AssertionError(f"positions {bad} out of range were accepted")
+
+
+def test_dropout_gradient_meets_the_forward_mask_also_under_jacrev():
+    from chainrule.ops.dropout import dropout_seeded
+    x = np.arange(1.0, 9.0)
+    kept = dropout_seeded(cr.tensor(x), 0.5, 3).data / x
+    for xs in (x, np.where(np.arange(8) == 2, 0.0, x)):   # the mask read, then redrawn
+        t = cr.tensor(xs, requires_grad=True)
+        dropout_seeded(t, 0.5, 3).sum().backward()
+        np.testing.assert_array_equal(t.grad.data, kept)
+    jac = cr.jacrev(lambda t: dropout_seeded(t, 0.5, 3))(x)
+    np.testing.assert_array_equal(jac.data, np.diag(kept))
