@@ -200,3 +200,13 @@ def test_dropout_gradient_meets_the_forward_mask_also_under_jacrev():
         np.testing.assert_array_equal(t.grad.data, kept)
     jac = cr.jacrev(lambda t: dropout_seeded(t, 0.5, 3))(x)
     np.testing.assert_array_equal(jac.data, np.diag(kept))
+
+
+def test_prod_gradient_is_exact_at_zeros_and_underflow():
+    x = np.random.default_rng(10).uniform(0.5, 2.0, (4, 6))
+    x[1, 2] = 0.0
+    x[2, :] = 1e-80   # the row's product underflows to 0 with no entry 0
+    t = cr.tensor(x, requires_grad=True)
+    cr.prod(t, axis=1).sum().backward()
+    want = np.array([[np.prod(np.delete(row, j)) for j in range(6)] for row in x])
+    np.testing.assert_allclose(t.grad.data, want, rtol=1e-12)

@@ -126,9 +126,14 @@ min_p, min = _extremum("min", np.min)  # noqa: A001
 
 # ----- prod: exact with zeros ------------------------------------------------------------
 
-def _nowhere_zero(x):
-    """True when x is concrete and has no 0: the product of the others is ans / x there."""
-    return is_concrete(x) and not np.any(ground(x).data == 0)  # jit: the path exact for all
+def _nowhere_zero(x, ans):
+    """True when x is concrete and has no 0, read off its products (a 0 entry makes its
+    product 0 or NaN; a product that underflows or overflows takes the exact path too):
+    the product of the others is then ans / x."""
+    if not is_concrete(x):   # jit: the path exact for all
+        return False
+    products = ground(ans).data
+    return bool(np.all(products != 0) and np.isfinite(products).all())
 
 
 def _prod_of_others(x, axes):
@@ -145,13 +150,13 @@ def _prod_of_others(x, axes):
 
 
 def _prod_vjp(g, ans, x, axes, keepdims):
-    if _nowhere_zero(x):   # g * ans on the reduced shape, then one pass over x
+    if _nowhere_zero(x, ans):   # g * ans on the reduced shape, then one pass over x
         return broadcast_to(_kept(g * ans, x, axes, keepdims), x.shape) / x
     return _unreduce(g, x, axes, keepdims) * _prod_of_others(x, axes)
 
 
 def _prod_jvp(t, ans, x, axes, keepdims):
-    if _nowhere_zero(x):
+    if _nowhere_zero(x, ans):
         return sum(t / x, axes, keepdims) * ans
     return sum(t * _prod_of_others(x, axes), axes, keepdims)
 
