@@ -210,3 +210,14 @@ def test_prod_gradient_is_exact_at_zeros_and_underflow():
     cr.prod(t, axis=1).sum().backward()
     want = np.array([[np.prod(np.delete(row, j)) for j in range(6)] for row in x])
     np.testing.assert_allclose(t.grad.data, want, rtol=1e-12)
+
+
+def test_erf_in_blocks_matches_math_erf():
+    import math
+    x = np.random.default_rng(11).standard_normal(100_003) * 3   # several blocks and a tail
+    x[:6] = [np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0]
+    got = cr.erf(x).data
+    want = np.array([math.erf(v) for v in x])
+    np.testing.assert_allclose(got, want, rtol=4e-16, atol=0)
+    np.testing.assert_array_equal(got[-5:], cr.erf(x[-5:]).data)
+    assert np.signbit(got[3]) and np.isnan(cr.erf(np.array([np.nan])).data).all()
