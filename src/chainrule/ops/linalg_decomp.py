@@ -242,8 +242,8 @@ def _eigh_vjp(g, ans, a):
     n = a.shape[-1]
     w, v = _eigh_parts(ans, n)
     gw = _values_only(g, n)
-    if gw is not None:   # eigvalsh: V diag(gw) V^H, one product instead of three
-        return _sym(matmul(v * _row(gw), _mH(v)))
+    if gw is not None:   # eigvalsh: V diag(gw) V^H (Hermitian already), one product, not three
+        return matmul(v * _row(gw), _mH(v))
     gw, gv = _eigh_parts(g, n)
     inner = _diag_embed(gw) + _inverse_gaps(_real_part(w)) * matmul(_mH(v), gv)
     return _sym(matmul(v, matmul(inner, _mH(v))))
