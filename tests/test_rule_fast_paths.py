@@ -221,3 +221,26 @@ def test_erf_in_blocks_matches_math_erf():
     np.testing.assert_allclose(got, want, rtol=4e-16, atol=0)
     np.testing.assert_array_equal(got[-5:], cr.erf(x[-5:]).data)
     assert np.signbit(got[3]) and np.isnan(cr.erf(np.array([np.nan])).data).all()
+
+
+def test_attention_rules_share_their_work_for_any_subset_of_inputs():
+    from itertools import combinations
+
+    from chainrule.ops._define import as_tensor
+    from chainrule.ops.attention import attention_weights
+    from chainrule.ops.attention import scaled_dot_product_attention as sdpa
+    rng = np.random.default_rng(12)
+    qkv = (rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 5, 2)),
+           rng.standard_normal((2, 5, 3)))   # 5 keys > 3 values: the recomputing primitive
+
+    def weights(q, k):
+        return (attention_weights(as_tensor(q), as_tensor(k), scale=0.7) ** 2).sum()
+
+    for f, args in ((lambda *a: (sdpa(*a) ** 2).sum(), qkv), (weights, qkv[:2])):
+        full = cr.grad(f, argnums=tuple(range(len(args))))(*args)
+        for n in (1, 2):
+            for which in combinations(range(len(args)), n):
+                part = cr.grad(f, argnums=which)(*args)
+                part = part if isinstance(part, tuple) else (part,)
+                for i, g in zip(which, part):
+                    np.testing.assert_allclose(g.data, full[i].data, rtol=1e-12, atol=1e-14)

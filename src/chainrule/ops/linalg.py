@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import string
-import threading
 
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop
+from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop, shared
 from .elementwise import where
 from .reduce import sum as _sum
 from .shape import Variadic, example_ndim, lead_ones, moveaxis, reshape, sum_to, swapaxes
@@ -348,15 +347,9 @@ def _solve_grad_b(a, g, b_ndim):
     return _solve_vector(_mT(a), g) if b_ndim == 1 else solve(_mT(a), g)
 
 
-# solve(a^T, g) is both inputs' cotangent work: a's rule (run first) leaves it here for
-# b's rule on the same node (same output, same cotangent object), which takes it.
-_solved = threading.local()
-
-
 def _solve_vjp_a(g, ans, a, b):
-    gb = _solve_grad_b(a, g, b.ndim)
-    if b.requires_grad:
-        _solved.last = (ans, g, gb)
+    # solve(a^T, g) is both inputs' work: done once, for b's rule as well
+    gb = shared(ans, g, lambda: _solve_grad_b(a, g, b.ndim), done=not b.requires_grad)
     if b.ndim == 1:
         return sum_to(-reshape(gb, gb.shape + (1,)) * reshape(ans, ans.shape[:-1] + (1,)
                                                               + ans.shape[-1:]), a.shape)
@@ -364,13 +357,7 @@ def _solve_vjp_a(g, ans, a, b):
 
 
 def _solve_vjp_b(g, ans, a, b):
-    last = getattr(_solved, "last", None)
-    _solved.last = None
-    if last is not None and last[0] is ans and last[1] is g:
-        gb = last[2]
-    else:
-        gb = _solve_grad_b(a, g, b.ndim)
-    return sum_to(gb, b.shape)
+    return sum_to(shared(ans, g, lambda: _solve_grad_b(a, g, b.ndim), done=True), b.shape)
 
 
 def _solve_jvp(tangents, ans, a, b):
