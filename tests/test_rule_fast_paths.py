@@ -244,3 +244,18 @@ def test_attention_rules_share_their_work_for_any_subset_of_inputs():
                 part = part if isinstance(part, tuple) else (part,)
                 for i, g in zip(which, part):
                     np.testing.assert_allclose(g.data, full[i].data, rtol=1e-12, atol=1e-14)
+
+
+def test_slogdet_factorizes_once_and_its_sign_is_never_stale(monkeypatch):
+    a = np.random.default_rng(13).standard_normal((5, 5))
+    calls = []
+    real_slogdet = np.linalg.slogdet
+    monkeypatch.setattr(np.linalg, "slogdet", lambda x: calls.append(1) or real_slogdet(x))
+    sign, logabs = cr.linalg.slogdet(cr.tensor(a))
+    monkeypatch.undo()
+    assert len(calls) == 1
+    assert (sign.item(), logabs.item()) == tuple(real_slogdet(a))
+    t = cr.tensor(a)
+    t[0] = -t.data[0]   # written in place: the next sign is computed again
+    assert cr.linalg.slogdet(t)[0].item() == real_slogdet(t.data)[0] == -sign.item()
+    assert cr.core.builtin_primitives()["sign_det"](t).item() == -sign.item()

@@ -10,6 +10,8 @@ in chainrule ops so that every order works. All are batched over leading axes.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..core import is_mapped
@@ -558,9 +560,21 @@ def pinv(a, rcond=None, hermitian=False):
     return bind_tensors(pinv_p, (a,), {"rcond": rcond})
 
 
+# slogdet() asks for both from one LU factorization: while it runs, logabsdet's impl
+# leaves the sign it computed for sign_det's impl on the same array.
+_slogdet_pair = threading.local()
+
+
 def _logdet_impl(x):
     sign, logabs = np.linalg.slogdet(x)
+    if getattr(_slogdet_pair, "on", False):
+        _slogdet_pair.sign = (x, sign)
     return logabs if x.dtype.kind != "c" else logabs + 1j * np.angle(sign)
+
+
+def _sign_impl(x):
+    kept = getattr(_slogdet_pair, "sign", None)
+    return kept[1] if kept is not None and kept[0] is x else np.linalg.slogdet(x)[0]
 
 
 # Holomorphic for complex x (the complex log det, whose real part is log |det x|), so the
@@ -570,7 +584,7 @@ logabsdet_p = defop(
     vjp=lambda g, ans, x: reshape(g, g.shape + (1, 1)) * _mT(inv(x)),
     jvp=lambda t, ans, x: einsum("...ij,...ji->...", inv(x), t),
     doc="log |det x| without overflow; for complex x, log |det x| + i arg det x.")
-sign_det_p = defop("sign_det", lambda x: np.linalg.slogdet(x)[0], differentiable=False,
+sign_det_p = defop("sign_det", _sign_impl, differentiable=False,
                    batch=_leading, doc="The sign of det x: piecewise constant.")
 
 
@@ -582,7 +596,12 @@ def slogdet(a):
     if _is_complex(a):
         logdet = logabsdet_p(a)
         return exp(astype(imag(logdet), a.dtype) * 1j), real(logdet)
-    return sign_det_p(a), logabsdet_p(a)
+    _slogdet_pair.on = True
+    try:
+        logabs = logabsdet_p(a)
+        return sign_det_p(a), logabs
+    finally:
+        _slogdet_pair.on, _slogdet_pair.sign = False, None
 
 
 # ----- composites ----------------------------------------------------------------------
