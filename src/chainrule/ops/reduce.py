@@ -7,7 +7,7 @@ import numpy as np
 from ..core import ground, is_concrete
 from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
 from .elementwise import conj, equal, exp, log, real, sqrt, where
-from .shape import astype, broadcast_to, flip, reshape, transpose
+from .shape import astype, broadcast_to, flip, materialize, reshape, transpose
 
 
 def _kept_shape(shape, axes):
@@ -81,24 +81,55 @@ def spread_root(v):
 
 # ----- max / min: ties share the gradient evenly ----------------------------------------
 
-def _hits_and_counts(x, ans, axes, keepdims):
-    """Where x attains its extremum (a bool mask) and how many times, in x's dtype."""
+def _hits_and_counts(x, ans, axes, keepdims, dtype):
+    """Where x attains its extremum (a bool mask) and how many times, in `dtype` (the
+    dtype of what is shared: no float64 for float32 values)."""
     hit = equal(x, _kept(ans, x, axes, keepdims))
     if hit._trace is None and len(axes) == x.ndim:   # a count is 10x faster than a sum
-        return hit, constant(np.full((1,) * x.ndim, np.count_nonzero(hit.data), x.dtype))
-    return hit, astype(sum(hit, axes, keepdims=True), x.dtype)  # x's dtype: no float64
+        return hit, constant(np.full((1,) * x.ndim, np.count_nonzero(hit.data), dtype))
+    return hit, astype(sum(hit, axes, keepdims=True), dtype)
+
+
+def _hit_share_impl(g, x, ans, axes, keepdims):
+    # The cotangent shared out on the small reduced shape, then one masked multiply: three
+    # passes over x (compare, count, multiply), as a hand-written rule does.
+    kept = _kept_shape(x.shape, axes)
+    hit = np.equal(x, ans if keepdims else np.reshape(ans, kept))
+    if len(axes) == x.ndim:   # a count is 10x faster than a sum of the mask
+        count = np.asarray(np.count_nonzero(hit), g.dtype)
+    else:
+        count = np.sum(hit, axis=axes, keepdims=True).astype(g.dtype)
+    share = (g if keepdims else np.reshape(g, kept)) / count
+    return np.multiply(hit, share)
+
+
+def _hit_share_batch(size, op, vals, batched, params):
+    vals = tuple(materialize(v, b, size) for v, b in zip(vals, batched))
+    return bind_tensors(op, vals, {**params, "axes": tuple(a + 1 for a in params["axes"])})
+
+
+def _no_slope(*args, **params):
+    return None   # piecewise constant in where the extremum is
+
+
+# g shared evenly among the entries of x that equal the extremum ans along axes: max's and
+# min's derivative product in one op (it was six: compare, count, reshape, divide,
+# broadcast, multiply). Linear in g; its transpose is the mean over the hits.
+hit_share_p = defop(
+    "hit_share", _hit_share_impl, nin=3, batch=_hit_share_batch,
+    vjp=(lambda c, out, g, x, ans, axes, keepdims: _extremum_jvp(c, ans, x, axes, keepdims),
+         _no_slope, _no_slope),
+    jvp=(lambda t, out, g, x, ans, axes, keepdims: _extremum_vjp(t, ans, x, axes, keepdims),
+         _no_slope, _no_slope),
+    doc="g / (number of hits) where x equals the extremum ans along axes, else 0.")
 
 
 def _extremum_vjp(g, ans, x, axes, keepdims):
-    # The cotangent is shared out on the small reduced shape, then masked: three passes
-    # over x (compare, count, multiply) instead of five (a cast and a divide of weights).
-    hit, count = _hits_and_counts(x, ans, axes, keepdims)
-    share = _kept(g, x, axes, keepdims) / count
-    return broadcast_to(share, x.shape) * hit
+    return bind_tensors(hit_share_p, (g, x, ans), {"axes": axes, "keepdims": keepdims})
 
 
 def _extremum_jvp(t, ans, x, axes, keepdims):
-    hit, count = _hits_and_counts(x, ans, axes, keepdims)
+    hit, count = _hits_and_counts(x, ans, axes, keepdims, t.dtype)
     out = sum(t * hit, axes, keepdims=True) / count
     return out if keepdims else reshape(out, ans.shape)
 
