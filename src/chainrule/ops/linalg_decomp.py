@@ -49,13 +49,15 @@ def _pack(parts, batch):
 
 def _unpack(packed, shapes):
     """The tensors that `_pack` joined, given their trailing shapes."""
-    out, start = [], 0
-    batch = packed.shape[:-1]
-    for s in shapes:
-        n = int(np.prod(s, dtype=int))
-        out.append(reshape(getitem(packed, (Ellipsis, slice(start, start + n))), batch + s))
-        start += n
-    return out
+    return [_part(packed, shapes, i) for i in range(len(shapes))]
+
+
+def _part(packed, shapes, i):
+    """The i-th tensor that `_pack` joined, alone (no slices of the others recorded)."""
+    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
+    start = sum(sizes[:i])
+    return reshape(getitem(packed, (Ellipsis, slice(start, start + sizes[i]))),
+                   packed.shape[:-1] + tuple(shapes[i]))
 
 
 def _only_part(g, shapes, i):
@@ -234,18 +236,17 @@ def _eigh_parts(packed, n):
 
 def _values_only(g, n):
     """The eigenvalues' cotangent when the eigenvectors got none, else None."""
-    if not _only_part(g, ((n,), (n, n)), 0):
-        return None
-    return reshape(getitem(g, (Ellipsis, slice(0, n))), g.shape[:-1] + (n,))
+    return _part(g, ((n,), (n, n)), 0) if _only_part(g, ((n,), (n, n)), 0) else None
 
 
 @_textbook_adjoint
 def _eigh_vjp(g, ans, a):
     n = a.shape[-1]
-    w, v = _eigh_parts(ans, n)
     gw = _values_only(g, n)
     if gw is not None:   # eigvalsh: V diag(gw) V^H (Hermitian already), one product, not three
+        v = _part(ans, ((n,), (n, n)), 1)
         return matmul(v * _row(gw), _mH(v))
+    w, v = _eigh_parts(ans, n)
     gw, gv = _eigh_parts(g, n)
     inner = _diag_embed(gw) + _inverse_gaps(_real_part(w)) * matmul(_mH(v), gv)
     return _sym(matmul(v, matmul(inner, _mH(v))))
@@ -295,10 +296,11 @@ def _eig_impl(a):
 
 def _eig_vjp(g, ans, a):
     n = a.shape[-1]
-    w, v = _eigh_parts(ans, n)
     gw = _values_only(g, n)
     if gw is not None:   # eigvals: V^-T diag(gw) V^T, one product instead of three
+        v = _part(ans, ((n,), (n, n)), 1)
         return matmul(_mT(inv(v)), _col(gw) * _mT(v))
+    w, v = _eigh_parts(ans, n)
     gw, gv = _eigh_parts(g, n)
     # unit-norm columns: the part of gv along Re(v^H dv) is removed first
     s = real(_sum(gv * v, axis=-2))
@@ -353,21 +355,29 @@ def _svd_shapes(a, full_matrices):
 
 def _svd_reduced(packed, a, full_matrices):
     """U, s, V of the reduced decomposition (the extra columns of a full one are dropped)."""
-    u, s, vh = _unpack(packed, _svd_shapes(a, full_matrices))
-    k = s.shape[-1]
+    shapes = _svd_shapes(a, full_matrices)
+    u, v = _svd_vectors(packed, shapes, full_matrices)
+    return u, _real_part(_part(packed, shapes, 1)), v
+
+
+def _svd_vectors(packed, shapes, full_matrices):
+    """U and V of the reduced decomposition alone."""
+    u, vh = _part(packed, shapes, 0), _part(packed, shapes, 2)
+    k = shapes[1][0]
     if full_matrices:
         u, vh = getitem(u, (Ellipsis, slice(0, k))), getitem(vh, (Ellipsis, slice(0, k),
                                                                   slice(None)))
-    return u, _real_part(s), _mH(vh)
+    return u, _mH(vh)
 
 
 @_textbook_adjoint
 def _svd_vjp(g, ans, a, full_matrices):
     m, n = a.shape[-2:]
-    u, s, v = _svd_reduced(ans, a, full_matrices)
     shapes = _svd_shapes(a, full_matrices)
     if _only_part(g, shapes, 1):   # svdvals: U diag(gs) V^H, one product instead of five
-        return matmul(u * _row(_real_part(_unpack(g, shapes)[1])), _mH(v))
+        u, v = _svd_vectors(ans, shapes, full_matrices)
+        return matmul(u * _row(_real_part(_part(g, shapes, 1))), _mH(v))
+    u, s, v = _svd_reduced(ans, a, full_matrices)
     gu, gs, gv = _svd_reduced(g, a, full_matrices)
     f = _inverse_gaps(s, squared=True)
     s_inv = _safe_reciprocal(s, 0.0)
