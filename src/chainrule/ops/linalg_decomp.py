@@ -10,6 +10,7 @@ in chainrule ops so that every order works. All are batched over leading axes.
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -52,11 +53,15 @@ def _unpack(packed, shapes):
     return [_part(packed, shapes, i) for i in range(len(shapes))]
 
 
+def _span(shapes, i):
+    """Where the i-th of the parts of these trailing shapes lies on the packed axis."""
+    start = sum(math.prod(s) for s in shapes[:i])
+    return start, start + math.prod(shapes[i])
+
+
 def _part(packed, shapes, i):
     """The i-th tensor that `_pack` joined, alone (no slices of the others recorded)."""
-    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
-    start = sum(sizes[:i])
-    return reshape(getitem(packed, (Ellipsis, slice(start, start + sizes[i]))),
+    return reshape(getitem(packed, (Ellipsis, slice(*_span(shapes, i)))),
                    packed.shape[:-1] + tuple(shapes[i]))
 
 
@@ -67,10 +72,8 @@ def _only_part(g, shapes, i):
     not vanish where its value does."""
     if g._trace is not None or g.requires_grad:
         return False
-    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
-    start = sum(sizes[:i])
-    data = g.data
-    return not data[..., :start].any() and not data[..., start + sizes[i]:].any()
+    start, stop = _span(shapes, i)
+    return not g.data[..., :start].any() and not g.data[..., stop:].any()
 
 
 def _leading(size, op, vals, batched, params):
