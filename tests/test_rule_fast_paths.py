@@ -259,3 +259,23 @@ def test_slogdet_factorizes_once_and_its_sign_is_never_stale(monkeypatch):
     t[0] = -t.data[0]   # written in place: the next sign is computed again
     assert cr.linalg.slogdet(t)[0].item() == real_slogdet(t.data)[0] == -sign.item()
     assert cr.core.builtin_primitives()["sign_det"](t).item() == -sign.item()
+
+
+def test_row_lookup_gradient_matches_add_at():
+    from chainrule.ops.shape import _scatter_add_impl as scatter
+    rng = np.random.default_rng(14)
+    for shape, at in (((10, 16), (30,)), ((6, 4, 3), (7, 5)), ((50, 16), (30,)), ((5, 2), (0,))):
+        for dtype in (np.float64, np.float32, np.complex128):
+            rows = rng.integers(-shape[0], shape[0], at)   # repeats and negatives
+            index = (rows,) + (slice(None),) * (len(shape) - 1)
+            g = rng.standard_normal(at + shape[1:]).astype(dtype)
+            want = np.zeros(shape, dtype)
+            np.add.at(want, index, g)
+            got = scatter(g, index, shape)
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    try:
+        scatter(np.ones((2, 16)), (np.array([0, 2]), slice(None)), (2, 16))
+    except IndexError:
+        return
+    raise AssertionError("a row out of range was accepted")
