@@ -428,9 +428,24 @@ def _elementwise_specs():
     return specs
 
 
+def _hit_share_make(rng, n, dt):
+    """(g, x, max of x) for hit_share over every axis of x."""
+    x = rng.standard_normal(vec(n)).astype(dt)
+    return np.asarray(rng.standard_normal(), dt), x, np.asarray(x.max())
+
+
+def _hit_share(g, x, a):
+    hit = x == a
+    return hit * (g / np.count_nonzero(hit))
+
+
 def _reduce_specs():
     std = normal(vec)
     return {
+        "hit_share": Spec(_hit_share_make,
+                          lambda g, x, a: P["hit_share"](g, x, a, axes=tuple(range(x.ndim)),
+                                                         keepdims=False),
+                          _then(_hit_share, lambda g, x, a, h: [np.sum(_hit_share(h, x, a))])),
         "sum": Spec(std, lambda x: x.sum(),
                     _then(np.sum, lambda x, g: [np.broadcast_to(g, x.shape)]),
                     lambda x: x.sum()),

@@ -3,10 +3,17 @@
 import numpy as np
 
 import chainrule as cr
+from chainrule.ops.reduce import hit_share_p
 
 from . import OpCase, normal, positive
 
+_TIES = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]])
+
 CASES = [
+    OpCase("hit_share", lambda g: hit_share_p(g, _TIES, _TIES.max(axis=1), axes=(1,),
+                                              keepdims=False), normal((2,)), "ties"),
+    OpCase("hit_share", lambda g: hit_share_p(g, _TIES, _TIES.max(keepdims=True), axes=(0, 1),
+                                              keepdims=True), normal((1, 1)), "all, keepdims"),
     OpCase("sum", lambda x: cr.sum(x, axis=1) ** 2, normal((3, 4))),
     OpCase("sum", lambda x: cr.sum(x * x, axis=(0, 2), keepdims=True), normal((2, 3, 2)),
            "keepdims"),

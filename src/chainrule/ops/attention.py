@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._define import bind_tensors, defop
+from ._define import bind_tensors, defop, shared
 from .linalg import matmul
 from .reduce import sum
 from .shape import broadcast_to, reshape, swapaxes
@@ -69,12 +69,18 @@ def attention_weights(q, k, mask=None, causal=False, scale=1.0):
                     float(scale))
 
 
+def _scores_cotangent(c, p, k):
+    """dS = P * (dP - rowsum(dP * P)), computed once for both the q and the k rule."""
+    return shared(p, c, lambda: _softmax_vjp(c, p), done=not k.requires_grad)
+
+
 def _probs_vjp_q(c, p, q, k, mask, causal, scale):
-    return _reduce_to(matmul(_softmax_vjp(c, p), k) * scale, q.shape)
+    return _reduce_to(matmul(_scores_cotangent(c, p, k), k) * scale, q.shape)
 
 
 def _probs_vjp_k(c, p, q, k, mask, causal, scale):
-    return _reduce_to(matmul(swapaxes(_softmax_vjp(c, p), -1, -2), q) * scale, k.shape)
+    ds = shared(p, c, lambda: _softmax_vjp(c, p), done=True)
+    return _reduce_to(matmul(swapaxes(ds, -1, -2), q) * scale, k.shape)
 
 
 def _probs_jvp_q(t, p, q, k, mask, causal, scale):
@@ -89,19 +95,28 @@ def _weights_cotangent(g, v):
     return matmul(g, swapaxes(v, -1, -2))
 
 
+def _recomputed(g, ans, q, k, v, mask, causal, scale, done):
+    """The weights P and the scores' cotangent dS, recomputed once for the node's rules."""
+    def compute():
+        p = _weights(q, k, mask, causal, scale)
+        return p, _softmax_vjp(_weights_cotangent(g, v), p)
+    return shared(ans, g, compute, done)
+
+
 def _vjp_q(g, ans, q, k, v, mask, causal, scale):
-    p = _weights(q, k, mask, causal, scale)
-    return _probs_vjp_q(_weights_cotangent(g, v), p, q, k, mask, causal, scale)
+    done = not (k.requires_grad or v.requires_grad)
+    ds = _recomputed(g, ans, q, k, v, mask, causal, scale, done)[1]
+    return _reduce_to(matmul(ds, k) * scale, q.shape)
 
 
 def _vjp_k(g, ans, q, k, v, mask, causal, scale):
-    p = _weights(q, k, mask, causal, scale)
-    return _probs_vjp_k(_weights_cotangent(g, v), p, q, k, mask, causal, scale)
+    ds = _recomputed(g, ans, q, k, v, mask, causal, scale, not v.requires_grad)[1]
+    return _reduce_to(matmul(swapaxes(ds, -1, -2), q) * scale, k.shape)
 
 
 def _vjp_v(g, ans, q, k, v, mask, causal, scale):
-    p = _weights(q, k, mask, causal, scale)
-    return _reduce_to(matmul(swapaxes(p, -1, -2), g), v.shape)
+    last = shared(ans, g, lambda: (_weights(q, k, mask, causal, scale), None), done=True)
+    return _reduce_to(matmul(swapaxes(last[0], -1, -2), g), v.shape)
 
 
 def _reduce_to(x, shape):

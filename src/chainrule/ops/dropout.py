@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._define import bind, bind_tensors, defop
+from ._define import bind, bind_tensors, constant, defop
 
 __all__ = ["dropout_seeded"]
 
@@ -27,8 +27,20 @@ def _batch(size, op, vals, batched, params):
     return bind(op, tuple(vals), params)
 
 
+def _vjp(g, ans, x, p, seed):
+    """The mask applied to g. Read from the output where it shows (x finite and nowhere 0:
+    kept entries are the nonzero ones), so it is not drawn again; the cotangent may then be
+    batched (jacrev) and every row still meets the forward's mask. Else drawn again."""
+    if ans._trace is None and x._trace is None:
+        data = x.data
+        if data.all() and np.isfinite(data).all():
+            scale = np.asarray(1.0 / (1.0 - p), dtype=ans.dtype)
+            return g * constant(np.multiply(ans.data != 0, scale))
+    return dropout_seeded(g, p, seed)
+
+
 dropout_p = defop(
-    "dropout", _impl, vjp=lambda g, ans, x, p, seed: dropout_seeded(g, p, seed), linear=True,
+    "dropout", _impl, vjp=_vjp, linear=True,
     doc="x scaled by 1/(1-p) where a mask drawn from seed keeps it, else 0.", batch=_batch)
 
 

@@ -357,14 +357,40 @@ def _erf_impl(x):
     if x.dtype.kind == "c":
         return _complex_erf(x)
     v = np.asarray(x, dtype=np.float64)
-    a = np.abs(v)
-    z = np.minimum(v * v, 1.0)  # clipped: the branch is only used where |x| <= 1
-    inner = v * _poly(z, _ERF_T) / _poly(z, _ERF_U)
-    b = np.clip(a, 1.0, 8.0)    # erfc(8) is below float64's resolution of 1
-    outer = np.copysign(1.0 - np.exp(-b * b) * _poly(b, _ERFC_P) / _poly(b, _ERFC_Q), v)
-    out = np.where(a <= 1.0, inner, outer)
+    flat = v.reshape(-1)   # 1-d: the in-place passes need arrays, not NumPy scalars
+    if flat.size <= _ERF_BLOCK:
+        out = _erf_block(flat).reshape(v.shape)
+    else:   # blocks that stay in cache through the ~50 passes: 1.5x faster at 1e6
+        out = np.empty(v.shape)
+        flat_out = out.reshape(-1)
+        for start in range(0, flat.size, _ERF_BLOCK):
+            flat_out[start:start + _ERF_BLOCK] = _erf_block(flat[start:start + _ERF_BLOCK])
     # Float input keeps its dtype; integer input becomes float, as in NumPy's ufuncs.
     return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
+
+
+_ERF_BLOCK = 1 << 15
+
+
+def _erf_block(v):
+    """erf of float64 v, both branches evaluated everywhere, in place where possible."""
+    a = np.abs(v)
+    z = v * v
+    np.minimum(z, 1.0, out=z)   # clipped: the branch is only used where |x| <= 1
+    inner = _poly(z, _ERF_T)
+    inner *= v
+    inner /= _poly(z, _ERF_U)
+    b = np.clip(a, 1.0, 8.0)    # erfc(8) is below float64's resolution of 1
+    e = b * b
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    outer = _poly(b, _ERFC_P)
+    outer *= e
+    outer /= _poly(b, _ERFC_Q)
+    np.subtract(1.0, outer, out=outer)
+    np.copysign(outer, v, out=outer)
+    np.copyto(outer, inner, where=a <= 1.0)
+    return outer
 
 
 erf = defop(

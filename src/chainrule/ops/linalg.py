@@ -7,7 +7,7 @@ import string
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop
+from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop, shared
 from .elementwise import where
 from .reduce import sum as _sum
 from .shape import Variadic, example_ndim, lead_ones, moveaxis, reshape, sum_to, swapaxes
@@ -348,11 +348,16 @@ def _solve_grad_b(a, g, b_ndim):
 
 
 def _solve_vjp_a(g, ans, a, b):
-    gb = _solve_grad_b(a, g, b.ndim)
+    # solve(a^T, g) is both inputs' work: done once, for b's rule as well
+    gb = shared(ans, g, lambda: _solve_grad_b(a, g, b.ndim), done=not b.requires_grad)
     if b.ndim == 1:
         return sum_to(-reshape(gb, gb.shape + (1,)) * reshape(ans, ans.shape[:-1] + (1,)
                                                               + ans.shape[-1:]), a.shape)
     return sum_to(-matmul(gb, _mT(ans)), a.shape)
+
+
+def _solve_vjp_b(g, ans, a, b):
+    return sum_to(shared(ans, g, lambda: _solve_grad_b(a, g, b.ndim), done=True), b.shape)
 
 
 def _solve_jvp(tangents, ans, a, b):
@@ -376,7 +381,7 @@ def _solve_batch(size, op, vals, batched, params):
 
 solve_p = defop(
     "solve", np.linalg.solve, nin=2,
-    vjp=(_solve_vjp_a, lambda g, ans, a, b: sum_to(_solve_grad_b(a, g, b.ndim), b.shape)),
+    vjp=(_solve_vjp_a, _solve_vjp_b),
     jvp_joint=_solve_jvp, batch=_solve_batch)
 
 

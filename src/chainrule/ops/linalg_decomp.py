@@ -10,13 +10,16 @@ in chainrule ops so that every order works. All are batched over leading axes.
 
 from __future__ import annotations
 
+import math
+import threading
+
 import numpy as np
 
 from ..core import is_mapped
 from ._define import as_tensor, bind_tensors, coerce, constant, defop, normalize_axis
 from .elementwise import absolute, conj, exp, imag, less_equal, not_equal, real, sign, where
 from .linalg import _check_square, _mT, einsum, inv, matmul, norm2_p, solve
-from .reduce import _unreduce
+from .reduce import _kept, _unreduce
 from .reduce import max as _max
 from .reduce import min as _min
 from .reduce import sum as _sum
@@ -47,13 +50,30 @@ def _pack(parts, batch):
 
 def _unpack(packed, shapes):
     """The tensors that `_pack` joined, given their trailing shapes."""
-    out, start = [], 0
-    batch = packed.shape[:-1]
-    for s in shapes:
-        n = int(np.prod(s, dtype=int))
-        out.append(reshape(getitem(packed, (Ellipsis, slice(start, start + n))), batch + s))
-        start += n
-    return out
+    return [_part(packed, shapes, i) for i in range(len(shapes))]
+
+
+def _span(shapes, i):
+    """Where the i-th of the parts of these trailing shapes lies on the packed axis."""
+    start = sum(math.prod(s) for s in shapes[:i])
+    return start, start + math.prod(shapes[i])
+
+
+def _part(packed, shapes, i):
+    """The i-th tensor that `_pack` joined, alone (no slices of the others recorded)."""
+    return reshape(getitem(packed, (Ellipsis, slice(*_span(shapes, i)))),
+                   packed.shape[:-1] + tuple(shapes[i]))
+
+
+def _only_part(g, shapes, i):
+    """True when every packed part of the cotangent g but the i-th is a constant zero:
+    outputs no one used (a slice's VJP fills them with zeros), whose terms a rule may skip.
+    A boxed cotangent, or one that requires grad, is never skipped: its derivative need
+    not vanish where its value does."""
+    if g._trace is not None or g.requires_grad:
+        return False
+    start, stop = _span(shapes, i)
+    return not g.data[..., :start].any() and not g.data[..., stop:].any()
 
 
 def _leading(size, op, vals, batched, params):
@@ -217,9 +237,18 @@ def _eigh_parts(packed, n):
     return _unpack(packed, ((n,), (n, n)))
 
 
+def _values_only(g, n):
+    """The eigenvalues' cotangent when the eigenvectors got none, else None."""
+    return _part(g, ((n,), (n, n)), 0) if _only_part(g, ((n,), (n, n)), 0) else None
+
+
 @_textbook_adjoint
 def _eigh_vjp(g, ans, a):
     n = a.shape[-1]
+    gw = _values_only(g, n)
+    if gw is not None:   # eigvalsh: V diag(gw) V^H (Hermitian already), one product, not three
+        v = _part(ans, ((n,), (n, n)), 1)
+        return matmul(v * _row(gw), _mH(v))
     w, v = _eigh_parts(ans, n)
     gw, gv = _eigh_parts(g, n)
     inner = _diag_embed(gw) + _inverse_gaps(_real_part(w)) * matmul(_mH(v), gv)
@@ -270,6 +299,10 @@ def _eig_impl(a):
 
 def _eig_vjp(g, ans, a):
     n = a.shape[-1]
+    gw = _values_only(g, n)
+    if gw is not None:   # eigvals: V^-T diag(gw) V^T, one product instead of three
+        v = _part(ans, ((n,), (n, n)), 1)
+        return matmul(_mT(inv(v)), _col(gw) * _mT(v))
     w, v = _eigh_parts(ans, n)
     gw, gv = _eigh_parts(g, n)
     # unit-norm columns: the part of gv along Re(v^H dv) is removed first
@@ -325,17 +358,28 @@ def _svd_shapes(a, full_matrices):
 
 def _svd_reduced(packed, a, full_matrices):
     """U, s, V of the reduced decomposition (the extra columns of a full one are dropped)."""
-    u, s, vh = _unpack(packed, _svd_shapes(a, full_matrices))
-    k = s.shape[-1]
+    shapes = _svd_shapes(a, full_matrices)
+    u, v = _svd_vectors(packed, shapes, full_matrices)
+    return u, _real_part(_part(packed, shapes, 1)), v
+
+
+def _svd_vectors(packed, shapes, full_matrices):
+    """U and V of the reduced decomposition alone."""
+    u, vh = _part(packed, shapes, 0), _part(packed, shapes, 2)
+    k = shapes[1][0]
     if full_matrices:
         u, vh = getitem(u, (Ellipsis, slice(0, k))), getitem(vh, (Ellipsis, slice(0, k),
                                                                   slice(None)))
-    return u, _real_part(s), _mH(vh)
+    return u, _mH(vh)
 
 
 @_textbook_adjoint
 def _svd_vjp(g, ans, a, full_matrices):
     m, n = a.shape[-2:]
+    shapes = _svd_shapes(a, full_matrices)
+    if _only_part(g, shapes, 1):   # svdvals: U diag(gs) V^H, one product instead of five
+        u, v = _svd_vectors(ans, shapes, full_matrices)
+        return matmul(u * _row(_real_part(_part(g, shapes, 1))), _mH(v))
     u, s, v = _svd_reduced(ans, a, full_matrices)
     gu, gs, gv = _svd_reduced(g, a, full_matrices)
     f = _inverse_gaps(s, squared=True)
@@ -529,9 +573,21 @@ def pinv(a, rcond=None, hermitian=False):
     return bind_tensors(pinv_p, (a,), {"rcond": rcond})
 
 
+# slogdet() asks for both from one LU factorization: while it runs, logabsdet's impl
+# leaves the sign it computed for sign_det's impl on the same array.
+_slogdet_pair = threading.local()
+
+
 def _logdet_impl(x):
     sign, logabs = np.linalg.slogdet(x)
+    if getattr(_slogdet_pair, "on", False):
+        _slogdet_pair.sign = (x, sign)
     return logabs if x.dtype.kind != "c" else logabs + 1j * np.angle(sign)
+
+
+def _sign_impl(x):
+    kept = getattr(_slogdet_pair, "sign", None)
+    return kept[1] if kept is not None and kept[0] is x else np.linalg.slogdet(x)[0]
 
 
 # Holomorphic for complex x (the complex log det, whose real part is log |det x|), so the
@@ -541,7 +597,7 @@ logabsdet_p = defop(
     vjp=lambda g, ans, x: reshape(g, g.shape + (1, 1)) * _mT(inv(x)),
     jvp=lambda t, ans, x: einsum("...ij,...ji->...", inv(x), t),
     doc="log |det x| without overflow; for complex x, log |det x| + i arg det x.")
-sign_det_p = defop("sign_det", lambda x: np.linalg.slogdet(x)[0], differentiable=False,
+sign_det_p = defop("sign_det", _sign_impl, differentiable=False,
                    batch=_leading, doc="The sign of det x: piecewise constant.")
 
 
@@ -553,7 +609,12 @@ def slogdet(a):
     if _is_complex(a):
         logdet = logabsdet_p(a)
         return exp(astype(imag(logdet), a.dtype) * 1j), real(logdet)
-    return sign_det_p(a), logabsdet_p(a)
+    _slogdet_pair.on = True
+    try:
+        logabs = logabsdet_p(a)
+        return sign_det_p(a), logabs
+    finally:
+        _slogdet_pair.on, _slogdet_pair.sign = False, None
 
 
 # ----- composites ----------------------------------------------------------------------
@@ -638,21 +699,51 @@ def lstsq(a, b, rcond=None):
 
 def _pnorm_ratio_power(x, ans, axes, keepdims, p):
     """sign(x) (|x| / ||x||_p)^(p-1), the p-norm's derivative; 0 where x or the norm is 0."""
-    if not keepdims:
-        ans = reshape(ans, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
+    ans = _kept(ans, x, axes, keepdims)
     ax = absolute(x)
     off = less_equal(ax, 0.0) | less_equal(ans, 0.0)
     ratio = where(off, 1.0, ax / where(off, 1.0, ans))
     return where(off, 0.0, sign(x) * ratio ** (p - 1.0))
 
 
+def _pnorm_split(x, ans, axes, keepdims, p):
+    """The derivative as (x |x|^(p-2), ||x||^(1-p) on the reduced shape): one pass over x
+    (with |x| itself for p = 3) and a scale on the small norm, as a hand-written rule does.
+    None where that form is not exact: a boxed value, a norm that is 0 or not finite, or a
+    power of |x| that is fractional (its derivative at an entry 0 is infinite) and x has a 0."""
+    if x._trace is not None or ans._trace is not None or p <= 1.0:
+        return None
+    norm = ans.data
+    if not (np.isfinite(norm).all() and (norm > 0).all()):
+        return None
+    k = p - 2.0
+    if not (k >= 0 and k == int(k)) and not x.data.all():
+        return None
+    slope = x if k == 0 else x * (absolute(x) if k == 1 else absolute(x) ** k)
+    return slope, _kept(ans, x, axes, keepdims) ** (1.0 - p)
+
+
+def _pnorm_vjp(g, ans, x, axes, keepdims, p):
+    split = _pnorm_split(x, ans, axes, keepdims, p)
+    if split is None:
+        return _unreduce(g, x, axes, keepdims) * _pnorm_ratio_power(x, ans, axes, keepdims, p)
+    slope, scale = split
+    return broadcast_to(_kept(g, x, axes, keepdims) * scale, x.shape) * slope
+
+
+def _pnorm_jvp(t, ans, x, axes, keepdims, p):
+    split = _pnorm_split(x, ans, axes, keepdims, p)
+    if split is None:
+        return _sum(t * _pnorm_ratio_power(x, ans, axes, keepdims, p), axes, keepdims)
+    slope, scale = split
+    scale = scale if keepdims else reshape(scale, ans.shape)
+    return _sum(t * slope, axes, keepdims) * scale
+
+
 pnorm_p = defop(
     "pnorm", lambda x, axes, keepdims, p: np.sum(np.abs(x) ** p, axis=axes,
                                                  keepdims=keepdims) ** (1.0 / p),
-    vjp=lambda g, ans, x, axes, keepdims, p: _unreduce(g, x, axes, keepdims)
-    * _pnorm_ratio_power(x, ans, axes, keepdims, p),
-    jvp=lambda t, ans, x, axes, keepdims, p: _sum(
-        t * _pnorm_ratio_power(x, ans, axes, keepdims, p), axes, keepdims),
+    vjp=_pnorm_vjp, jvp=_pnorm_jvp,
     batch="axes", doc="Vector p-norm (sum |x|^p)^(1/p); gradient 0 at 0.")
 
 

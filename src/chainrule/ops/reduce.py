@@ -7,18 +7,21 @@ import numpy as np
 from ..core import ground, is_concrete
 from ._define import as_tensor, axis_index, bind_tensors, constant, defop, normalize_axis
 from .elementwise import conj, equal, exp, log, real, sqrt, where
-from .shape import astype, broadcast_to, flip, reshape, transpose
+from .shape import astype, broadcast_to, flip, materialize, reshape, transpose
 
 
 def _kept_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _kept(v, x, axes, keepdims):
+    """A reduced value with its reduced axes kept (length 1), to broadcast against x."""
+    return v if keepdims else reshape(v, _kept_shape(x.shape, axes))
+
+
 def _unreduce(g, x, axes, keepdims):
     """Broadcast a reduced cotangent back over the reduced axes of x."""
-    if not keepdims:
-        g = reshape(g, _kept_shape(x.shape, axes))
-    return broadcast_to(g, x.shape)
+    return broadcast_to(_kept(g, x, axes, keepdims), x.shape)
 
 
 sum_p = defop(
@@ -78,22 +81,55 @@ def spread_root(v):
 
 # ----- max / min: ties share the gradient evenly ----------------------------------------
 
-def _hits_and_counts(x, ans, axes, keepdims):
-    """Where x attains its extremum (a bool mask) and how many times, in x's dtype."""
-    hit = equal(x, ans if keepdims else reshape(ans, _kept_shape(x.shape, axes)))
-    return hit, astype(sum(hit, axes, keepdims=True), x.dtype)  # x's dtype: no float64
+def _hits_and_counts(x, ans, axes, keepdims, dtype):
+    """Where x attains its extremum (a bool mask) and how many times, in `dtype` (the
+    dtype of what is shared: no float64 for float32 values)."""
+    hit = equal(x, _kept(ans, x, axes, keepdims))
+    if hit._trace is None and len(axes) == x.ndim:   # a count is 10x faster than a sum
+        return hit, constant(np.full((1,) * x.ndim, np.count_nonzero(hit.data), dtype))
+    return hit, astype(sum(hit, axes, keepdims=True), dtype)
+
+
+def _hit_share_impl(g, x, ans, axes, keepdims):
+    # The cotangent shared out on the small reduced shape, then one masked multiply: three
+    # passes over x (compare, count, multiply), as a hand-written rule does.
+    kept = _kept_shape(x.shape, axes)
+    hit = np.equal(x, ans if keepdims else np.reshape(ans, kept))
+    if len(axes) == x.ndim:   # a count is 10x faster than a sum of the mask
+        count = np.asarray(np.count_nonzero(hit), g.dtype)
+    else:
+        count = np.sum(hit, axis=axes, keepdims=True).astype(g.dtype)
+    share = (g if keepdims else np.reshape(g, kept)) / count
+    return np.multiply(hit, share)
+
+
+def _hit_share_batch(size, op, vals, batched, params):
+    vals = tuple(materialize(v, b, size) for v, b in zip(vals, batched))
+    return bind_tensors(op, vals, {**params, "axes": tuple(a + 1 for a in params["axes"])})
+
+
+def _no_slope(*args, **params):
+    return None   # piecewise constant in where the extremum is
+
+
+# g shared evenly among the entries of x that equal the extremum ans along axes: max's and
+# min's derivative product in one op (it was six: compare, count, reshape, divide,
+# broadcast, multiply). Linear in g; its transpose is the mean over the hits.
+hit_share_p = defop(
+    "hit_share", _hit_share_impl, nin=3, batch=_hit_share_batch,
+    vjp=(lambda c, out, g, x, ans, axes, keepdims: _extremum_jvp(c, ans, x, axes, keepdims),
+         _no_slope, _no_slope),
+    jvp=(lambda t, out, g, x, ans, axes, keepdims: _extremum_vjp(t, ans, x, axes, keepdims),
+         _no_slope, _no_slope),
+    doc="g / (number of hits) where x equals the extremum ans along axes, else 0.")
 
 
 def _extremum_vjp(g, ans, x, axes, keepdims):
-    # The cotangent is shared out on the small reduced shape, then masked: three passes
-    # over x (compare, count, multiply) instead of five (a cast and a divide of weights).
-    hit, count = _hits_and_counts(x, ans, axes, keepdims)
-    share = (g if keepdims else reshape(g, _kept_shape(x.shape, axes))) / count
-    return broadcast_to(share, x.shape) * hit
+    return bind_tensors(hit_share_p, (g, x, ans), {"axes": axes, "keepdims": keepdims})
 
 
 def _extremum_jvp(t, ans, x, axes, keepdims):
-    hit, count = _hits_and_counts(x, ans, axes, keepdims)
+    hit, count = _hits_and_counts(x, ans, axes, keepdims, t.dtype)
     out = sum(t * hit, axes, keepdims=True) / count
     return out if keepdims else reshape(out, ans.shape)
 
@@ -121,11 +157,18 @@ min_p, min = _extremum("min", np.min)  # noqa: A001
 
 # ----- prod: exact with zeros ------------------------------------------------------------
 
-def _prod_of_others(x, axes, ans, keepdims):
+def _nowhere_zero(x, ans):
+    """True when x is concrete and has no 0, read off its products (a 0 entry makes its
+    product 0 or NaN; a product that underflows or overflows takes the exact path too):
+    the product of the others is then ans / x."""
+    if not is_concrete(x):   # jit: the path exact for all
+        return False
+    products = ground(ans).data
+    return bool(np.all(products != 0) and np.isfinite(products).all())
+
+
+def _prod_of_others(x, axes):
     """For each entry, the product of the other entries along `axes` (exact with zeros)."""
-    if is_concrete(x) and not np.any(ground(x).data == 0):  # jit: the path exact for all
-        # the product is the op's own output: not computed a second time
-        return (ans if keepdims else reshape(ans, _kept_shape(x.shape, axes))) / x
     moved = reshape(_move_to_end(x, axes), (-1, _count(x, axes)))
     n = moved.shape[-1]
     eye = constant(np.eye(n, dtype=bool))
@@ -135,6 +178,18 @@ def _prod_of_others(x, axes, ans, keepdims):
     kept = tuple(x.shape[a] for a in range(x.ndim) if a not in axes) + tuple(
         x.shape[a] for a in axes)
     return _move_back(reshape(others, kept), axes, x.ndim)
+
+
+def _prod_vjp(g, ans, x, axes, keepdims):
+    if _nowhere_zero(x, ans):   # g * ans on the reduced shape, then one pass over x
+        return broadcast_to(_kept(g * ans, x, axes, keepdims), x.shape) / x
+    return _unreduce(g, x, axes, keepdims) * _prod_of_others(x, axes)
+
+
+def _prod_jvp(t, ans, x, axes, keepdims):
+    if _nowhere_zero(x, ans):
+        return sum(t / x, axes, keepdims) * ans
+    return sum(t * _prod_of_others(x, axes), axes, keepdims)
 
 
 def _move_to_end(x, axes):
@@ -150,11 +205,7 @@ def _move_back(x, axes, ndim):
 
 prod_p = defop(
     "prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
-    vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims)
-    * _prod_of_others(x, axes, ans, keepdims),
-    jvp=lambda t, ans, x, axes, keepdims: sum(t * _prod_of_others(x, axes, ans, keepdims), axes,
-                                              keepdims),
-    batch="axes")
+    vjp=_prod_vjp, jvp=_prod_jvp, batch="axes")
 
 
 def prod(x, axis=None, keepdims=False):

@@ -34,11 +34,32 @@ argmin_p = _arg("argmin", lambda x, axis, keepdims: np.argmin(x, axis=axis, keep
 # ----- gathering along an axis, and its transpose ---------------------------------------
 
 def _scatter_along_axis_impl(g, idx, axis, shape):
-    out = np.zeros(shape, dtype=g.dtype)
+    shape = tuple(shape)
+    if idx.shape == shape:   # a permutation of every line unless a position repeats
+        out = np.full(shape, np.nan, dtype=g.dtype)
+        np.put_along_axis(out, idx, g, axis=axis)
+        if not np.isnan(out).any():   # every position written (once): nothing to add up
+            return out
     grid = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
     grid[axis] = idx
-    np.add.at(out, tuple(grid), g)  # repeated positions accumulate
+    n = shape[axis] if shape else 1
+    if g.dtype in (np.float32, np.float64) and idx.size and -n <= idx.min() and idx.max() < n:
+        grid[axis] = idx % n   # bincount wants the flat positions nonnegative
+        return _bincount_at(g, grid, shape)
+    out = np.zeros(shape, dtype=g.dtype)
+    np.add.at(out, tuple(grid), g)  # repeated positions accumulate (out of range: raises)
     return out
+
+
+def _bincount_at(g, grid, shape):
+    """np.add.at(zeros(shape), grid, g) for real g and positions in range, by np.bincount
+    over flat positions (sums in double precision): twice as fast."""
+    flat, step = 0, 1
+    for k in reversed(range(len(shape))):
+        flat = flat + grid[k] * step
+        step *= shape[k]
+    sums = np.bincount(np.broadcast_to(flat, g.shape).reshape(-1), g.reshape(-1), step)
+    return sums.reshape(shape).astype(g.dtype, copy=False)
 
 
 def _along_axis_batch(size, op, vals, batched, params):
