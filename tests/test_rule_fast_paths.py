@@ -138,6 +138,22 @@ def test_solve_shares_one_transposed_solve_between_its_inputs():
                                np.linalg.solve(a2.T, np.ones((5, 3))), rtol=1e-12)
 
 
+def test_shared_work_is_not_reused_for_a_seed_written_in_place():
+    # b's rule is skipped (only a is a target), so a's shared solve stays behind; the
+    # second sweep brings the same seed object with new values
+    from chainrule.transforms.reverse import grads_wrt
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((4, 4)) + 4 * np.eye(4)
+    ta = cr.tensor(a, requires_grad=True)
+    tb = cr.tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    seed = cr.tensor(rng.standard_normal((4, 2)))
+    y = cr.linalg.solve(ta, tb)
+    (first,) = grads_wrt([y], [seed], [ta], create_graph=False, retain_graph=True)
+    seed[...] = 2 * seed.data
+    (second,) = grads_wrt([y], [seed], [ta], create_graph=False, retain_graph=True)
+    np.testing.assert_allclose(second.data, 2 * first.data, rtol=1e-12)
+
+
 def test_pnorm_slope_split_matches_the_ratio_form():
     rng = np.random.default_rng(8)
     x = rng.standard_normal((6, 5))

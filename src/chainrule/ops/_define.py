@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 
-from ..core import PRIMITIVES, Primitive, TensorBase, _new_tensor, bind, is_grad_enabled
+from ..core import PRIMITIVES, Primitive, TensorBase, _new_tensor, bind, is_grad_enabled, version_of
 
 EMPTY: dict = {}
 
@@ -155,8 +155,11 @@ def shared(ans, g, compute, done: bool):
     output `ans` and the cotangent `g` (the same objects, so the same values), and kept
     for the node's later rules until one passes `done` (no later rule will ask)."""
     last = getattr(_shared, "last", None)
-    value = last[2] if last is not None and last[0] is ans and last[1] is g else compute()
-    _shared.last = None if done else (ans, g, value)
+    # the version too: a later sweep may bring the same seed object, written in place since
+    version = version_of(g)
+    value = last[3] if last is not None and last[0] is ans and last[1] is g and \
+        last[2] == version else compute()
+    _shared.last = None if done else (ans, g, version, value)
     return value
 
 
