@@ -798,8 +798,12 @@ def contenders(name, spec, arrays):
     of_floats, primals = _closed_over(spec.cr, arrays)
     floats = [i for i, a in enumerate(arrays) if _is_float(a)]
     if out.dtype.kind == "c":
+        # the float inputs as the tensors made above, as the backward() rows use them (an
+        # ndarray primal would be copied by cr.vjp first: docs/reliability.md)
+        float_tensors = [tensors[i] for i in floats]
+
         def cr_bwd():
-            return dict(zip(floats, _cr_vjp(of_floats, primals, cr_seed)))
+            return dict(zip(floats, _cr_vjp(of_floats, float_tensors, cr_seed)))
     else:
         def cr_bwd():
             return _cr_fwd_bwd(spec.cr, tensors, cr_seed)

@@ -427,10 +427,12 @@ def _complex_unit(g, value):
     return g * constant(value, dtype=np.result_type(g.dtype, np.complex64))
 
 
-real = defop("real", lambda x: np.real(x).copy() if x.dtype.kind == "c" else x.copy(),
+# real and imag are NumPy's views of a complex input, as torch.real is: writes through one
+# are writes into x, whose version they advance (core.versions follows memory).
+real = defop("real", np.real,
              vjp=lambda g, ans, x: g, jvp=lambda t, ans, x: real(t), batch="elementwise",
              doc="The real part (a real tensor).")
-imag = defop("imag", lambda x: np.imag(x).copy(),
+imag = defop("imag", np.imag,
              vjp=lambda g, ans, x: _complex_unit(g, -1j), jvp=lambda t, ans, x: imag(t),
              batch="elementwise", doc="The imaginary part (a real tensor; 0 for real x).")
 conj = defop("conj", np.conjugate, vjp=lambda g, ans, x: conj(g), jvp=lambda t, ans, x: conj(t),
