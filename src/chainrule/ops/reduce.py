@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core import ground, is_concrete
@@ -25,7 +27,8 @@ def _unreduce(g, x, axes, keepdims):
 
 
 sum_p = defop(
-    "sum", lambda x, axes, keepdims: np.sum(x, axis=axes, keepdims=keepdims),
+    # np.add.reduce is what np.sum calls, without np.sum's Python wrapper (~0.9 us a call)
+    "sum", lambda x, axes, keepdims: np.add.reduce(x, axis=axes, keepdims=keepdims),
     vjp=lambda g, ans, x, axes, keepdims: _unreduce(g, x, axes, keepdims), linear=True,
     batch="axes")
 
@@ -38,7 +41,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - NumPy's name
 
 
 def _count(x, axes):
-    return int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    return math.prod(x.shape[a] for a in axes)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -151,8 +154,9 @@ def _extremum(name, fn):
     return prim, reduce
 
 
-max_p, max = _extremum("max", np.max)  # noqa: A001
-min_p, min = _extremum("min", np.min)  # noqa: A001
+# np.maximum.reduce is what np.max calls, without its Python wrapper (as sum's impl)
+max_p, max = _extremum("max", np.maximum.reduce)  # noqa: A001
+min_p, min = _extremum("min", np.minimum.reduce)  # noqa: A001
 
 
 # ----- prod: exact with zeros ------------------------------------------------------------
@@ -204,7 +208,7 @@ def _move_back(x, axes, ndim):
 
 
 prod_p = defop(
-    "prod", lambda x, axes, keepdims: np.prod(x, axis=axes, keepdims=keepdims),
+    "prod", lambda x, axes, keepdims: np.multiply.reduce(x, axis=axes, keepdims=keepdims),
     vjp=_prod_vjp, jvp=_prod_jvp, batch="axes")
 
 
