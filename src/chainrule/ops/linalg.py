@@ -251,7 +251,8 @@ def einsum(subscripts, *operands):
 def outer(a, b):
     """`np.outer` of the flattened inputs."""
     a, b = coerce((a, b))
-    return einsum("i,j->ij", reshape(a, -1), reshape(b, -1))
+    # a column times a row: one broadcast multiply (einsum's parsing cost 3x the op at 1e3)
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
 
 
 def tensordot(a, b, axes=2):
@@ -283,6 +284,8 @@ def dot(a, b):
     a, b = coerce((a, b))
     if a.ndim == 0 or b.ndim == 0:
         return a * b
+    if a.ndim <= 2 and b.ndim <= 2:   # the same product as matmul: one BLAS call, no einsum
+        return matmul(a, b)
     if b.ndim == 1:
         return tensordot(a, b, axes=([-1], [0]))
     return tensordot(a, b, axes=([-1], [-2]))
