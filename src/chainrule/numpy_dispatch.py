@@ -40,8 +40,18 @@ count_nonzero searchsorted result_type iscomplexobj isrealobj isscalar may_share
 shares_memory digitize""".split())
 
 
+_found: dict = {}   # (module, name) -> counterpart or None: every NumPy call on a tensor asks
+
+
 def _counterpart(module: str, name: str):
     """The chainrule function standing for numpy's `module.name`, or None."""
+    key = (module, name)
+    if key not in _found:
+        _found[key] = _look_up(module, name)
+    return _found[key]
+
+
+def _look_up(module: str, name: str):
     space = _NAMESPACES.get(module)
     if space is None:
         return None
@@ -108,7 +118,7 @@ def array_ufunc(ufunc, method: str, inputs, kwargs):
     if method == "__call__":
         fn = _counterpart("numpy", ufunc.__name__)
         if fn is not None:
-            return fn(*inputs, **_without_defaults(what, kwargs))
+            return fn(*inputs, **_without_defaults(what, kwargs)) if kwargs else fn(*inputs)
     elif method in ("reduce", "accumulate"):
         table = _REDUCE if method == "reduce" else _ACCUMULATE
         name = table.get(ufunc.__name__)

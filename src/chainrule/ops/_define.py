@@ -28,6 +28,10 @@ def as_tensor(x, like: TensorBase | None = None) -> TensorBase:
     """`x` as a tensor; a Python number takes `like`'s dtype by NumPy 2's promotion rules."""
     if isinstance(x, TensorBase):
         return x
+    if like is not None and type(x) in (float, int) and like.dtype.kind in "fc":
+        # NumPy 2: a Python number is weak, so it takes a float tensor's dtype (the common
+        # case, `cr.maximum(z, 0.0)`, without np.result_type's ~1 us)
+        return _new_tensor(np.array(x, dtype=like.dtype))
     if like is not None and isinstance(x, numbers.Number) and not isinstance(x, bool):
         return _new_tensor(np.asarray(x, dtype=np.result_type(like.dtype, x)))
     if isinstance(x, (list, tuple)) and _holds_tensor(x):
@@ -125,10 +129,11 @@ class Op(Primitive):
 
     def _coerce(self, args):
         like = _like(args)
-        recording = is_grad_enabled() and any(
-            isinstance(a, TensorBase) and a.requires_grad for a in args)
-        return tuple(a if isinstance(a, TensorBase) else operand(self, a, like, recording)
-                     for a in args)
+        # only an ndarray operand asks whether this op records (`operand` copies it then)
+        recording = any([isinstance(a, np.ndarray) for a in args]) and is_grad_enabled() \
+            and any([isinstance(a, TensorBase) and a.requires_grad for a in args])
+        return tuple([a if isinstance(a, TensorBase) else operand(self, a, like, recording)
+                      for a in args])
 
 
 def operand(op: Primitive, x, like: TensorBase | None, recording: bool) -> TensorBase:
