@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core import bind
 from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop, shared
-from .elementwise import where
+from .elementwise import safe_divide
 from .reduce import sum as _sum
 from .shape import Variadic, example_ndim, lead_ones, moveaxis, permute, reshape, sum_to, swapaxes
 
@@ -459,25 +459,19 @@ def solve(a, b):
     return solve_p(a, b)
 
 
-def _safe_divide(x, n):
-    """x / n where n != 0 and 0 where n == 0: the norm's gradient at 0 is taken as 0."""
-    zero = n == 0
-    return where(zero, 0.0, x / where(zero, 1.0, n))
-
-
 def _norm_vjp(g, ans, x, axes, keepdims):
     if not keepdims:
         shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
         g, ans = reshape(g, shape), reshape(ans, shape)
     # Divided on the small reduced shape, then one pass over x (not two wheres over x).
-    return _safe_divide(g, ans) * x
+    return safe_divide(g, ans) * x
 
 
 def _norm_jvp(t, ans, x, axes, keepdims):
     kept = ans
     if not keepdims:
         kept = reshape(ans, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
-    out = _safe_divide(_sum(t * x, axes, keepdims=True), kept)
+    out = safe_divide(_sum(t * x, axes, keepdims=True), kept)
     return out if keepdims else reshape(out, ans.shape)
 
 
