@@ -357,6 +357,10 @@ def _erf_impl(x):
     if x.dtype.kind == "c":
         return _complex_erf(x)
     v = np.asarray(x, dtype=np.float64)
+    fast = _scipy_erf()
+    if fast is not None:   # one ufunc call; the ~45 NumPy passes below cost ~40 us at 1e3
+        out = fast(v)
+        return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
     flat = v.reshape(-1)   # 1-d: the in-place passes need arrays, not NumPy scalars
     if flat.size <= _ERF_BLOCK:
         out = _erf_block(flat).reshape(v.shape)
@@ -370,6 +374,19 @@ def _erf_impl(x):
 
 
 _ERF_BLOCK = 1 << 15
+_SCIPY_ERF: list = []
+
+
+def _scipy_erf():
+    """SciPy's erf ufunc (the same Cephes approximations) when SciPy is installed, else
+    None; looked up on the first call, since importing chainrule never needs SciPy."""
+    if not _SCIPY_ERF:
+        try:
+            from scipy.special import erf as scipy_erf
+        except ImportError:
+            scipy_erf = None
+        _SCIPY_ERF.append(scipy_erf)
+    return _SCIPY_ERF[0]
 
 
 def _erf_block(v):
