@@ -183,6 +183,8 @@ def normalize_axis(axis, ndim: int, op: str):
     """`axis` (None, int or tuple) as a sorted tuple of non-negative ints, checked."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:   # one axis in range: the common call
+        return (axis % ndim,)
     axes = (axis,) if type(axis) is int or isinstance(axis, numbers.Integral) else tuple(axis)
     out = [axis_index(a, ndim, op) for a in axes]
     if len(set(out)) != len(out):

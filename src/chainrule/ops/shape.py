@@ -115,8 +115,9 @@ def reshape(x, *shape) -> TensorBase:
     x = as_tensor(x)
     if len(shape) == 1 and type(shape[0]) is not int and \
             not isinstance(shape[0], numbers.Integral):
-        shape = tuple(shape[0])
-    shape = tuple(map(int, shape))
+        shape = shape[0]
+    if type(shape) is not tuple or not all(type(n) is int for n in shape):
+        shape = tuple(map(int, shape))   # NumPy integers, lists: plain ints
     if shape == x.shape:
         return x
     if -1 in shape:
@@ -228,10 +229,16 @@ def squeeze(x, axis=None) -> TensorBase:
 
 # ----- indexing -------------------------------------------------------------------------
 
+# Basic indices (x[3], x[1:5], x[:, None], x[..., 0]) are passed to NumPy as they are.
+_BASIC = frozenset((int, slice, type(None), type(Ellipsis)))
+
+
 def _normalize_index(index, shape):
     """Index with tensors/lists made ndarrays and bool masks made integer arrays."""
     if not isinstance(index, tuple):
         index = (index,)
+    if all(type(item) in _BASIC for item in index):
+        return index   # the common case, nothing to convert (the loop below costs ~2 us)
     out = []
     dim = 0
     for item in index:
@@ -442,9 +449,18 @@ def _pad_batch(size, op, vals, batched, params):
     return bind(op, (vals[0],), {**params, "pad_width": ((0, 0),) + tuple(params["pad_width"])})
 
 
+def _pad_impl(x, pad_width, constant_values):
+    if type(constant_values) in (int, float) and x.dtype.kind in "fc":
+        # a filled array with x written in: np.pad's own Python costs ~10 us a call
+        out = np.full(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pad_width)),
+                      constant_values, x.dtype)
+        out[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))] = x
+        return out
+    return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
+
+
 pad_p = defop(
-    "pad", lambda x, pad_width, constant_values: np.pad(
-        x, pad_width, mode="constant", constant_values=constant_values),
+    "pad", _pad_impl,
     vjp=_pad_vjp,
     jvp=lambda t, ans, x, pad_width, constant_values: bind_tensors(
         pad_p, (t,), {"pad_width": pad_width, "constant_values": 0}), batch=_pad_batch)
@@ -456,8 +472,13 @@ def pad(x, pad_width, mode="constant", constant_values=0) -> TensorBase:
     if mode != "constant":
         raise NotImplementedError(f"pad: mode={mode!r} is not differentiable here; "
                                   "only mode='constant' is supported")
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
-    widths = tuple((int(lo), int(hi)) for lo, hi in widths)
+    if type(pad_width) is int:   # the common cr.pad(x, 1): no array round trip (~5 us)
+        widths = ((pad_width, pad_width),) * x.ndim
+    else:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+        widths = tuple((int(lo), int(hi)) for lo, hi in widths)
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        raise ValueError(f"pad: widths must be >= 0, got {pad_width}")
     return bind_tensors(pad_p, (x,), {"pad_width": widths, "constant_values": constant_values})
 
 
