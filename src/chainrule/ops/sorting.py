@@ -111,6 +111,10 @@ def take_along_axis(arr, indices, axis=-1):
         raise ValueError(f"take_along_axis: indices of shape {indices.shape} need as many "
                          f"dims as the array of shape {arr.shape}")
     axis = normalize_axis(axis, arr.ndim, "take_along_axis")[0]
+    a_shape, i_shape = arr.shape, indices.shape
+    if a_shape[:axis] == i_shape[:axis] and a_shape[axis + 1:] == i_shape[axis + 1:]:
+        # nothing to broadcast (the common case; np.broadcast_shapes costs ~3 us)
+        return bind_tensors(take_along_axis_p, (arr, indices), {"axis": axis})
     from .shape import broadcast_to
     try:
         shape = np.broadcast_shapes(arr.shape[:axis] + (1,) + arr.shape[axis + 1:],
