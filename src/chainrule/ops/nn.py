@@ -24,7 +24,7 @@ __all__ = ["linear", "softmax", "log_softmax", "cross_entropy_per_sample", "norm
 
 def _log_softmax_impl(x, axes):
     z = x - _finite_max(x, axes)
-    lse = np.log(np.exp(z).sum(axis=axes, keepdims=True))
+    lse = np.log(np.add.reduce(np.exp(z), axis=axes, keepdims=True))
     z -= lse
     return z
 

@@ -237,9 +237,11 @@ def cumsum(x, axis=None):
 # ----- stable composites ------------------------------------------------------------------
 
 def _finite_max(x, axes):
-    m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros(
-        _kept_shape(x.shape, axes), x.dtype)
-    return np.where(np.isfinite(m), m, np.zeros((), x.dtype))
+    if not x.size:
+        return np.zeros(_kept_shape(x.shape, axes), x.dtype)
+    m = np.maximum.reduce(x, axis=axes, keepdims=True)   # np.max without its wrapper
+    finite = np.isfinite(m)
+    return m if finite.all() else np.where(finite, m, np.zeros((), x.dtype))
 
 
 # The shift that keeps exp() in range: a constant, so its derivative contributions

@@ -466,17 +466,29 @@ pad_p = defop(
         pad_p, (t,), {"pad_width": pad_width, "constant_values": 0}), batch=_pad_batch)
 
 
+def _is_pair(p) -> bool:
+    return type(p) in (tuple, list) and len(p) == 2 and type(p[0]) is int and type(p[1]) is int
+
+
+def _pad_widths(pad_width, ndim: int) -> tuple:
+    """np.pad's widths as one (before, after) pair of ints per axis."""
+    # an int, or a pair per axis: no array round trip (~5 us a call)
+    if type(pad_width) is int:
+        return ((pad_width, pad_width),) * ndim
+    if type(pad_width) in (tuple, list) and len(pad_width) == ndim and \
+            all(_is_pair(p) for p in pad_width):
+        return tuple((lo, hi) for lo, hi in pad_width)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (ndim, 2))
+    return tuple((int(lo), int(hi)) for lo, hi in widths)
+
+
 def pad(x, pad_width, mode="constant", constant_values=0) -> TensorBase:
     """`np.pad` in constant mode (the padding is a constant, so no gradient flows to it)."""
     x = as_tensor(x)
     if mode != "constant":
         raise NotImplementedError(f"pad: mode={mode!r} is not differentiable here; "
                                   "only mode='constant' is supported")
-    if type(pad_width) is int:   # the common cr.pad(x, 1): no array round trip (~5 us)
-        widths = ((pad_width, pad_width),) * x.ndim
-    else:
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
-        widths = tuple((int(lo), int(hi)) for lo, hi in widths)
+    widths = _pad_widths(pad_width, x.ndim)
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         raise ValueError(f"pad: widths must be >= 0, got {pad_width}")
     return bind_tensors(pad_p, (x,), {"pad_width": widths, "constant_values": constant_values})
