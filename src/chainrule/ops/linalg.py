@@ -9,7 +9,7 @@ import string
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop, shared
+from ._define import EMPTY, as_tensor, axis_index, bind_tensors, coerce, constant, defop, shared
 from .elementwise import safe_divide
 from .reduce import sum as _sum
 from .shape import Variadic, example_ndim, lead_ones, moveaxis, permute, reshape, sum_to, swapaxes
@@ -29,6 +29,11 @@ def _mT(x):
     return permute(x, (*range(n - 2), n - 1, n - 2))
 
 
+def _mm(a, b):
+    """a @ b for a rule's operands, whose shapes are known to align (no checks)."""
+    return bind_tensors(matmul_p, (a, b), EMPTY)
+
+
 def _matmul_vjp_a(g, ans, a, b):
     if a.ndim == 1 and b.ndim == 1:
         return g * b
@@ -37,7 +42,7 @@ def _matmul_vjp_a(g, ans, a, b):
     if a.ndim == 1:                                     # (k,) @ (..., k, n) -> (..., n)
         return sum_to(matmul(reshape(g, g.shape[:-1] + (1, g.shape[-1])), _mT(b)),
                       (1,) * (b.ndim - 1) + a.shape).reshape(a.shape)
-    return sum_to(matmul(g, _mT(b)), a.shape)
+    return sum_to(_mm(g, _mT(b)), a.shape)
 
 
 def _matmul_vjp_b(g, ans, a, b):
@@ -49,7 +54,7 @@ def _matmul_vjp_b(g, ans, a, b):
     if b.ndim == 1:                                     # (..., m, k) @ (k,)
         return sum_to(matmul(_mT(a), reshape(g, g.shape + (1,))),
                       (1,) * (a.ndim - 2) + b.shape + (1,)).reshape(b.shape)
-    return sum_to(matmul(_mT(a), g), b.shape)
+    return sum_to(_mm(_mT(a), g), b.shape)
 
 
 def matmul_batch(size, op, vals, batched, params):
@@ -95,7 +100,7 @@ def _matmul_by_matrix(op, a, b, a_batched):
 
 matmul_p = defop(
     "matmul", np.matmul, nin=2, vjp=(_matmul_vjp_a, _matmul_vjp_b),
-    jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)), batch=matmul_batch)
+    jvp=(lambda t, ans, a, b: _mm(t, b), lambda t, ans, a, b: _mm(a, t)), batch=matmul_batch)
 
 
 def matmul(a, b):
