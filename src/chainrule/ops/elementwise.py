@@ -330,7 +330,9 @@ _ERFC_P = (2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.463210564422
 _ERFC_Q = (1.0, 1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2,
            9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3,
            1.65666309194161350182e3, 5.57535340817727675546e2)
-_TWO_OVER_SQRT_PI = 1.1283791670955126
+# log(2 / sqrt(pi)): erf' = exp(log(2 / sqrt(pi)) - x^2), one recorded op fewer than
+# 2 / sqrt(pi) * exp(-(x * x)) (no negate)
+_LOG_TWO_OVER_SQRT_PI = math.log(2 / math.sqrt(math.pi))
 
 
 def _poly(x, coefficients):
@@ -412,8 +414,8 @@ def _erf_block(v):
 
 erf = defop(
     "erf", _erf_impl,
-    vjp=lambda g, ans, x: g * (_TWO_OVER_SQRT_PI * exp(-(x * x))),
-    jvp=lambda t, ans, x: t * (_TWO_OVER_SQRT_PI * exp(-(x * x))),
+    vjp=lambda g, ans, x: g * exp(_LOG_TWO_OVER_SQRT_PI - x * x),
+    jvp=lambda t, ans, x: t * exp(_LOG_TWO_OVER_SQRT_PI - x * x),
     doc="The error function, vectorized (Cephes' rational approximations).",
     batch="elementwise")
 
