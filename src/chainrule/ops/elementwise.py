@@ -283,11 +283,29 @@ def where(condition, x, y):
     return where_p(c, x, y)
 
 
+_BOUND = (int, float, type(None))
+
+
+def _clip_by_numbers(x, a_min, a_max):
+    """clip of a concrete float x by numbers as one recorded `where`: the mask (x outside
+    the bounds; nan is not) and the clipped values are constants computed by NumPy (two
+    comparisons and two wheres were four recorded ops, each a pass over x)."""
+    data = x.data
+    outside = np.less(data, a_min) if a_min is not None else None
+    if a_max is not None:
+        above = np.greater(data, a_max)
+        outside = above if outside is None else outside | above
+    return where_p(constant(outside), constant(np.clip(data, a_min, a_max)), x)
+
+
 def clip(x, a_min=None, a_max=None):
     """`np.clip`; one bound may be None. At a bound the gradient goes to x."""
     if a_min is None and a_max is None:
         raise ValueError("clip: give a_min, a_max or both")
     x = as_tensor(x)
+    if x._trace is None and x.dtype.kind in "fc" and type(a_min) in _BOUND and \
+            type(a_max) in _BOUND:
+        return _clip_by_numbers(x, a_min, a_max)
     if a_min is not None:
         x = where(x < a_min, a_min, x)
     if a_max is not None:

@@ -319,7 +319,8 @@ def _einsum_spec(subscripts: str, shapes: tuple):
 def outer(a, b):
     """`np.outer` of the flattened inputs."""
     a, b = coerce((a, b))
-    return einsum("i,j->ij", reshape(a, -1), reshape(b, -1))
+    # a column times a row, as np.outer computes it (no einsum to set up)
+    return reshape(a, (a.size, 1)) * reshape(b, (1, b.size))
 
 
 def tensordot(a, b, axes=2):
@@ -351,6 +352,8 @@ def dot(a, b):
     a, b = coerce((a, b))
     if a.ndim == 0 or b.ndim == 0:
         return a * b
+    if b.ndim <= 2:   # np.dot is np.matmul here (a's last axis against b's first or only)
+        return matmul(a, b)
     if b.ndim == 1:
         return tensordot(a, b, axes=([-1], [0]))
     return tensordot(a, b, axes=([-1], [-2]))
