@@ -250,9 +250,10 @@ exp_shift = defop("exp_shift", _finite_max, differentiable=False, batch="axes",
                   doc="max over `axes` (kept as size-1 axes), 0 where it is not finite.")
 
 
-def shifted(x, axes):
-    """x minus its finite max over `axes`: the argument of exp in softmax and logsumexp."""
-    return x - bind_tensors(exp_shift, (x,), {"axes": axes})
+def softmax_cotangent(c, p, axes):
+    """p * (c - sum(c * p)) over `axes`: the cotangent of softmax's input from that of its
+    output p (and, the Jacobian being symmetric, the tangent of p from the input's)."""
+    return p * (c - sum(c * p, axes, keepdims=True))
 
 
 def logsumexp(x, axis=None, keepdims=False):
