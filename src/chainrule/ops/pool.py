@@ -152,8 +152,15 @@ def _avg_pool_impl(x, kernel, stride, padding):
 def _avg_pool_t_impl(g, x_shape, kernel, stride, padding):
     n, c, h, w = x_shape
     ph, pw = padding
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
     share = g / (kernel[0] * kernel[1])
+    oh, ow = g.shape[2:]
+    if tuple(kernel) == tuple(stride) and ph == pw == 0 and \
+            (oh * kernel[0], ow * kernel[1]) == (h, w):
+        # the windows tile x: each entry gets its window's share, one broadcast copy
+        out = np.empty((n, c, oh, kernel[0], ow, kernel[1]), dtype=share.dtype)
+        out[...] = share[:, :, :, None, :, None]
+        return out.reshape(x_shape)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
     for _, index in _geometry(x_shape, kernel, stride, padding):
         out[index] += share
     return out[:, :, ph:ph + h, pw:pw + w]
