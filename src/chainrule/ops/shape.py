@@ -451,10 +451,14 @@ def _pad_batch(size, op, vals, batched, params):
 
 def _pad_impl(x, pad_width, constant_values):
     if type(constant_values) in (int, float) and x.dtype.kind in "fc":
-        # a filled array with x written in: np.pad's own Python costs ~10 us a call
-        out = np.full(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pad_width)),
-                      constant_values, x.dtype)
+        # x written into an empty array, then only the borders filled (np.pad's own
+        # Python costs ~10 us a call)
+        out = np.empty(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pad_width)), x.dtype)
         out[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))] = x
+        for axis, ((lo, _), n) in enumerate(zip(pad_width, x.shape)):
+            before = (slice(None),) * axis
+            out[before + (slice(0, lo),)] = constant_values
+            out[before + (slice(lo + n, None),)] = constant_values
         return out
     return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
 
