@@ -168,7 +168,7 @@ def _nowhere_zero(x, ans):
     if not is_concrete(x):   # jit: the path exact for all
         return False
     products = ground(ans).data
-    return bool(np.all(products != 0) and np.isfinite(products).all())
+    return bool(products.all() and np.isfinite(products).all())
 
 
 def _prod_of_others(x, axes):
@@ -186,7 +186,7 @@ def _prod_of_others(x, axes):
 
 def _prod_vjp(g, ans, x, axes, keepdims):
     if _nowhere_zero(x, ans):   # g * ans on the reduced shape, then one pass over x
-        return broadcast_to(_kept(g * ans, x, axes, keepdims), x.shape) / x
+        return _kept(g * ans, x, axes, keepdims) / x   # the divide broadcasts it
     return _unreduce(g, x, axes, keepdims) * _prod_of_others(x, axes)
 
 
