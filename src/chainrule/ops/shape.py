@@ -417,10 +417,15 @@ def stack(xs, axis=0) -> TensorBase:
     xs = coerce(tuple(xs))
     if not xs:
         raise ValueError("stack: need at least one tensor")
-    if any(x.shape != xs[0].shape for x in xs):
+    shape = xs[0].shape
+    if any(x.shape != shape for x in xs):
         raise ValueError("stack: all inputs need the same shape, got "
                          + ", ".join(str(x.shape) for x in xs))
-    return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
+    axis = axis_index(axis, len(shape) + 1, "stack")
+    # one new shape for all, bound directly (expand_dims and concatenate check each again)
+    params = {"shape": shape[:axis] + (1,) + shape[axis:]}
+    rows = tuple(bind_tensors(reshape_p, (x,), params) for x in xs)
+    return bind_tensors(concatenate_p, rows, {"axis": axis})
 
 
 def split(x, indices_or_sections, axis=0) -> list:
