@@ -204,13 +204,18 @@ def moveaxis(x, source, destination) -> TensorBase:
 def expand_dims(x, axis) -> TensorBase:
     """`np.expand_dims`; `axis` may be a tuple."""
     x = as_tensor(x)
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    axes = (axis,) if type(axis) is int or isinstance(axis, numbers.Integral) else tuple(axis)
     out_ndim = x.ndim + len(axes)
     axes = normalize_axis(axes, out_ndim, "expand_dims")
     shape, it = [], iter(x.shape)
     for i in range(out_ndim):
         shape.append(1 if i in axes else next(it))
-    return reshape(x, tuple(shape))
+    return _same_size(x, tuple(shape))
+
+
+def _same_size(x: TensorBase, shape: tuple) -> TensorBase:
+    """x reshaped to `shape`, known to hold as many entries (no checks needed)."""
+    return x if shape == x.shape else bind_tensors(reshape_p, (x,), {"shape": shape})
 
 
 def squeeze(x, axis=None) -> TensorBase:
@@ -224,7 +229,7 @@ def squeeze(x, axis=None) -> TensorBase:
             if x.shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length "
                                  f"{x.shape[a]}, not 1")
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    return _same_size(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
 # ----- indexing -------------------------------------------------------------------------
