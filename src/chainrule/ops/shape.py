@@ -372,16 +372,20 @@ def flip(x, axis=None) -> TensorBase:
     """`np.flip`."""
     x = as_tensor(x)
     axes = normalize_axis(axis, x.ndim, "flip")
-    return getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None)
+    return _sliced(x, tuple(slice(None, None, -1) if i in axes else slice(None)
                             for i in range(x.ndim)))
+
+
+def _sliced(x: TensorBase, index: tuple) -> TensorBase:
+    """x[index] for a basic index of slices (nothing to convert or check)."""
+    return bind_tensors(getitem_p, (x,), {"index": index})
 
 
 # ----- joining and padding ----------------------------------------------------------------
 
 def _concat_vjp(i, g, ans, *xs, axis):
     start = sum(x.shape[axis] for x in xs[:i])
-    index = (slice(None),) * axis + (slice(start, start + xs[i].shape[axis]),)
-    return bind_tensors(getitem_p, (g,), {"index": index})
+    return _sliced(g, (slice(None),) * axis + (slice(start, start + xs[i].shape[axis]),))
 
 
 def _concat_jvp(tangents, ans, *xs, axis):
@@ -447,12 +451,11 @@ def split(x, indices_or_sections, axis=0) -> list:
     else:
         bounds = [0, *indices_or_sections, n]
     lead = (slice(None),) * axis
-    return [getitem(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [_sliced(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _pad_vjp(g, ans, x, pad_width, constant_values):
-    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
-    return bind_tensors(getitem_p, (g,), {"index": index})
+    return _sliced(g, tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape)))
 
 
 def _pad_batch(size, op, vals, batched, params):
