@@ -595,6 +595,10 @@ def _nn_specs():
             normal(logits), lambda z: cr.log_softmax(z, axis=1),
             lambda z, g: [g - np.exp(_log_softmax(z)) * g.sum(1, keepdims=True)],
             lambda z: torch.log_softmax(z, 1)),
+        "softmax": Spec(
+            normal(logits), lambda z: cr.softmax(z, axis=1),
+            lambda z, g: [(p := _softmax(z, 1)) * (g - (g * p).sum(1, keepdims=True))],
+            lambda z: torch.softmax(z, 1)),
         "cross_entropy_grad": Spec(
             with_ints(normal(logits), _targets),
             lambda z, t: P["cross_entropy_grad"](z, target=t),

@@ -184,10 +184,24 @@ def axis_index(axis, ndim: int, op: str) -> int:
     return int(axis) % max(ndim, 1)
 
 
+def _is_normal(axes: tuple, ndim: int) -> bool:
+    """True for increasing plain ints in [0, ndim): what normalize_axis returns."""
+    last = -1
+    for a in axes:
+        if type(a) is not int or not last < a < ndim:
+            return False
+        last = a
+    return True
+
+
 def normalize_axis(axis, ndim: int, op: str):
     """`axis` (None, int or tuple) as a sorted tuple of non-negative ints, checked."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:   # one axis in range: the common call
+        return (axis % ndim,)
+    if type(axis) is tuple and _is_normal(axis, ndim):   # a rule's own, already normal
+        return axis
     axes = (axis,) if type(axis) is int or isinstance(axis, numbers.Integral) else tuple(axis)
     out = [axis_index(a, ndim, op) for a in axes]
     if len(set(out)) != len(out):

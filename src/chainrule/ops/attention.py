@@ -16,7 +16,7 @@ import numpy as np
 
 from ._define import bind_tensors, defop, shared
 from .linalg import matmul
-from .reduce import sum
+from .reduce import softmax_cotangent
 from .shape import broadcast_to, reshape, swapaxes
 
 
@@ -54,8 +54,8 @@ def _impl(q, k, v, mask, causal, scale):
 
 
 def _softmax_vjp(c, p):
-    """The cotangent of the scores from that of the weights p: p * (c - rowsum(c * p))."""
-    return p * (c - sum(c * p, -1, keepdims=True))
+    """The cotangent of the scores from that of the weights p (softmax over the last axis)."""
+    return softmax_cotangent(c, p, (p.ndim - 1,))
 
 
 def _weights(q, k, mask, causal, scale):

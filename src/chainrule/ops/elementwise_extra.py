@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import is_mapped
-from ._define import as_tensor, coerce, constant, defop
+from ._define import as_tensor, coerce, constant, defop, shared
 from ._public import public
 from .elementwise import (
     absolute,
@@ -24,6 +24,7 @@ from .elementwise import (
     minimum,
     power,
     round_,
+    safe_divide,
     sin,
     sqrt,
 )
@@ -62,18 +63,17 @@ mod = remainder
 fmod = _remainder_op("fmod", np.fmod, "x - trunc(x / y) * y (the sign of x), as C's fmod.")
 
 
-def _safe_over(x, d):
-    """x / d where d != 0, 0 where d == 0 (with the double where, so no nan at any order)."""
-    zero = d == 0
-    return _where(zero, 0.0, x / _where(zero, 1.0, d))
+def _hypot_vjp(g, ans, z, done):
+    """z's cotangent g * z / hypot: g / hypot is shared by the two inputs' rules."""
+    return sum_to(shared(ans, g, lambda: safe_divide(g, ans), done) * z, z.shape)
 
 
 hypot = defop(
     "hypot", np.hypot, nin=2, batch="elementwise",
-    vjp=(lambda g, ans, x, y: sum_to(g * _safe_over(x, ans), x.shape),
-         lambda g, ans, x, y: sum_to(g * _safe_over(y, ans), y.shape)),
-    jvp=(lambda t, ans, x, y: t * _safe_over(x, ans),
-         lambda t, ans, x, y: t * _safe_over(y, ans)),
+    vjp=(lambda g, ans, x, y: _hypot_vjp(g, ans, x, not y.requires_grad),
+         lambda g, ans, x, y: _hypot_vjp(g, ans, y, True)),
+    jvp=(lambda t, ans, x, y: t * safe_divide(x, ans),
+         lambda t, ans, x, y: t * safe_divide(y, ans)),
     doc="sqrt(x**2 + y**2) without overflow; gradient 0 at the origin.")
 
 def _log_add(name, fn, weight, doc):

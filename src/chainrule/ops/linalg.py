@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import string
 
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, axis_index, bind_tensors, coerce, constant, defop, shared
-from .elementwise import where
+from ._define import EMPTY, as_tensor, axis_index, bind_tensors, coerce, constant, defop, shared
+from .elementwise import safe_divide
 from .reduce import sum as _sum
-from .shape import Variadic, example_ndim, lead_ones, moveaxis, reshape, sum_to, swapaxes
+from .shape import Variadic, example_ndim, lead_ones, moveaxis, permute, reshape, sum_to, swapaxes
 
 # ----- matmul -------------------------------------------------------------------------
 
@@ -22,7 +24,14 @@ def _matmul_shapes_error(a, b):
 
 
 def _mT(x):
-    return swapaxes(x, -1, -2)
+    """x with its last two axes swapped (a rule's operand: no checks needed)."""
+    n = x.ndim
+    return permute(x, (*range(n - 2), n - 1, n - 2))
+
+
+def _mm(a, b):
+    """a @ b for a rule's operands, whose shapes are known to align (no checks)."""
+    return bind_tensors(matmul_p, (a, b), EMPTY)
 
 
 def _matmul_vjp_a(g, ans, a, b):
@@ -33,7 +42,7 @@ def _matmul_vjp_a(g, ans, a, b):
     if a.ndim == 1:                                     # (k,) @ (..., k, n) -> (..., n)
         return sum_to(matmul(reshape(g, g.shape[:-1] + (1, g.shape[-1])), _mT(b)),
                       (1,) * (b.ndim - 1) + a.shape).reshape(a.shape)
-    return sum_to(matmul(g, _mT(b)), a.shape)
+    return sum_to(_mm(g, _mT(b)), a.shape)
 
 
 def _matmul_vjp_b(g, ans, a, b):
@@ -45,7 +54,7 @@ def _matmul_vjp_b(g, ans, a, b):
     if b.ndim == 1:                                     # (..., m, k) @ (k,)
         return sum_to(matmul(_mT(a), reshape(g, g.shape + (1,))),
                       (1,) * (a.ndim - 2) + b.shape + (1,)).reshape(b.shape)
-    return sum_to(matmul(_mT(a), g), b.shape)
+    return sum_to(_mm(_mT(a), g), b.shape)
 
 
 def matmul_batch(size, op, vals, batched, params):
@@ -91,7 +100,7 @@ def _matmul_by_matrix(op, a, b, a_batched):
 
 matmul_p = defop(
     "matmul", np.matmul, nin=2, vjp=(_matmul_vjp_a, _matmul_vjp_b),
-    jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)), batch=matmul_batch)
+    jvp=(lambda t, ans, a, b: _mm(t, b), lambda t, ans, a, b: _mm(a, t)), batch=matmul_batch)
 
 
 def matmul(a, b):
@@ -144,22 +153,21 @@ def _parse_einsum(subscripts: str, shapes):
     return fixed, out
 
 
-def _einsum_vjp(i, g, ans, *xs, terms, out):
-    """Cotangent of operand i: contract g with the other operands onto operand i's letters."""
+@functools.lru_cache(maxsize=1024)
+def _einsum_vjp_spec(i: int, terms: tuple, out: str):
+    """Operand i's cotangent as one einsum: its subscripts, and the constants it needs
+    after g and the other operands (("eye", c): a diagonal letter c, ("ones", c): c summed
+    inside operand i); worked out once per contraction."""
     target = terms[i]
-    sizes = {c: n for t, x in zip(terms, xs) for c, n in zip(t, x.shape)}
-    operands, specs = [g], [out]
-    for j, (t, x) in enumerate(zip(terms, xs)):
-        if j != i:
-            operands.append(x)
-            specs.append(t)
+    specs = [out] + [t for j, t in enumerate(terms) if j != i]
+    extras = []
     # A letter repeated within operand i (a diagonal) gets a fresh letter tied by an eye.
     spare = iter(c for c in string.ascii_letters if c not in "".join(terms) + out)
     result, seen = "", set()
     for c in target:
         if c in seen:
             fresh = next(spare)
-            operands.append(constant(np.eye(sizes[c], dtype=g.dtype)))
+            extras.append(("eye", c))
             specs.append(c + fresh)
             result += fresh
         else:
@@ -167,10 +175,21 @@ def _einsum_vjp(i, g, ans, *xs, terms, out):
             result += c
     # A letter only operand i has (summed away inside it) is broadcast back with ones.
     present = set("".join(specs))
-    for c in seen - present:
-        operands.append(constant(np.ones(sizes[c], dtype=g.dtype)))
+    for c in sorted(seen - present):
+        extras.append(("ones", c))
         specs.append(c)
-    return einsum(",".join(specs) + "->" + result, *operands)
+    return ",".join(specs) + "->" + result, tuple(extras)
+
+
+def _einsum_vjp(i, g, ans, *xs, terms, out):
+    """Cotangent of operand i: contract g with the other operands onto operand i's letters."""
+    subscripts, extras = _einsum_vjp_spec(i, terms, out)
+    operands = [g, *xs[:i], *xs[i + 1:]]
+    if extras:
+        sizes = {c: n for t, x in zip(terms, xs) for c, n in zip(t, x.shape)}
+        operands += [constant(np.eye(sizes[c], dtype=g.dtype) if kind == "eye"
+                              else np.ones(sizes[c], dtype=g.dtype)) for kind, c in extras]
+    return einsum(subscripts, *operands)
 
 
 def _einsum_jvp(tangents, ans, *xs, terms, out):
@@ -191,10 +210,51 @@ def _einsum_batch(size, op, vals, batched, params):
     return bind(op, tuple(vals), {"terms": terms, "out": letter + out})
 
 
+def _gemm_plan(terms, out, shapes):
+    """How a two-operand contraction without batch letters is one GEMM (what np.tensordot
+    does): (axes of a, its (M, K) shape, axes of b, its (K, N) shape, the product's shape
+    before the last transpose, that transpose); None for other contractions."""
+    (ta, tb), (sa, sb) = terms, shapes
+    if len(set(ta)) != len(ta) or len(set(tb)) != len(tb) or len(set(out)) != len(out) or \
+            set(ta) & set(tb) & set(out) or (set(ta) ^ set(tb)) - set(out):
+        return None  # diagonals, batch letters or letters summed inside one operand
+    size = dict(zip(ta, sa)) | dict(zip(tb, sb))
+    summed = [c for c in ta if c in tb]
+    keep_a, keep_b = [c for c in ta if c not in tb], [c for c in tb if c not in ta]
+    m, k, n = (math.prod(size[c] for c in cs) for cs in (keep_a, summed, keep_b))
+    mid = keep_a + keep_b
+    return (tuple(ta.index(c) for c in keep_a + summed), (m, k),
+            tuple(tb.index(c) for c in summed + keep_b), (k, n),
+            tuple(size[c] for c in mid), tuple(mid.index(c) for c in out))
+
+
+_gemm_plans: dict = {}
+
+
+def _einsum_gemm(a, b, terms, out):
+    """a, b contracted by one matmul when that is what einsum computes; None otherwise."""
+    key = (terms, out, a.shape, b.shape)
+    plan = _gemm_plans.get(key, False)
+    if plan is False:
+        plan = _gemm_plans[key] = _gemm_plan(terms, out, (a.shape, b.shape)) \
+            if len(_gemm_plans) < 4096 else None
+    if plan is None:
+        return None
+    perm_a, shape_a, perm_b, shape_b, shape_mid, perm_out = plan
+    product = np.matmul(a.transpose(perm_a).reshape(shape_a),
+                        b.transpose(perm_b).reshape(shape_b))
+    return product.reshape(shape_mid).transpose(perm_out)
+
+
 def _einsum_impl(*xs, terms, out):
-    # optimize=True lets NumPy hand contractions to BLAS (4.5x faster for 1000 x 1000
-    # matrices, where plain einsum loops in C); its path search costs ~10 us, which only
-    # pays once the operands hold a few thousand entries.
+    # A two-operand contraction is one BLAS GEMM (plain np.einsum loops in C: 4x slower at
+    # 32 x 32, 4.5x at 1000 x 1000), with its layout worked out once per shapes.
+    if len(xs) == 2 and xs[0].dtype.kind in "fc" and xs[1].dtype.kind in "fc":
+        product = _einsum_gemm(xs[0], xs[1], terms, out)
+        if product is not None:
+            return product
+    # optimize=True lets NumPy hand contractions to BLAS; its path search costs ~10 us,
+    # which only pays once the operands hold a few thousand entries.
     big = len(xs) > 2 or sum(x.size for x in xs) > 2048
     return np.einsum(",".join(terms) + "->" + out, *xs, optimize=big)
 
@@ -238,21 +298,29 @@ def einsum(subscripts, *operands):
     if not isinstance(subscripts, str):
         subscripts, operands = _sublists_to_subscripts((subscripts, *operands))
     xs = coerce(operands)
-    terms, out = _parse_einsum(subscripts, [x.shape for x in xs])
+    terms, out = _einsum_spec(subscripts, tuple(x.shape for x in xs))
+    return bind_tensors(einsum_p, xs, {"terms": terms, "out": out})
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_spec(subscripts: str, shapes: tuple):
+    """(terms, out) of checked subscripts for operands of these shapes; parsed once (the
+    parse costs ~10 us, more than a small contraction)."""
+    terms, out = _parse_einsum(subscripts, shapes)
     sizes = {}
-    for t, x in zip(terms, xs):
-        for c, n in zip(t, x.shape):
+    for t, shape in zip(terms, shapes):
+        for c, n in zip(t, shape):
             if sizes.setdefault(c, n) != n:
                 raise ValueError(f"einsum: letter '{c}' has length {sizes[c]} and {n} in "
-                                 f"'{subscripts}' (shapes {[x.shape for x in xs]})")
-    return bind_tensors(einsum_p, xs, {"terms": tuple(terms), "out": out})
+                                 f"'{subscripts}' (shapes {list(shapes)})")
+    return tuple(terms), out
 
 
 def outer(a, b):
     """`np.outer` of the flattened inputs."""
     a, b = coerce((a, b))
-    # a column times a row: one broadcast multiply (einsum's parsing cost 3x the op at 1e3)
-    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+    # a column times a row, as np.outer computes it (no einsum to set up)
+    return reshape(a, (a.size, 1)) * reshape(b, (1, b.size))
 
 
 def tensordot(a, b, axes=2):
@@ -284,10 +352,8 @@ def dot(a, b):
     a, b = coerce((a, b))
     if a.ndim == 0 or b.ndim == 0:
         return a * b
-    if a.ndim <= 2 and b.ndim <= 2:   # the same product as matmul: one BLAS call, no einsum
+    if b.ndim <= 2:   # np.dot is np.matmul here (a's last axis against b's first or only)
         return matmul(a, b)
-    if b.ndim == 1:
-        return tensordot(a, b, axes=([-1], [0]))
     return tensordot(a, b, axes=([-1], [-2]))
 
 
@@ -399,25 +465,19 @@ def solve(a, b):
     return solve_p(a, b)
 
 
-def _safe_divide(x, n):
-    """x / n where n != 0 and 0 where n == 0: the norm's gradient at 0 is taken as 0."""
-    zero = n == 0
-    return where(zero, 0.0, x / where(zero, 1.0, n))
-
-
 def _norm_vjp(g, ans, x, axes, keepdims):
     if not keepdims:
         shape = tuple(1 if i in axes else s for i, s in enumerate(x.shape))
         g, ans = reshape(g, shape), reshape(ans, shape)
     # Divided on the small reduced shape, then one pass over x (not two wheres over x).
-    return _safe_divide(g, ans) * x
+    return safe_divide(g, ans) * x
 
 
 def _norm_jvp(t, ans, x, axes, keepdims):
     kept = ans
     if not keepdims:
         kept = reshape(ans, tuple(1 if i in axes else s for i, s in enumerate(x.shape)))
-    out = _safe_divide(_sum(t * x, axes, keepdims=True), kept)
+    out = safe_divide(_sum(t * x, axes, keepdims=True), kept)
     return out if keepdims else reshape(out, ans.shape)
 
 

@@ -10,6 +10,7 @@ in chainrule ops so that every order works. All are batched over leading axes.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -123,11 +124,21 @@ def _imaginary_diagonal(x, scale=None):
 
 # ----- small matrix helpers (chainrule ops) ----------------------------------------------
 
+@functools.lru_cache(maxsize=256)
+def _pattern(kind: str, m: int, n: int, k: int, dtype):
+    """A read-only 0/1 matrix made once per shape (np.tril of ones costs ~8 us): the
+    identity ("eye"), or the lower ("tril") or upper ("triu") triangle from diagonal k."""
+    ones = np.ones((m, n), dtype)
+    out = np.eye(m, n, dtype=dtype) if kind == "eye" else \
+        np.triu(ones, k) if kind == "triu" else np.tril(ones, k)
+    out.flags.writeable = False
+    return out
+
+
 def _mask(x, k, upper=False):
     """A constant 0/1 triangle of x's matrix shape, in x's dtype."""
     m, n = x.shape[-2:]
-    tri = np.triu(np.ones((m, n)), k) if upper else np.tril(np.ones((m, n)), k)
-    return constant(tri, dtype=x.dtype)
+    return constant(_pattern("triu" if upper else "tril", m, n, k, x.dtype))
 
 
 def _tril(x, k=0):
@@ -135,7 +146,7 @@ def _tril(x, k=0):
 
 
 def _eye_like(x, n):
-    return constant(np.eye(n), dtype=x.dtype)
+    return constant(_pattern("eye", n, n, 0, x.dtype))
 
 
 def _diag_embed(v):

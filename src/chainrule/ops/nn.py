@@ -14,7 +14,7 @@ from ._define import as_tensor, bind_tensors, coerce, defop, normalize_axis
 from .elementwise import add as add_p
 from .elementwise import exp, sqrt
 from .linalg import matmul, matmul_batch, matmul_p
-from .reduce import _finite_max, shifted
+from .reduce import _finite_max, softmax_cotangent
 from .reduce import sum as _sum
 from .shape import expand_dims, materialize, reshape, swapaxes, transpose, transpose_p
 from .vmap_rules import elementwise_rule, fold_into_samples
@@ -24,7 +24,7 @@ __all__ = ["linear", "softmax", "log_softmax", "cross_entropy_per_sample", "norm
 
 def _log_softmax_impl(x, axes):
     z = x - _finite_max(x, axes)
-    lse = np.log(np.exp(z).sum(axis=axes, keepdims=True))
+    lse = np.log(np.add.reduce(np.exp(z), axis=axes, keepdims=True))
     z -= lse
     return z
 
@@ -47,11 +47,26 @@ def log_softmax(x, axis=-1):
                                                                      "log_softmax")})
 
 
+def _softmax_impl(x, axes):
+    e = np.exp(x - _finite_max(x, axes))
+    e /= np.add.reduce(e, axis=axes, keepdims=True)
+    return e
+
+
+# One primitive, as log_softmax: the composition exp(x - max) / sum recorded five nodes
+# forward and about twelve backward.
+softmax_p = defop(
+    "softmax", _softmax_impl,
+    vjp=lambda g, ans, x, axes: softmax_cotangent(g, ans, axes),
+    jvp=lambda t, ans, x, axes: softmax_cotangent(t, ans, axes),
+    doc="exp(x - max) / sum(exp(x - max)) over `axes` (the max taken as 0 where it is not "
+        "finite).", batch="axes")
+
+
 def softmax(x, axis=-1):
     """exp(x - max) / sum(exp(x - max)): sums to 1 along `axis`, finite for any input."""
     x = as_tensor(x)
-    e = exp(shifted(x, normalize_axis(axis, x.ndim, "softmax")))
-    return e / _sum(e, axis, keepdims=True)
+    return bind_tensors(softmax_p, (x,), {"axes": normalize_axis(axis, x.ndim, "softmax")})
 
 
 # ----- linear ---------------------------------------------------------------------------

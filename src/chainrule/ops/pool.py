@@ -8,6 +8,8 @@ each a strided view. Images are NCHW.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ._define import as_tensor, bind_tensors, constant, defop
@@ -48,9 +50,11 @@ def _offsets(kernel, stride, oh, ow):
             for i in range(kh) for j in range(kw)]
 
 
+@functools.lru_cache(maxsize=256)
 def _geometry(shape, kernel, stride, padding):
+    """The windows' offsets for inputs of this shape: worked out once (~3 us a call)."""
     oh, ow = _pool_geometry(shape, kernel, stride, padding)
-    return _offsets(kernel, stride, oh, ow)
+    return tuple(_offsets(kernel, stride, oh, ow))
 
 
 def _first_max(x, kernel, stride, padding):
@@ -148,8 +152,15 @@ def _avg_pool_impl(x, kernel, stride, padding):
 def _avg_pool_t_impl(g, x_shape, kernel, stride, padding):
     n, c, h, w = x_shape
     ph, pw = padding
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
     share = g / (kernel[0] * kernel[1])
+    oh, ow = g.shape[2:]
+    if tuple(kernel) == tuple(stride) and ph == pw == 0 and \
+            (oh * kernel[0], ow * kernel[1]) == (h, w):
+        # the windows tile x: each entry gets its window's share, one broadcast copy
+        out = np.empty((n, c, oh, kernel[0], ow, kernel[1]), dtype=share.dtype)
+        out[...] = share[:, :, :, None, :, None]
+        return out.reshape(x_shape)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
     for _, index in _geometry(x_shape, kernel, stride, padding):
         out[index] += share
     return out[:, :, ph:ph + h, pw:pw + w]

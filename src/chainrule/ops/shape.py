@@ -35,7 +35,7 @@ def _sum_to_impl(x, shape):
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
-    y = x.sum(axis=axes, keepdims=True) if axes else x
+    y = np.add.reduce(x, axis=axes, keepdims=True) if axes else x  # no x.sum wrapper
     return y.reshape(shape) if lead or y.shape != shape else y
 
 
@@ -93,7 +93,7 @@ def sum_to(x: TensorBase, shape: tuple) -> TensorBase:
 def broadcast_to(x, shape) -> TensorBase:
     """`np.broadcast_to`, differentiable."""
     x = as_tensor(x)
-    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    shape = (shape,) if type(shape) is int or isinstance(shape, numbers.Integral) else tuple(shape)
     if x.shape == shape:
         return x
     return bind_tensors(broadcast_to_p, (x,), {"shape": shape})
@@ -105,7 +105,9 @@ def _reshape_batch(size, op, vals, batched, params):
 
 reshape_p = defop(
     "reshape", lambda x, shape: x.reshape(shape),
-    vjp=lambda g, ans, x, shape: reshape(g, x.shape), linear=True, batch=_reshape_batch)
+    # x.shape is a checked shape of g's size: bound directly, not through reshape's checks
+    vjp=lambda g, ans, x, shape: bind_tensors(reshape_p, (g,), {"shape": x.shape}),
+    linear=True, batch=_reshape_batch)
 
 
 def reshape(x, *shape) -> TensorBase:
@@ -113,8 +115,9 @@ def reshape(x, *shape) -> TensorBase:
     x = as_tensor(x)
     if len(shape) == 1 and type(shape[0]) is not int and \
             not isinstance(shape[0], numbers.Integral):
-        shape = tuple(shape[0])
-    shape = tuple(map(int, shape))
+        shape = shape[0]
+    if type(shape) is not tuple or not all(type(n) is int for n in shape):
+        shape = tuple(map(int, shape))   # NumPy integers, lists: plain ints
     if shape == x.shape:
         return x
     if -1 in shape:
@@ -133,15 +136,33 @@ def _transpose_batch(size, op, vals, batched, params):
     return bind(op, (vals[0],), {"axes": (0,) + tuple(a + 1 for a in params["axes"])})
 
 
+def _inverse(axes: tuple) -> tuple:
+    """The permutation that undoes `axes` (np.argsort of a tuple costs ~3 us)."""
+    inv = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inv[a] = i
+    return tuple(inv)
+
+
 transpose_p = defop(
-    "transpose", lambda x, axes: np.transpose(x, axes),
-    vjp=lambda g, ans, x, axes: transpose(g, tuple(np.argsort(axes))), linear=True,
-    batch=_transpose_batch)
+    # the method, not np.transpose: no fromnumeric wrapper (~0.7 us a call)
+    "transpose", lambda x, axes: x.transpose(axes),
+    vjp=lambda g, ans, x, axes: bind_tensors(transpose_p, (g,), {"axes": _inverse(axes)}),
+    linear=True, batch=_transpose_batch)
+
+
+def permute(x: TensorBase, axes: tuple) -> TensorBase:
+    """`x` transposed by `axes`, a checked permutation of non-negative ints (rules' path)."""
+    if axes == tuple(range(x.ndim)):
+        return x
+    return bind_tensors(transpose_p, (x,), {"axes": axes})
 
 
 def transpose(x, *axes, **kwargs) -> TensorBase:
     """`np.transpose` (axes as a tuple, separate ints or `axes=`); no axes reverses them."""
     x = as_tensor(x)
+    if not axes and not kwargs:  # x.T, cr.transpose(x): the common call, nothing to check
+        return permute(x, tuple(range(x.ndim - 1, -1, -1)))
     if kwargs:
         if set(kwargs) != {"axes"} or axes:
             raise TypeError(f"transpose: unexpected arguments {sorted(kwargs)}; give the axes "
@@ -155,9 +176,7 @@ def transpose(x, *axes, **kwargs) -> TensorBase:
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of a tensor of "
                          f"{x.ndim} dims (shape {x.shape})")
-    if axes == tuple(range(x.ndim)):
-        return x
-    return bind_tensors(transpose_p, (x,), {"axes": axes})
+    return permute(x, axes)
 
 
 def swapaxes(x, axis1: int, axis2: int) -> TensorBase:
@@ -166,7 +185,7 @@ def swapaxes(x, axis1: int, axis2: int) -> TensorBase:
     axes = list(range(x.ndim))
     axis1, axis2 = axis_index(axis1, x.ndim, "swapaxes"), axis_index(axis2, x.ndim, "swapaxes")
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-    return transpose(x, tuple(axes))
+    return permute(x, tuple(axes))
 
 
 def moveaxis(x, source, destination) -> TensorBase:
@@ -179,19 +198,24 @@ def moveaxis(x, source, destination) -> TensorBase:
     order = [a for a in range(x.ndim) if a not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return transpose(x, tuple(order))
+    return permute(x, tuple(order))
 
 
 def expand_dims(x, axis) -> TensorBase:
     """`np.expand_dims`; `axis` may be a tuple."""
     x = as_tensor(x)
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    axes = (axis,) if type(axis) is int or isinstance(axis, numbers.Integral) else tuple(axis)
     out_ndim = x.ndim + len(axes)
     axes = normalize_axis(axes, out_ndim, "expand_dims")
     shape, it = [], iter(x.shape)
     for i in range(out_ndim):
         shape.append(1 if i in axes else next(it))
-    return reshape(x, tuple(shape))
+    return _same_size(x, tuple(shape))
+
+
+def _same_size(x: TensorBase, shape: tuple) -> TensorBase:
+    """x reshaped to `shape`, known to hold as many entries (no checks needed)."""
+    return x if shape == x.shape else bind_tensors(reshape_p, (x,), {"shape": shape})
 
 
 def squeeze(x, axis=None) -> TensorBase:
@@ -205,15 +229,21 @@ def squeeze(x, axis=None) -> TensorBase:
             if x.shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {x.shape} has length "
                                  f"{x.shape[a]}, not 1")
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    return _same_size(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
 # ----- indexing -------------------------------------------------------------------------
+
+# Basic indices (x[3], x[1:5], x[:, None], x[..., 0]) are passed to NumPy as they are.
+_BASIC = frozenset((int, slice, type(None), type(Ellipsis)))
+
 
 def _normalize_index(index, shape):
     """Index with tensors/lists made ndarrays and bool masks made integer arrays."""
     if not isinstance(index, tuple):
         index = (index,)
+    if all(type(item) in _BASIC for item in index):
+        return index   # the common case, nothing to convert (the loop below costs ~2 us)
     out = []
     dim = 0
     for item in index:
@@ -342,16 +372,20 @@ def flip(x, axis=None) -> TensorBase:
     """`np.flip`."""
     x = as_tensor(x)
     axes = normalize_axis(axis, x.ndim, "flip")
-    return getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None)
+    return _sliced(x, tuple(slice(None, None, -1) if i in axes else slice(None)
                             for i in range(x.ndim)))
+
+
+def _sliced(x: TensorBase, index: tuple) -> TensorBase:
+    """x[index] for a basic index of slices (nothing to convert or check)."""
+    return bind_tensors(getitem_p, (x,), {"index": index})
 
 
 # ----- joining and padding ----------------------------------------------------------------
 
 def _concat_vjp(i, g, ans, *xs, axis):
     start = sum(x.shape[axis] for x in xs[:i])
-    index = (slice(None),) * axis + (slice(start, start + xs[i].shape[axis]),)
-    return bind_tensors(getitem_p, (g,), {"index": index})
+    return _sliced(g, (slice(None),) * axis + (slice(start, start + xs[i].shape[axis]),))
 
 
 def _concat_jvp(tangents, ans, *xs, axis):
@@ -375,6 +409,8 @@ def concatenate(xs, axis=0) -> TensorBase:
     xs = coerce(tuple(xs))
     if not xs:
         raise ValueError("concatenate: need at least one tensor")
+    if axis is None:  # NumPy's meaning: the inputs flattened, then joined
+        xs, axis = tuple(reshape(x, -1) for x in xs), 0
     ndim = xs[0].ndim
     if any(x.ndim != ndim for x in xs):
         raise ValueError("concatenate: all inputs need the same number of dims, got shapes "
@@ -382,8 +418,7 @@ def concatenate(xs, axis=0) -> TensorBase:
     if ndim == 0:
         raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated; "
                          "use cr.stack")
-    axis = normalize_axis(axis, ndim, "concatenate")[0]
-    return bind_tensors(concatenate_p, xs, {"axis": axis})
+    return bind_tensors(concatenate_p, xs, {"axis": axis_index(axis, ndim, "concatenate")})
 
 
 def stack(xs, axis=0) -> TensorBase:
@@ -391,10 +426,15 @@ def stack(xs, axis=0) -> TensorBase:
     xs = coerce(tuple(xs))
     if not xs:
         raise ValueError("stack: need at least one tensor")
-    if any(x.shape != xs[0].shape for x in xs):
+    shape = xs[0].shape
+    if any(x.shape != shape for x in xs):
         raise ValueError("stack: all inputs need the same shape, got "
                          + ", ".join(str(x.shape) for x in xs))
-    return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
+    axis = axis_index(axis, len(shape) + 1, "stack")
+    # one new shape for all, bound directly (expand_dims and concatenate check each again)
+    params = {"shape": shape[:axis] + (1,) + shape[axis:]}
+    rows = tuple(bind_tensors(reshape_p, (x,), params) for x in xs)
+    return bind_tensors(concatenate_p, rows, {"axis": axis})
 
 
 def split(x, indices_or_sections, axis=0) -> list:
@@ -411,24 +451,52 @@ def split(x, indices_or_sections, axis=0) -> list:
     else:
         bounds = [0, *indices_or_sections, n]
     lead = (slice(None),) * axis
-    return [getitem(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [_sliced(x, lead + (slice(a, b),)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _pad_vjp(g, ans, x, pad_width, constant_values):
-    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
-    return bind_tensors(getitem_p, (g,), {"index": index})
+    return _sliced(g, tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape)))
 
 
 def _pad_batch(size, op, vals, batched, params):
     return bind(op, (vals[0],), {**params, "pad_width": ((0, 0),) + tuple(params["pad_width"])})
 
 
+def _pad_impl(x, pad_width, constant_values):
+    if type(constant_values) in (int, float) and x.dtype.kind in "fc":
+        # x written into an empty array, then only the borders filled (np.pad's own
+        # Python costs ~10 us a call)
+        out = np.empty(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, pad_width)), x.dtype)
+        out[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))] = x
+        for axis, ((lo, _), n) in enumerate(zip(pad_width, x.shape)):
+            before = (slice(None),) * axis
+            out[before + (slice(0, lo),)] = constant_values
+            out[before + (slice(lo + n, None),)] = constant_values
+        return out
+    return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
+
+
 pad_p = defop(
-    "pad", lambda x, pad_width, constant_values: np.pad(
-        x, pad_width, mode="constant", constant_values=constant_values),
+    "pad", _pad_impl,
     vjp=_pad_vjp,
     jvp=lambda t, ans, x, pad_width, constant_values: bind_tensors(
         pad_p, (t,), {"pad_width": pad_width, "constant_values": 0}), batch=_pad_batch)
+
+
+def _is_pair(p) -> bool:
+    return type(p) in (tuple, list) and len(p) == 2 and type(p[0]) is int and type(p[1]) is int
+
+
+def _pad_widths(pad_width, ndim: int) -> tuple:
+    """np.pad's widths as one (before, after) pair of ints per axis."""
+    # an int, or a pair per axis: no array round trip (~5 us a call)
+    if type(pad_width) is int:
+        return ((pad_width, pad_width),) * ndim
+    if type(pad_width) in (tuple, list) and len(pad_width) == ndim and \
+            all(_is_pair(p) for p in pad_width):
+        return tuple((lo, hi) for lo, hi in pad_width)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (ndim, 2))
+    return tuple((int(lo), int(hi)) for lo, hi in widths)
 
 
 def pad(x, pad_width, mode="constant", constant_values=0) -> TensorBase:
@@ -437,8 +505,9 @@ def pad(x, pad_width, mode="constant", constant_values=0) -> TensorBase:
     if mode != "constant":
         raise NotImplementedError(f"pad: mode={mode!r} is not differentiable here; "
                                   "only mode='constant' is supported")
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
-    widths = tuple((int(lo), int(hi)) for lo, hi in widths)
+    widths = _pad_widths(pad_width, x.ndim)
+    if any(lo < 0 or hi < 0 for lo, hi in widths):
+        raise ValueError(f"pad: widths must be >= 0, got {pad_width}")
     return bind_tensors(pad_p, (x,), {"pad_width": widths, "constant_values": constant_values})
 
 
