@@ -83,8 +83,6 @@ class _grad_mode(contextlib.ContextDecorator):
     A class rather than a generator-based context manager: every backward enters one, and
     a generator costs four times as much to enter and leave."""
 
-    __slots__ = ("enabled", "saved")
-
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.saved = []   # (state, previous mode) per entry: the same object may nest
