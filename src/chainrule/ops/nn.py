@@ -7,10 +7,12 @@ stable primitive; softmax a stable composition.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core import bind
-from ._define import as_tensor, bind_tensors, coerce, defop, normalize_axis
+from ._define import as_tensor, bind_tensors, coerce, defop, normalize_axis, shared
 from .elementwise import add as add_p
 from .elementwise import exp, sqrt
 from .linalg import matmul, matmul_batch, matmul_p
@@ -192,52 +194,74 @@ def _trailing(x, naxes):
 
 
 def _normalize_impl(x, naxes, eps):
-    axes = _trailing(x, naxes)
-    out = x - x.mean(axis=axes, keepdims=True)
-    out /= np.sqrt(np.mean(out * out, axis=axes, keepdims=True) + eps)
+    out = x - _mean(x, naxes)
+    out /= np.sqrt(_mean_of_product(out, out, naxes) + eps)
     return out
 
 
 def _normalize_jacobian_impl(v, x, naxes, eps):
-    axes = _trailing(x, naxes)
-    xh = x - x.mean(axis=axes, keepdims=True)
-    s = 1 / np.sqrt(np.mean(xh * xh, axis=axes, keepdims=True) + eps)
+    xh = x - _mean(x, naxes)
+    s = 1 / np.sqrt(_mean_of_product(xh, xh, naxes) + eps)
     xh *= s
-    out = v - v.mean(axis=axes, keepdims=True)
-    out -= xh * np.mean(xh * v, axis=axes, keepdims=True)
+    out = v - _mean(v, naxes)
+    out -= xh * _mean_of_product(xh, v, naxes)
     out *= s
     return out
 
 
+def _mean(x, naxes):
+    """x's mean over its trailing naxes, kept as length-1 axes (NumPy's reduce, no wrapper)."""
+    axes = _trailing(x, naxes)
+    return np.add.reduce(x, axis=axes, keepdims=True) / math.prod(x.shape[a] for a in axes)
+
+
+def _mean_of_product(a, b, naxes):
+    """mean(a * b) over the trailing naxes (a and b of one shape), kept as length-1 axes:
+    for real values by np.vecdot on rows, without the product's temporary array."""
+    if a.dtype.kind != "f" or b.dtype.kind != "f":
+        return _mean(a * b, naxes)
+    lead = a.shape[:a.ndim - naxes]
+    n = math.prod(a.shape[a.ndim - naxes:])
+    rows = np.vecdot(a.reshape(lead + (n,)), b.reshape(lead + (n,)))
+    return (rows / n).reshape(lead + (1,) * naxes)
+
+
 def _row_mean(x, naxes):
     axes = _trailing(x, naxes)
-    return _sum(x, axes, keepdims=True) / float(np.prod([x.shape[a] for a in axes]))
+    return _sum(x, axes, keepdims=True) / float(math.prod(x.shape[a] for a in axes))
 
 
-def _inv_std(x, naxes, eps):
-    """1 / sqrt(var + eps) per row, in chainrule ops (differentiable to any order)."""
+def _row_stats(x, naxes, eps):
+    """x - mean and 1 / sqrt(var + eps) per row, in chainrule ops (differentiable to any
+    order); x^ is their product: four passes over x, not normalize's recomputation too."""
     c = x - _row_mean(x, naxes)
-    return 1 / sqrt(_row_mean(c * c, naxes) + eps)
+    return c, 1 / sqrt(_row_mean(c * c, naxes) + eps)
 
 
 def _jacobian(v, x, naxes, eps):
     return bind_tensors(normalize_jacobian_p, (v, x), {"naxes": naxes, "eps": eps})
 
 
+def _jacobian_of_cotangent(c, w, x, naxes, eps, done):
+    """J c: normalize_jacobian's VJP for v, and a term of its VJP for x, made once for both
+    (see `shared`)."""
+    return shared(w, c, lambda: _jacobian(c, x, naxes, eps), done)
+
+
 def _jacobian_x_jvp(t, w, v, x, naxes, eps):
-    xh = normalize(x, naxes, eps)
+    cx, s = _row_stats(x, naxes, eps)
+    xh = cx * s
     jt = _jacobian(t, x, naxes, eps)
     a = _row_mean(xh * v, naxes)
-    return -_inv_std(x, naxes, eps) * (w * _row_mean(xh * t, naxes) + a * jt
-                                       + xh * _row_mean(v * jt, naxes))
+    return -s * (w * _row_mean(xh * t, naxes) + a * jt + xh * _row_mean(v * jt, naxes))
 
 
 def _jacobian_x_vjp(c, w, v, x, naxes, eps):
-    xh = normalize(x, naxes, eps)
+    cx, s = _row_stats(x, naxes, eps)
+    xh = cx * s
     a = _row_mean(xh * v, naxes)
-    return -_inv_std(x, naxes, eps) * (xh * _row_mean(w * c, naxes)
-                                       + a * _jacobian(c, x, naxes, eps)
-                                       + w * _row_mean(xh * c, naxes))
+    jc = _jacobian_of_cotangent(c, w, x, naxes, eps, done=True)
+    return -s * (xh * _row_mean(w * c, naxes) + a * jc + w * _row_mean(xh * c, naxes))
 
 
 def _same_batch(size, op, vals, batched, params):
@@ -253,7 +277,8 @@ normalize_p = defop(
 
 normalize_jacobian_p = defop(
     "normalize_jacobian", _normalize_jacobian_impl, nin=2,
-    vjp=(lambda c, ans, v, x, naxes, eps: _jacobian(c, x, naxes, eps),
+    vjp=(lambda c, ans, v, x, naxes, eps: _jacobian_of_cotangent(
+             c, ans, x, naxes, eps, done=not x.requires_grad),
          lambda c, ans, v, x, naxes, eps: _jacobian_x_vjp(c, ans, v, x, naxes, eps)),
     jvp=(lambda t, ans, v, x, naxes, eps: _jacobian(t, x, naxes, eps),
          lambda t, ans, v, x, naxes, eps: _jacobian_x_jvp(t, ans, v, x, naxes, eps)),
