@@ -138,6 +138,12 @@ def test_numbers_in_a_scalar_loop_are_shared_constants_but_zero_keeps_its_sign()
     assert np.signbit(neg.data) and not np.signbit(pos.data)
     (a + b).backward()
     assert x.grad.item() == pytest.approx(2 * 0.999)
+    shared = (x * 0.999).inputs[1]   # reachable as an input: writing into it changes them all
+    with pytest.raises(RuntimeError, match="shares between the ops"):
+        shared[...] = 5.0
+    with pytest.raises(RuntimeError, match="shares between the ops"):
+        shared.zero_()
+    assert (x * 0.999).inputs[1].item() == 0.999
 
 
 def test_a_node_is_the_list_of_its_inputs_but_compares_as_itself():

@@ -66,6 +66,17 @@ def _scalar_constant(dtype, x) -> TensorBase:
     return t
 
 
+def _refuse_shared(t: TensorBase, what: str) -> None:
+    """Raise if t is a constant that `_scalar_constant` hands to every op meeting its number
+    (a user may reach one through `.inputs`): writing into it would change them all."""
+    data = t.data
+    cache = _constants.get(data.dtype) if type(data) in core.SCALAR_TYPES else None
+    if cache is not None and cache.get(data) is t:
+        raise RuntimeError(f"{what}: this is the constant {data} that chainrule shares "
+                           "between the ops a Python number meets; write into a copy "
+                           "(cr.tensor(t)) instead")
+
+
 def _binary(prim):
     # The tensor-tensor case (every binary rule in a backward pass) skips `_other`'s call.
     def forward(self, other):
@@ -323,6 +334,7 @@ class Tensor(TensorBase):
             raise RuntimeError("setitem: in-place assignment into a tensor that is part of a "
                                "graph would change values its gradient needs; build a new "
                                "tensor with cr.where or indexing instead")
+        _refuse_shared(self, "setitem")
         if isinstance(value, TensorBase):
             core.check_concrete(value, "item assignment")
         if type(self.data) is not np.ndarray:  # a 0-d result's NumPy scalar cannot be written
@@ -442,6 +454,7 @@ class Tensor(TensorBase):
         if self._node is not None:
             raise RuntimeError("zero_: this tensor is the result of a recorded operation; "
                                "writing into it would change what the graph saved")
+        _refuse_shared(self, "zero_")
         if self.data.flags.writeable:
             self.data[...] = 0
         else:  # e.g. a gradient that is a broadcast view: give the tensor its own zeros
