@@ -35,13 +35,15 @@ def _other(self, x, prim):
     dtype = self.data.dtype if self._trace is None else self.dtype  # a vmap box has no data
     kind = dtype.kind
     # NumPy 2 promotion of a Python number, without asking np.result_type on the hot path.
-    if type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
-            -2**31 <= x < 2**31:
-        if kind == "f" and self._trace is None and not self.data.shape:
-            return _scalar_constant(dtype, x)  # a NumPy scalar: the scalar fast path
+    number = type(x) is float and kind == "f" or type(x) is int and kind in "fiu" and \
+        -2**31 <= x < 2**31
+    if (number or type(x) is dtype.type) and kind == "f" and self._trace is None and \
+            not self.data.shape:
+        # a number (or a NumPy scalar of the tensor's dtype) met by a 0-d float tensor:
+        # a shared NumPy-scalar constant, the scalar fast path
+        return _scalar_constant(dtype, x)
+    if number:
         return _new_tensor(np.array(x, dtype=dtype))
-    if type(x) is dtype.type and kind == "f" and self._trace is None and not self.data.shape:
-        return _scalar_constant(dtype, x)  # a NumPy scalar of the tensor's own dtype
     return operand(prim, x, self, self.requires_grad and is_grad_enabled())
 
 

@@ -210,6 +210,7 @@ def _einsum_batch(size, op, vals, batched, params):
     return bind(op, tuple(vals), {"terms": terms, "out": letter + out})
 
 
+@functools.lru_cache(maxsize=1024)
 def _gemm_plan(terms, out, shapes):
     """How a two-operand contraction without batch letters is one GEMM (what np.tensordot
     does): (axes of a, its (M, K) shape, axes of b, its (K, N) shape, the product's shape
@@ -228,16 +229,9 @@ def _gemm_plan(terms, out, shapes):
             tuple(size[c] for c in mid), tuple(mid.index(c) for c in out))
 
 
-_gemm_plans: dict = {}
-
-
 def _einsum_gemm(a, b, terms, out):
     """a, b contracted by one matmul when that is what einsum computes; None otherwise."""
-    key = (terms, out, a.shape, b.shape)
-    plan = _gemm_plans.get(key, False)
-    if plan is False:
-        plan = _gemm_plans[key] = _gemm_plan(terms, out, (a.shape, b.shape)) \
-            if len(_gemm_plans) < 4096 else None
+    plan = _gemm_plan(terms, out, (a.shape, b.shape))   # worked out once per shapes
     if plan is None:
         return None
     perm_a, shape_a, perm_b, shape_b, shape_mid, perm_out = plan

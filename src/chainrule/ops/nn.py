@@ -17,6 +17,7 @@ from .elementwise import add as add_p
 from .elementwise import exp, sqrt
 from .linalg import matmul, matmul_batch, matmul_p
 from .reduce import _finite_max, softmax_cotangent
+from .reduce import mean as _mean_op
 from .reduce import sum as _sum
 from .shape import expand_dims, materialize, reshape, swapaxes, transpose, transpose_p
 from .vmap_rules import elementwise_rule, fold_into_samples
@@ -227,8 +228,7 @@ def _mean_of_product(a, b, naxes):
 
 
 def _row_mean(x, naxes):
-    axes = _trailing(x, naxes)
-    return _sum(x, axes, keepdims=True) / float(math.prod(x.shape[a] for a in axes))
+    return _mean_op(x, _trailing(x, naxes), keepdims=True)
 
 
 def _row_stats(x, naxes, eps):
